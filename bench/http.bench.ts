@@ -1,0 +1,44 @@
+/** Request pipeline overhead: GET /health and a network-scoped read through the whole Middy pipeline. */
+import { createDb, setDb } from '../shared/db/client';
+import { migrateToLatest } from '../shared/db/migrate';
+
+process.env.LOG_LEVEL = 'SILENT';
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+
+const { contexts, defaultContextName } = await import('../functions/contexts');
+const { LocalDispatcher, toApiGatewayEvent } = await import('../shared/http/local-dispatch');
+
+const db = await createDb({ dataDir: 'memory' });
+await migrateToLatest(db);
+setDb(db);
+const dispatcher = new LocalDispatcher(contexts, defaultContextName);
+const call = (method: string, url: string, body?: unknown) =>
+  dispatcher.invoke(
+    toApiGatewayEvent({
+      method,
+      url,
+      headers: body ? { 'content-type': 'application/json' } : {},
+      body: body ? Buffer.from(JSON.stringify(body)) : Buffer.alloc(0),
+    }),
+  );
+
+const network = JSON.parse((await call('POST', '/api/v1/networks', { name: 'bench' })).body!);
+await call('POST', `/api/v1/${network.id}/service/clients`, { client_id: 'kitchen' });
+
+async function measure(label: string, run: () => Promise<unknown>, iterations = 500) {
+  for (let i = 0; i < 50; i++) await run();
+  const times: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const start = performance.now();
+    await run();
+    times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  const p = (q: number) => times[Math.floor(q * (times.length - 1))].toFixed(3);
+  console.log(`${label.padEnd(40)} p50 ${p(0.5)} ms  p95 ${p(0.95)} ms  (${iterations} requests, PGlite)`);
+}
+
+await measure('GET /health', () => call('GET', '/health'));
+await measure('GET P/service/info', () => call('GET', `/api/v1/${network.id}/service/info`));
+await db.destroy();

@@ -1,0 +1,32 @@
+import type { ApiHandler } from '../shared/http/pipeline';
+import type { RouteDefinition } from '../shared/http/route';
+import { healthRoutes } from './health/routes';
+import { serviceRoutes } from './service/routes';
+
+/**
+ * The bounded contexts: one folder, one route table, one Lambda each. The CDK app maps every route here to
+ * its context's function; the local server dispatches to the same handlers. `health` also answers every
+ * path no other context owns (it is the HTTP API's default route), so unknown paths get Mira's 404.
+ */
+export interface BoundedContext {
+  name: string;
+  routes: RouteDefinition[];
+  /** Loads the context's Lambda handler module (lazily: the audio contexts load ONNX models). */
+  loadHandler: () => Promise<ApiHandler>;
+}
+
+export const contexts: BoundedContext[] = [
+  {
+    name: 'health',
+    routes: healthRoutes,
+    loadHandler: async () => (await import('./health/handler')).handler,
+  },
+  {
+    name: 'service',
+    routes: serviceRoutes,
+    loadHandler: async () => (await import('./service/handler')).handler,
+  },
+];
+
+/** The context that serves unknown routes. */
+export const defaultContextName = 'health';

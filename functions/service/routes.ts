@@ -1,0 +1,197 @@
+import {
+  createNetwork,
+  deleteClient,
+  findNetwork,
+  insertClient,
+  isUniqueViolation,
+  listClients,
+  renameClient,
+  setClientEnabled,
+  setServiceEnabled,
+  upsertClient,
+} from '../../shared/db/repositories/networks';
+import { conflict, networkNotFound, notFound } from '../../shared/http/errors';
+import { created, defineRoute, noContent, ok, type RouteDefinition } from '../../shared/http/route';
+import { messageSchema } from '../../shared/http/validation';
+import {
+  clientListSchema,
+  clientParams,
+  clientSchema,
+  createClientBody,
+  createNetworkBody,
+  networkSchema,
+  registerClientBody,
+  renameClientBody,
+  toClient,
+  toggleBody,
+  toNetwork,
+} from './schemas';
+
+const tag = 'Service';
+const clientNotFound = (clientId: string) =>
+  notFound('CLIENT_NOT_FOUND', `Client ${clientId} is not registered in this network`);
+const clientTaken = (clientId: string) =>
+  conflict('CLIENT_EXISTS', `Client ${clientId} already exists in this network`);
+
+const networkWithClients = async (db: Parameters<typeof findNetwork>[0], networkId: string) => {
+  const network = await findNetwork(db, networkId);
+  if (!network) throw networkNotFound();
+  const clients = await listClients(db, networkId);
+  return toNetwork(
+    network,
+    clients.map((c) => c.client_id),
+  );
+};
+
+const toggleService = (enabled: boolean) =>
+  defineRoute({
+    method: 'PATCH',
+    path: `/service/${enabled ? 'enable' : 'disable'}`,
+    scope: 'scoped',
+    tag,
+    summary: `${enabled ? 'Enable' : 'Disable'} the service for the network, or for one client`,
+    body: toggleBody,
+    bodyOptional: true,
+    responses: { 200: { description: 'Done', schema: messageSchema } },
+    errors: { 404: 'CLIENT_NOT_FOUND' },
+    handler: async ({ db, networkId, body }) => {
+      const verb = enabled ? 'enabled' : 'disabled';
+      if (body?.client_id) {
+        if (!(await setClientEnabled(db, networkId!, body.client_id, enabled)))
+          throw clientNotFound(body.client_id);
+        return ok({ message: `Service ${verb} for client ${body.client_id}` });
+      }
+      await setServiceEnabled(db, networkId!, enabled);
+      return ok({ message: `Service ${verb}` });
+    },
+  });
+
+const toggleNetwork = (enabled: boolean) =>
+  defineRoute({
+    method: 'PATCH',
+    path: `/service/network/${enabled ? 'enable' : 'disable'}`,
+    scope: 'scoped',
+    tag,
+    summary: `${enabled ? 'Enable' : 'Disable'} the whole network`,
+    responses: { 200: { description: 'Done', schema: messageSchema } },
+    handler: async ({ db, networkId }) => {
+      await setServiceEnabled(db, networkId!, enabled);
+      return ok({ message: `Network ${enabled ? 'enabled' : 'disabled'}` });
+    },
+  });
+
+export const serviceRoutes: RouteDefinition[] = [
+  defineRoute({
+    method: 'POST',
+    path: '/api/{version}/networks',
+    scope: 'root',
+    access: 'public',
+    tag: 'Networks',
+    summary: 'Create a network',
+    body: createNetworkBody,
+    responses: { 201: { description: 'The new network', schema: networkSchema } },
+    handler: async ({ db, body }) => created(toNetwork(await createNetwork(db, body.name), [])),
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/service/info',
+    scope: 'scoped',
+    tag,
+    summary: 'The network, its settings and its clients',
+    responses: { 200: { description: 'The network', schema: networkSchema } },
+    handler: async ({ db, networkId }) => ok(await networkWithClients(db, networkId!)),
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/service/client/register/{client_id}',
+    scope: 'scoped',
+    tag,
+    summary: 'Register a client (idempotent)',
+    params: clientParams,
+    body: registerClientBody,
+    bodyOptional: true,
+    responses: { 200: { description: 'Registered', schema: messageSchema } },
+    handler: async ({ db, networkId, params, body }) => {
+      await upsertClient(db, networkId!, params.client_id, body ?? {});
+      return ok({ message: `${params.client_id} registered successfully` });
+    },
+  }),
+  defineRoute({
+    method: 'DELETE',
+    path: '/service/client/deregister/{client_id}',
+    scope: 'scoped',
+    tag,
+    summary: 'Deregister a client',
+    params: clientParams,
+    responses: { 200: { description: 'Deregistered', schema: messageSchema } },
+    errors: { 404: 'CLIENT_NOT_FOUND' },
+    handler: async ({ db, networkId, params }) => {
+      if (!(await deleteClient(db, networkId!, params.client_id))) throw clientNotFound(params.client_id);
+      return ok({ message: `${params.client_id} deregistered successfully` });
+    },
+  }),
+  toggleService(true),
+  toggleService(false),
+  defineRoute({
+    method: 'POST',
+    path: '/service/clients',
+    scope: 'scoped',
+    tag,
+    summary: 'Add a client; 409 when the name is taken',
+    body: createClientBody,
+    responses: { 201: { description: 'The new client', schema: clientSchema } },
+    errors: { 409: 'CLIENT_EXISTS' },
+    handler: async ({ db, networkId, body }) => {
+      const client = await insertClient(db, networkId!, body.client_id, body.metadata ?? {});
+      if (!client) throw clientTaken(body.client_id);
+      return created(toClient(client));
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/service/clients',
+    scope: 'scoped',
+    tag,
+    summary: 'Names of the network clients',
+    responses: { 200: { description: 'Client names', schema: clientListSchema } },
+    handler: async ({ db, networkId }) => ok((await listClients(db, networkId!)).map((c) => c.client_id)),
+  }),
+  defineRoute({
+    method: 'DELETE',
+    path: '/service/clients/{client_id}',
+    scope: 'scoped',
+    tag,
+    summary: 'Remove a client',
+    params: clientParams,
+    responses: { 204: { description: 'Removed' } },
+    errors: { 404: 'CLIENT_NOT_FOUND' },
+    handler: async ({ db, networkId, params }) => {
+      if (!(await deleteClient(db, networkId!, params.client_id))) throw clientNotFound(params.client_id);
+      return noContent();
+    },
+  }),
+  defineRoute({
+    method: 'PATCH',
+    path: '/service/clients/{client_id}/rename',
+    scope: 'scoped',
+    tag,
+    summary: 'Rename a client atomically; 409 when the new name is taken',
+    params: clientParams,
+    body: renameClientBody,
+    responses: { 200: { description: 'The renamed client', schema: clientSchema } },
+    errors: { 404: 'CLIENT_NOT_FOUND', 409: 'CLIENT_EXISTS' },
+    handler: async ({ db, networkId, params, body }) => {
+      try {
+        const outcome = await renameClient(db, networkId!, params.client_id, body.new_client_id);
+        if (outcome.kind === 'not_found') throw clientNotFound(params.client_id);
+        if (outcome.kind === 'taken') throw clientTaken(body.new_client_id);
+        return ok(toClient(outcome.client));
+      } catch (error) {
+        if (isUniqueViolation(error)) throw clientTaken(body.new_client_id);
+        throw error;
+      }
+    },
+  }),
+  toggleNetwork(true),
+  toggleNetwork(false),
+];

@@ -1,0 +1,24 @@
+import type { Config } from 'jest';
+
+// Middy 7, Kysely 0.29 and jose 6 are ESM-first, so the suite runs as native ESM
+// (`--experimental-vm-modules`, set by `npm test`) and SWC only strips the types.
+const config: Config = {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: {
+    '^.+\\.ts$': [
+      '@swc/jest',
+      {
+        jsc: { parser: { syntax: 'typescript' }, target: 'es2023' },
+        module: { type: 'es6' },
+      },
+    ],
+  },
+  testMatch: ['<rootDir>/test/**/*.test.ts'],
+  setupFiles: ['<rootDir>/test/setup-env.ts'],
+  testTimeout: 60_000,
+  // Each file gets its own database; two workers match the two cores of CI.
+  maxWorkers: 2,
+};
+
+export default config;

@@ -1,0 +1,127 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import pg from 'pg';
+import { config, type AppConfig } from '../config';
+import type { Database } from './types';
+
+export type Db = Kysely<Database>;
+
+/** How long a pooled connection may sit idle before it is checked with `SELECT 1` on checkout. */
+const STALE_AFTER_MS = Number(process.env.DATABASE_STALE_AFTER_MS ?? 5_000);
+
+/** Error codes node-postgres and the server use when the connection itself is gone. */
+const CONNECTION_LOST =
+  /Connection terminated|ECONNRESET|EPIPE|Client has encountered a connection error|terminating connection/i;
+
+export const isConnectionError = (error: unknown): boolean =>
+  error instanceof Error &&
+  (CONNECTION_LOST.test(error.message) ||
+    ['57P01', '57P02', '57P03', '08006', '08003'].includes((error as { code?: string }).code ?? ''));
+
+function sslOptions(cfg: AppConfig): pg.PoolConfig['ssl'] {
+  if (cfg.databaseSsl === 'disable') return undefined;
+  if (cfg.databaseSsl === 'no-verify') return { rejectUnauthorized: false };
+  return cfg.databaseCaFile ? { ca: readFileSync(cfg.databaseCaFile, 'utf8') } : { rejectUnauthorized: true };
+}
+
+/**
+ * A pool of one connection, as Lambda wants (RDS Proxy multiplexes behind it). A Lambda instance can be
+ * frozen for minutes, and the proxy or server may drop its socket meanwhile without the process noticing;
+ * so a connection idle for longer than STALE_AFTER_MS is pinged on checkout and replaced when dead.
+ */
+function lambdaPool(connectionString: string, cfg: AppConfig): PostgresPool {
+  const url = new URL(connectionString);
+  // node-postgres would read sslmode itself and override our `ssl` object; TLS is decided by sslOptions.
+  url.searchParams.delete('sslmode');
+  const pool = new pg.Pool({
+    connectionString: url.toString(),
+    max: 1,
+    idleTimeoutMillis: 60_000,
+    connectionTimeoutMillis: 10_000,
+    keepAlive: true,
+    ssl: sslOptions(cfg),
+  });
+  // An idle client whose socket dies emits 'error' on the pool; the pool already discards it.
+  pool.on('error', () => undefined);
+  const lastUsed = new WeakMap<pg.PoolClient, number>();
+
+  const checkout = async (attempt: number): Promise<PostgresPoolClient> => {
+    const client = await pool.connect();
+    const idleFor = Date.now() - (lastUsed.get(client) ?? Date.now());
+    if (lastUsed.has(client) && idleFor >= STALE_AFTER_MS) {
+      try {
+        await client.query('SELECT 1');
+      } catch (error) {
+        client.release(error as Error); // destroys the dead client
+        if (attempt > 0 || !isConnectionError(error)) throw error;
+        return checkout(attempt + 1);
+      }
+    }
+    return {
+      query: client.query.bind(client) as PostgresPoolClient['query'],
+      release: () => {
+        lastUsed.set(client, Date.now());
+        client.release();
+      },
+    };
+  };
+
+  return { connect: () => checkout(0), end: () => pool.end(), options: pool.options };
+}
+
+async function pgliteDialect(dataDir: string | undefined) {
+  const [{ PGlite }, { PGliteDialect }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('kysely-pglite-dialect'),
+  ]);
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const pglite = dataDir ? new PGlite(dataDir) : new PGlite();
+  await pglite.waitReady;
+  return new PGliteDialect(pglite);
+}
+
+export interface CreateDbOptions {
+  /** A PostgreSQL URL; when absent the embedded PGlite is used. */
+  connectionString?: string;
+  /** PGlite data folder; `memory` (or undefined with `inMemory`) keeps it in memory. */
+  dataDir?: string | 'memory';
+  cfg?: AppConfig;
+}
+
+/** One factory, two drivers: node-postgres when a URL is given, embedded PGlite otherwise. */
+export async function createDb(options: CreateDbOptions = {}): Promise<Db> {
+  const cfg = options.cfg ?? config();
+  if (options.connectionString) {
+    return new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: lambdaPool(options.connectionString, cfg) }),
+    });
+  }
+  const dataDir = options.dataDir === 'memory' ? undefined : (options.dataDir ?? cfg.dataDir);
+  return new Kysely<Database>({ dialect: await pgliteDialect(dataDir) });
+}
+
+/** Which driver the process-wide database uses, for start-up messages and health checks. */
+export const describeDatabase = (cfg: AppConfig = config()): string =>
+  cfg.databaseUrl ? `PostgreSQL at ${new URL(cfg.databaseUrl).host}` : `embedded PGlite in ${cfg.dataDir}`;
+
+let shared: Promise<Db> | undefined;
+
+/** The process-wide database, created on first use from the configuration (one per Lambda instance). */
+export function getDb(): Promise<Db> {
+  shared ??= createDb({ connectionString: config().databaseUrl }).catch((error) => {
+    shared = undefined;
+    throw error;
+  });
+  return shared;
+}
+
+/** Replace the process-wide database (tests, the local server). */
+export function setDb(db: Db | undefined): void {
+  shared = db ? Promise.resolve(db) : undefined;
+}
+
+export async function closeDb(): Promise<void> {
+  const current = shared;
+  shared = undefined;
+  if (current) await (await current).destroy();
+}

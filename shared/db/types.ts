@@ -1,0 +1,209 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** A timestamp column the database fills by default; read as a Date, written as a Date or ISO string. */
+type CreatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type Json<T> = ColumnType<T, string | T | undefined, string | T>;
+
+export type JsonObject = Record<string, unknown>;
+export interface Entity {
+  text: string;
+  label: string;
+}
+
+export interface NetworkTable {
+  id: Generated<string>;
+  name: string;
+  service_enabled: Generated<boolean>;
+  settings: Json<JsonObject>;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+}
+
+export interface NetworkClientTable {
+  id: Generated<string>;
+  network_id: string;
+  client_id: string;
+  metadata: Json<JsonObject>;
+  local_ip_address: string | null;
+  external_ip_address: string | null;
+  enabled: Generated<boolean>;
+  connected_at: CreatedAt;
+  last_seen_at: CreatedAt;
+}
+
+export interface UserTable {
+  id: Generated<string>;
+  email: string;
+  username: string | null;
+  password_hash: string | null;
+  is_active: Generated<boolean>;
+  email_verified: Generated<boolean>;
+  google_subject: string | null;
+  github_id: string | null;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+}
+
+export interface NetworkMemberTable {
+  network_id: string;
+  user_id: string;
+  role: 'owner' | 'member';
+  created_at: CreatedAt;
+}
+
+export interface NetworkApiKeyTable {
+  id: Generated<string>;
+  network_id: string;
+  name: string;
+  prefix: string;
+  key_hash: string;
+  created_by: string | null;
+  created_at: CreatedAt;
+  last_used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface RefreshTokenTable {
+  jti: string;
+  family_id: string;
+  user_id: string;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+  created_at: CreatedAt;
+}
+
+export interface LoginAttemptTable {
+  id: Generated<string>;
+  throttle_key: string;
+  attempted_at: CreatedAt;
+}
+
+export interface PersonTable {
+  id: Generated<string>;
+  network_id: string;
+  name: string;
+  index: number;
+  voice_embedding: number[] | null;
+  voice_sample_count: Generated<number>;
+  cluster_id: string | null;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+}
+
+export interface ConversationTable {
+  id: Generated<string>;
+  network_id: string;
+  title: string | null;
+  topic_summary: string | null;
+  context_summary: string | null;
+  topics: Json<string[]>;
+  started_at: CreatedAt;
+  ended_at: NullableTimestamp;
+  last_interaction_at: CreatedAt;
+  last_speaker_id: string | null;
+  is_active: Generated<boolean>;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+}
+
+export interface ConversationParticipantTable {
+  conversation_id: string;
+  person_id: string;
+  joined_at: CreatedAt;
+}
+
+export type InteractionType = 'audio' | 'text' | 'system';
+
+export interface InteractionTable {
+  id: Generated<string>;
+  network_id: string;
+  conversation_id: string | null;
+  person_id: string | null;
+  client_id: string | null;
+  interaction_type: InteractionType;
+  text: Generated<string>;
+  language: string | null;
+  timestamp: CreatedAt;
+  sentiment: number | null;
+  entities: Json<Entity[]>;
+  topics: Json<string[]>;
+  metadata: Json<JsonObject>;
+  voice_embedding: number[] | null;
+  is_command: Generated<boolean>;
+  audio_score: number | null;
+  idempotency_key: string | null;
+  created_at: CreatedAt;
+}
+
+export interface IdempotencyRecordTable {
+  network_id: string;
+  idempotency_key: string;
+  request_fingerprint: string;
+  status_code: number;
+  response: Json<unknown> | null;
+  created_at: CreatedAt;
+}
+
+export type ActionType = 'remind' | 'schedule' | 'contact';
+export type ActionStatus = 'pending' | 'done' | 'dismissed';
+
+export interface ActionTable {
+  id: Generated<string>;
+  network_id: string;
+  person_id: string | null;
+  interaction_id: string | null;
+  conversation_id: string | null;
+  action_type: ActionType;
+  details: Json<JsonObject>;
+  status: Generated<ActionStatus>;
+  scheduled_time: NullableTimestamp;
+  completed_time: NullableTimestamp;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+}
+
+export interface StreamQualityTable {
+  network_id: string;
+  client_id: string;
+  snr: Generated<number>;
+  speech_clarity: Generated<number>;
+  volume_level: Generated<number>;
+  noise_level: Generated<number>;
+  speech_ratio: Generated<number>;
+  location: Json<JsonObject> | null;
+  rssi: number | null;
+  score: Generated<number>;
+  sample_count: Generated<number>;
+  last_update: CreatedAt;
+}
+
+export interface Database {
+  networks: NetworkTable;
+  network_clients: NetworkClientTable;
+  users: UserTable;
+  network_members: NetworkMemberTable;
+  network_api_keys: NetworkApiKeyTable;
+  refresh_tokens: RefreshTokenTable;
+  login_attempts: LoginAttemptTable;
+  persons: PersonTable;
+  conversations: ConversationTable;
+  conversation_participants: ConversationParticipantTable;
+  interactions: InteractionTable;
+  idempotency_records: IdempotencyRecordTable;
+  actions: ActionTable;
+  stream_quality: StreamQualityTable;
+}
+
+export type Network = Selectable<NetworkTable>;
+export type NewNetwork = Insertable<NetworkTable>;
+export type NetworkUpdate = Updateable<NetworkTable>;
+export type NetworkClient = Selectable<NetworkClientTable>;
+export type User = Selectable<UserTable>;
+export type Person = Selectable<PersonTable>;
+export type Conversation = Selectable<ConversationTable>;
+export type Interaction = Selectable<InteractionTable>;
+export type Action = Selectable<ActionTable>;
+export type StreamQuality = Selectable<StreamQualityTable>;

@@ -1,0 +1,338 @@
+import middy, { type MiddlewareObj, type Request } from '@middy/core';
+import httpCors from '@middy/http-cors';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import httpMultipartBodyParser from '@middy/http-multipart-body-parser';
+import httpSecurityHeaders from '@middy/http-security-headers';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { z } from 'zod';
+import { config } from '../config';
+import { getDb } from '../db/client';
+import { logger, metrics, MetricUnit } from '../observability';
+import { defaultAuthorizer, type Authorizer } from './auth';
+import { errorBody, HttpError, payloadTooLarge, unprocessable, unsupportedMediaType } from './errors';
+import type { BodyKind, HttpResult, RequestContext, RouteDefinition, UploadedFile } from './route';
+import { Router } from './router';
+import { zodIssuesToFieldErrors } from './validation';
+
+export type ApiEvent = APIGatewayProxyEventV2;
+export type ApiResult = APIGatewayProxyStructuredResultV2;
+export type ApiHandler = (event: ApiEvent, context: Context) => Promise<ApiResult>;
+
+export interface HandlerOptions {
+  /** Replaces the default authorisation hook (tests, special contexts). */
+  authorize?: Authorizer;
+  /** Content-Security-Policy override, for HTML pages that load their own scripts. */
+  contentSecurityPolicy?: Record<string, string>;
+}
+
+interface PipelineInternal {
+  routeKey?: string;
+  networkId?: string;
+  startedAt?: number;
+}
+
+const uuid = z.uuid();
+
+/** Per-invocation state shared by the observability middleware and the dispatcher, keyed by the Lambda context. */
+const invocationState = new WeakMap<object, PipelineInternal>();
+
+const headerLookup = (event: ApiEvent): Record<string, string> => {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    if (value !== undefined) headers[name.toLowerCase()] = value;
+  }
+  return headers;
+};
+
+/** Query string to an object; a repeated key becomes an array. */
+const parseQuery = (event: ApiEvent): Record<string, string | string[]> => {
+  const query: Record<string, string | string[]> = {};
+  for (const [key, value] of new URLSearchParams(event.rawQueryString ?? '')) {
+    const existing = query[key];
+    query[key] = existing === undefined ? value : ([] as string[]).concat(existing, value);
+  }
+  return query;
+};
+
+const bodyKindOf = (contentType: string | undefined): BodyKind | 'other' | undefined => {
+  if (!contentType) return undefined;
+  const mime = contentType.split(';')[0].trim().toLowerCase();
+  if (mime === 'application/json' || mime.endsWith('+json')) return 'json';
+  if (mime === 'multipart/form-data') return 'multipart';
+  if (mime === 'application/octet-stream' || mime.startsWith('audio/')) return 'binary';
+  return 'other';
+};
+
+const rawBody = (event: ApiEvent): Buffer =>
+  event.body ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8') : Buffer.alloc(0);
+
+async function parseBody(
+  event: ApiEvent,
+  route: RouteDefinition,
+  headers: Record<string, string>,
+): Promise<unknown> {
+  if (!route.body) return undefined;
+  const maxBytes = config().maxBodyBytes;
+  const bytes = rawBody(event);
+  if (bytes.length > maxBytes) {
+    throw payloadTooLarge(`Request body is ${bytes.length} bytes; the limit is ${maxBytes}`);
+  }
+  const accepts = route.accepts ?? ['json'];
+  const kind = bodyKindOf(headers['content-type']);
+  if (bytes.length === 0) {
+    if (route.bodyOptional) return undefined;
+    throw new HttpError(400, 'EMPTY_BODY', 'A request body is required');
+  }
+  if (kind === undefined || kind === 'other' || !accepts.includes(kind)) {
+    const wanted = accepts.map(
+      (k) =>
+        ({ json: 'application/json', multipart: 'multipart/form-data', binary: 'application/octet-stream' })[
+          k
+        ],
+    );
+    throw unsupportedMediaType(
+      `Content-Type ${headers['content-type'] ?? '(none)'} is not accepted here; send ${wanted.join(' or ')}`,
+    );
+  }
+  if (kind === 'json') {
+    try {
+      return JSON.parse(bytes.toString('utf8'));
+    } catch {
+      throw new HttpError(400, 'MALFORMED_JSON', 'The request body is not valid JSON');
+    }
+  }
+  if (kind === 'binary') return bytes;
+  return parseMultipart(event, headers, maxBytes);
+}
+
+/** Multipart through Middy's parser, binary-safe (`charset: 'binary'`) and size-limited. */
+async function parseMultipart(event: ApiEvent, headers: Record<string, string>, maxBytes: number) {
+  const request = {
+    event: { ...event, headers: { 'content-type': headers['content-type'] } },
+  } as unknown as Request;
+  const parser = httpMultipartBodyParser({
+    charset: 'binary',
+    busboy: { limits: { fileSize: maxBytes, files: 5, fields: 50, fieldSize: 64 * 1024 } },
+  });
+  try {
+    await (parser.before as (request: unknown) => Promise<void>)(request);
+  } catch (error) {
+    const status = (error as { statusCode?: number }).statusCode;
+    if (status === 415) throw unsupportedMediaType('Malformed multipart Content-Type (boundary missing?)');
+    throw new HttpError(400, 'MALFORMED_MULTIPART', 'The multipart/form-data body is malformed', {
+      cause: error,
+    });
+  }
+  const parsed = (request.event as unknown as { body: Record<string, unknown> }).body;
+  const form: Record<string, string | UploadedFile> = {};
+  for (const [name, value] of Object.entries(parsed)) {
+    const part = Array.isArray(value) ? value[0] : value;
+    if (part && typeof part === 'object' && 'content' in part) {
+      const file = part as UploadedFile;
+      if (file.truncated) throw payloadTooLarge(`File ${name} exceeds ${maxBytes} bytes`);
+      form[name] = {
+        ...file,
+        content: Buffer.isBuffer(file.content) ? file.content : Buffer.from(file.content, 'binary'),
+      };
+    } else {
+      form[name] = String(part);
+    }
+  }
+  return form;
+}
+
+function validate<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
+  if (!schema) return value as T;
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const errors = zodIssuesToFieldErrors(result.error, where);
+  throw unprocessable(
+    'VALIDATION_ERROR',
+    `Invalid ${where}: ${errors[0].path}: ${errors[0].message}`,
+    errors,
+  );
+}
+
+function toApiResult(result: HttpResult): ApiResult {
+  const headers: Record<string, string> = { ...result.headers };
+  if (result.body === undefined || result.statusCode === 204)
+    return { statusCode: result.statusCode, headers, body: '' };
+  if (Buffer.isBuffer(result.body)) {
+    return {
+      statusCode: result.statusCode,
+      headers,
+      body: result.body.toString('base64'),
+      isBase64Encoded: true,
+    };
+  }
+  if (typeof result.body === 'string' && headers['Content-Type']) {
+    return { statusCode: result.statusCode, headers, body: result.body };
+  }
+  headers['Content-Type'] ??= 'application/json';
+  return { statusCode: result.statusCode, headers, body: JSON.stringify(result.body) };
+}
+
+/** In tests every answer is checked against its documented schema, so the docs cannot drift. */
+function checkResponse(route: RouteDefinition, result: HttpResult): void {
+  if (process.env.VALIDATE_RESPONSES !== 'true') return;
+  const spec = route.responses[result.statusCode];
+  if (!spec)
+    throw new Error(
+      `${route.method} ${route.path} answered ${result.statusCode}, which it does not document`,
+    );
+  if (!spec.schema) return;
+  const parsed = spec.schema.safeParse(result.body);
+  if (!parsed.success) {
+    throw new Error(
+      `${route.method} ${route.path} answered a body its schema rejects: ${parsed.error.message}`,
+    );
+  }
+}
+
+function dispatcher(router: Router, authorize: Authorizer) {
+  return async (event: ApiEvent, context: Context, internal: PipelineInternal): Promise<ApiResult> => {
+    const method = event.requestContext.http.method.toUpperCase();
+    if (method === 'OPTIONS') return { statusCode: 204, headers: {}, body: '' };
+    const match = router.match(method, event.rawPath);
+    if (match.kind === 'not_found')
+      throw new HttpError(404, 'ROUTE_NOT_FOUND', `No route for ${event.rawPath}`);
+    if (match.kind === 'method_not_allowed') {
+      throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${event.rawPath}`, {
+        headers: { Allow: match.allowed.join(', ') },
+      });
+    }
+    const { route, scoped } = match;
+    internal.routeKey = `${route.method} ${route.scope === 'scoped' ? 'P' : ''}${route.path}`;
+    const headers = headerLookup(event);
+    if (scoped.scope === 'network' && !uuid.safeParse(scoped.networkSegment).success) {
+      throw unprocessable('VALIDATION_ERROR', 'network_id must be a UUID', [
+        { path: 'path.network_id', message: 'Invalid UUID' },
+      ]);
+    }
+    const params = validate(route.params, match.params, 'path');
+    const query = validate(route.query, parseQuery(event), 'query');
+    const db = await getDb();
+    const access = await authorize({ route, scoped, headers, db, event });
+    internal.networkId = access.networkId;
+    if (access.networkId) logger.appendKeys({ network_id: access.networkId });
+    const rawBodyValue = await parseBody(event, route, headers);
+    const body =
+      rawBodyValue === undefined && route.bodyOptional
+        ? undefined
+        : validate(route.body, rawBodyValue, 'body');
+    const ctx: RequestContext = {
+      params: params as Record<string, string>,
+      query: query as Record<string, unknown>,
+      body,
+      headers,
+      scope: scoped.scope,
+      version: scoped.version,
+      networkId: access.networkId,
+      principal: access.principal,
+      db,
+      event,
+      requestId: context.awsRequestId,
+    };
+    const result = await route.handler(ctx);
+    checkResponse(route, result);
+    return toApiResult(result);
+  };
+}
+
+/** Logs one line per request and emits per-route count, latency and error metrics. */
+const requestObservability = (): MiddlewareObj<ApiEvent, ApiResult> => {
+  const finish = (request: Request<ApiEvent, ApiResult>) => {
+    const internal = invocationState.get(request.context) ?? {};
+    const status = request.response?.statusCode ?? 500;
+    const durationMs =
+      Math.round((performance.now() - (internal.startedAt ?? performance.now())) * 100) / 100;
+    const route = internal.routeKey ?? 'unmatched';
+    metrics.addDimension('route', route);
+    metrics.addMetric('RequestCount', MetricUnit.Count, 1);
+    metrics.addMetric('Latency', MetricUnit.Milliseconds, durationMs);
+    if (status >= 500) metrics.addMetric('Errors', MetricUnit.Count, 1);
+    else if (status >= 400) metrics.addMetric('ClientErrors', MetricUnit.Count, 1);
+    logger.info('request completed', {
+      method: request.event.requestContext?.http?.method,
+      path: request.event.rawPath,
+      route,
+      network_id: internal.networkId,
+      status,
+      duration_ms: durationMs,
+    });
+  };
+  return {
+    before: (request) => {
+      invocationState.set(request.context, { startedAt: performance.now() });
+      logger.appendKeys({ request_id: request.context?.awsRequestId });
+    },
+    after: finish,
+    onError: finish,
+  };
+};
+
+/** Turns every failure into API.md's `{detail, error_code, timestamp}`; a 500 never shows internals. */
+const errorShape = (): MiddlewareObj<ApiEvent, ApiResult> => ({
+  onError: (request) => {
+    const error = request.error as Error & { statusCode?: number; expose?: boolean };
+    if (error instanceof HttpError) {
+      request.response = {
+        statusCode: error.status,
+        headers: { 'Content-Type': 'application/json', ...error.headers },
+        body: JSON.stringify(error.toBody()),
+      };
+      return;
+    }
+    // Middy's own middlewares throw http-errors; keep their status and message when they are client errors.
+    const status =
+      error?.statusCode && error.statusCode < 500 && error.expose !== false ? error.statusCode : 500;
+    if (status === 500) logger.error('unhandled error', { error });
+    request.response = {
+      statusCode: status,
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(
+        status === 500
+          ? errorBody('Internal server error', 'INTERNAL_ERROR')
+          : errorBody(error.message, 'BAD_REQUEST'),
+      ),
+    };
+  },
+});
+
+/**
+ * Turns a context's route table into the Lambda handler for API Gateway HTTP API (payload 2.0) events.
+ * The local server calls the very same handler.
+ */
+export function createHandler(routes: RouteDefinition[], options: HandlerOptions = {}): ApiHandler {
+  const router = new Router(routes);
+  const dispatch = dispatcher(router, options.authorize ?? defaultAuthorizer);
+  const cfg = config();
+  const handler = middy<ApiEvent, ApiResult>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }))
+    .use(httpHeaderNormalizer())
+    .use(requestObservability())
+    .use(
+      httpSecurityHeaders(
+        options.contentSecurityPolicy ? { contentSecurityPolicy: options.contentSecurityPolicy } : {},
+      ) as MiddlewareObj<ApiEvent, ApiResult>,
+    )
+    .use(
+      httpCors({
+        origins: cfg.corsOrigins,
+        credentials: !cfg.corsOrigins.includes('*'),
+        headers: 'Authorization,Content-Type,Idempotency-Key,X-API-Key,X-Network-Id,Prefer',
+        methods: 'GET,POST,PUT,PATCH,DELETE,OPTIONS',
+        maxAge: 600,
+      }) as MiddlewareObj<ApiEvent, ApiResult>,
+    )
+    .use(errorShape())
+    .handler((event, context) => {
+      let internal = invocationState.get(context);
+      if (!internal) invocationState.set(context, (internal = {}));
+      return dispatch(event, context, internal);
+    });
+  return handler as unknown as ApiHandler;
+}

@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import type { FieldError } from './errors';
+
+/** Zod issues as API.md's `errors: [{path, message}]`, paths prefixed with where the value came from. */
+export const zodIssuesToFieldErrors = (error: z.ZodError, where: string): FieldError[] =>
+  error.issues.map((issue) => ({
+    path: [where, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+  }));
+
+/** Reusable schema pieces. */
+export const uuidParam = z.uuid({ error: 'must be a UUID' });
+export const isoTimestamp = z.iso.datetime({ offset: true });
+/** `client_id` as API.md defines it: letters, digits, `-`, `_`, spaces; 1 to 64 characters. */
+export const clientIdSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_\- ]+$/, 'may contain letters, digits, "-", "_" and spaces only');
+export const messageSchema = z.object({ message: z.string() });
+export const errorSchema = z.object({
+  detail: z.string(),
+  error_code: z.string(),
+  timestamp: z.string(),
+  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+
+/** Dates to ISO 8601 strings in UTC, as every answer carries them. */
+export const iso = (value: Date | string | null | undefined): string | null =>
+  value === null || value === undefined ? null : new Date(value).toISOString();

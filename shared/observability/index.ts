@@ -1,0 +1,20 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+
+/**
+ * Logger and metrics, configured once per process (Powertools' recommended module singletons). The
+ * service name comes from POWERTOOLS_SERVICE_NAME (set per function in AWS), the namespace is Mira's.
+ */
+export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'mira' });
+
+export const metrics = new Metrics({
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Mira',
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'mira',
+});
+
+export { MetricUnit };
+
+/** Emit one business metric (e.g. `UtterancesStored`) with the request's dimensions. */
+export const countMetric = (name: string, value = 1): void => {
+  metrics.addMetric(name, MetricUnit.Count, value);
+};

@@ -1,0 +1,7 @@
+// Test defaults: quiet logs and metrics (the observability test turns them on for itself), and every
+// response checked against the schema its route documents.
+process.env.LOG_LEVEL ??= 'SILENT';
+process.env.POWERTOOLS_LOG_LEVEL ??= process.env.LOG_LEVEL;
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+process.env.VALIDATE_RESPONSES ??= 'true';
+process.env.DATABASE_STALE_AFTER_MS ??= '0';
