@@ -10,6 +10,12 @@ export interface AppConfig {
   geminiApiKey: string | undefined;
   geminiBaseUrl: string | undefined;
   geminiModel: string;
+  /** Bound on one Gemini HTTP attempt, in ms (API Gateway gives the whole request 30 s). */
+  geminiTimeoutMs: number;
+  /** Attempts per Gemini call, the first included; retried on 408, 429 and 5xx with exponential backoff. */
+  geminiMaxAttempts: number;
+  /** First backoff delay between attempts, in ms (doubles each retry, capped at 4 s). */
+  geminiRetryDelayMs: number;
   jwtSecret: string | undefined;
   logLevel: string;
   appVersion: string;
@@ -42,7 +48,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     port: Number(env.PORT || 8000),
     geminiApiKey: env.GEMINI_API_KEY || undefined,
     geminiBaseUrl: env.GEMINI_BASE_URL || undefined,
-    geminiModel: env.GEMINI_MODEL || 'gemini-2.5-flash',
+    geminiModel: env.GEMINI_MODEL || 'gemini-3.8-flash',
+    geminiTimeoutMs: Number(env.GEMINI_TIMEOUT_MS || 10_000),
+    geminiMaxAttempts: Number(env.GEMINI_MAX_ATTEMPTS || 3),
+    geminiRetryDelayMs: Number(env.GEMINI_RETRY_DELAY_MS || 500),
     jwtSecret: env.JWT_SECRET || undefined,
     logLevel: env.LOG_LEVEL || 'INFO',
     appVersion: env.APP_VERSION || '1.0.0',

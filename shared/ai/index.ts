@@ -1,0 +1,4 @@
+export * from './errors';
+export * from './gemini';
+export * from './tools';
+export { encodeWav, isWav } from './wav';
