@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely/migration';
 import * as initial from './2026_11_28_0001_initial';
+import * as arbitration from './2026_11_28_0003_arbitration';
 
 /**
  * Every migration, by its sortable name. A static map because an esbuild bundle has no migrations folder
@@ -7,6 +8,7 @@ import * as initial from './2026_11_28_0001_initial';
  */
 export const migrations: Record<string, Migration> = {
   '2026_11_28_0001_initial': initial,
+  '2026_11_28_0003_arbitration': arbitration,
 };
 
 export const staticMigrationProvider: MigrationProvider = {

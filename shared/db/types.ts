@@ -180,6 +180,21 @@ export interface StreamQualityTable {
   last_update: CreatedAt;
 }
 
+export type UtteranceClaimStatus = 'processing' | 'stored' | 'superseded' | 'released';
+
+export interface UtteranceClaimTable {
+  id: Generated<string>;
+  network_id: string;
+  client_id: string;
+  captured_at: Timestamp;
+  score: number;
+  status: Generated<UtteranceClaimStatus>;
+  superseded_by: string | null;
+  interaction_id: string | null;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+}
+
 export interface Database {
   networks: NetworkTable;
   network_clients: NetworkClientTable;
@@ -195,6 +210,7 @@ export interface Database {
   idempotency_records: IdempotencyRecordTable;
   actions: ActionTable;
   stream_quality: StreamQualityTable;
+  utterance_claims: UtteranceClaimTable;
 }
 
 export type Network = Selectable<NetworkTable>;
@@ -207,3 +223,4 @@ export type Conversation = Selectable<ConversationTable>;
 export type Interaction = Selectable<InteractionTable>;
 export type Action = Selectable<ActionTable>;
 export type StreamQuality = Selectable<StreamQualityTable>;
+export type UtteranceClaim = Selectable<UtteranceClaimTable>;
