@@ -200,7 +200,9 @@ async function decodeWav(b: Uint8Array, maxSeconds: number): Promise<PlanarAudio
   if (frames === 0) throw new AudioError('CORRUPT_AUDIO', 'The WAV file holds no audio samples');
   if (frames / fmt.rate > maxSeconds) throw tooLong(frames / fmt.rate, maxSeconds);
   const { default: decode } = await import('@audio/decode-wav');
-  return decode(b);
+  // A plain Uint8Array view, not a Node Buffer: the decoder aligns 64-bit samples with .slice(), which
+  // copies on a Uint8Array but is only a view on a Buffer.
+  return decode(new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
 }
 
 interface ChunkDecoder {

@@ -38,7 +38,11 @@ export async function speechProbabilities(samples: Float32Array): Promise<Float3
   const frames = Math.ceil(samples.length / FRAME);
   const probabilities = new Float32Array(frames);
   const sr = new ort.Tensor('int64', BigInt64Array.from([BigInt(SAMPLE_RATE)]), []);
-  let state = new ort.Tensor('float32', new Float32Array(2 * 128), [2, 1, 128]);
+  // The recurrent state is copied back into our own buffer after every frame instead of passing the
+  // output tensor on: tensors made by the native addon belong to another JS realm under Jest's VM
+  // modules, and onnxruntime-common refuses their Float32Array there.
+  const stateData = new Float32Array(2 * 128);
+  const state = new ort.Tensor('float32', stateData, [2, 1, 128]);
   const input = new Float32Array(CONTEXT + FRAME);
   for (let f = 0; f < frames; f++) {
     const start = f * FRAME;
@@ -55,7 +59,7 @@ export async function speechProbabilities(samples: Float32Array): Promise<Float3
       state,
       sr,
     });
-    state = out.stateN as typeof state;
+    stateData.set(out.stateN.data as Float32Array);
     probabilities[f] = (out.output.data as Float32Array)[0];
   }
   return probabilities;
