@@ -45,13 +45,26 @@ interface PlanarAudio {
 
 /** Decodes and resamples; throws AudioError for anything it will not process. */
 export async function decodeAudio(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedAudio> {
+  const native = await decodeNative(bytes, options);
+  if (native.format === 'pcm16') return { ...native, samples: native.mono };
+  return { ...native, samples: resample(native.mono, native.sampleRateIn, SAMPLE_RATE) };
+}
+
+/** Decoded and validated, mixed down to mono, still at the source's rate (decodeAudio's first half). */
+export async function decodeNative(
+  bytes: Uint8Array,
+  options: DecodeOptions = {},
+): Promise<Omit<DecodedAudio, 'samples'> & { mono: Float32Array }> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const maxSeconds = options.maxSeconds ?? DEFAULT_MAX_SECONDS;
   if (!bytes || bytes.length === 0) throw new AudioError('EMPTY_AUDIO', 'The audio is empty');
   if (bytes.length > maxBytes)
     throw new AudioError('AUDIO_TOO_LARGE', `The audio is ${bytes.length} bytes; the limit is ${maxBytes}`);
 
-  if (options.rawPcm16) return decodePcm16(bytes, maxSeconds);
+  if (options.rawPcm16) {
+    const { samples, ...rest } = decodePcm16(bytes, maxSeconds);
+    return { ...rest, mono: samples };
+  }
 
   const format = sniff(bytes);
   let planar: PlanarAudio;
@@ -71,9 +84,8 @@ export async function decodeAudio(bytes: Uint8Array, options: DecodeOptions = {}
     throw new AudioError('UNSUPPORTED_AUDIO_FORMAT', `A sample rate of ${sampleRate} Hz is not supported`);
   const durationS = channelData[0].length / sampleRate;
   if (durationS > maxSeconds) throw tooLong(durationS, maxSeconds);
-  const mono = downmix(channelData);
   return {
-    samples: resample(mono, sampleRate, SAMPLE_RATE),
+    mono: downmix(channelData),
     sampleRateIn: sampleRate,
     channelsIn: channelData.length,
     durationS,

@@ -44,6 +44,8 @@ export async function speechProbabilities(samples: Float32Array): Promise<Float3
   const stateData = new Float32Array(2 * 128);
   const state = new ort.Tensor('float32', stateData, [2, 1, 128]);
   const input = new Float32Array(CONTEXT + FRAME);
+  // One tensor over `input`, refilled in place for every frame (each run finishes before the next fill).
+  const inputTensor = new ort.Tensor('float32', input, [1, CONTEXT + FRAME]);
   for (let f = 0; f < frames; f++) {
     const start = f * FRAME;
     // input = last CONTEXT samples before this frame, then the frame (zero-padded at the end).
@@ -54,11 +56,7 @@ export async function speechProbabilities(samples: Float32Array): Promise<Float3
     const end = Math.min(start + FRAME, samples.length);
     input.set(samples.subarray(start, end), CONTEXT);
     if (end - start < FRAME) input.fill(0, CONTEXT + end - start);
-    const out = await session.run({
-      input: new ort.Tensor('float32', input, [1, CONTEXT + FRAME]),
-      state,
-      sr,
-    });
+    const out = await session.run({ input: inputTensor, state, sr });
     stateData.set(out.stateN.data as Float32Array);
     probabilities[f] = (out.output.data as Float32Array)[0];
   }
