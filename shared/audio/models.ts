@@ -3,10 +3,11 @@
  *
  * Lookup order for each model (the first existing file wins):
  *  1. an environment variable: `SILERO_VAD_MODEL_PATH`, `SPEAKER_MODEL_PATH`;
- *  2. `models/<file>` next to this module: in the repository that is shared/audio/models/ (where the default
+ *  2. `<AUDIO_MODELS_DIR>/<file>` when that variable is set;
+ *  3. `models/<file>` next to this module: in the repository that is shared/audio/models/ (where the default
  *     speaker model is committed); in a Lambda bundle it is `models/` next to the bundled handler, where the
  *     bundler copies `modelFiles()`;
- *  3. the npm package that ships Silero VAD v5 (`@ricky0123/vad-web/dist/silero_vad_v5.onnx`), resolved
+ *  4. the npm package that ships Silero VAD v5 (`@ricky0123/vad-web/dist/silero_vad_v5.onnx`), resolved
  *     through node_modules, which is how tests and the local server find it.
  * Nothing is ever downloaded.
  */
@@ -19,7 +20,14 @@ import type { InferenceSession } from 'onnxruntime-node';
 export const VAD_MODEL_FILE = 'silero_vad_v5.onnx';
 export const DEFAULT_SPEAKER_MODEL_FILE = 'speaker-stats-v1.onnx';
 
-const here = dirname(fileURLToPath(import.meta.url));
+/** This module's folder (in a bundle: the bundle's); undefined where import.meta.url is not a file URL. */
+function here(): string | undefined {
+  try {
+    return dirname(fileURLToPath(import.meta.url));
+  } catch {
+    return undefined;
+  }
+}
 
 function fromPackage(): string | undefined {
   try {
@@ -36,7 +44,8 @@ function locate(envName: string, file: string, fallback?: () => string | undefin
     if (!existsSync(fromEnv)) throw new Error(`${envName} points to ${fromEnv}, which does not exist`);
     return fromEnv;
   }
-  const candidates = [join(here, 'models', file), fallback?.()].filter((p): p is string => !!p);
+  const dirs = [process.env.AUDIO_MODELS_DIR, here() && join(here()!, 'models')];
+  const candidates = [...dirs.map((d) => d && join(d, file)), fallback?.()].filter((p): p is string => !!p);
   const found = candidates.find((p) => existsSync(p));
   if (!found) throw new Error(`Model ${file} not found (looked in ${candidates.join(', ')}); set ${envName}`);
   return found;

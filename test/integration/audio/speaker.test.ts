@@ -1,6 +1,9 @@
 /** @jest-environment ./test/helpers/onnx-environment.js */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   analyzeAudio,
   AudioError,
@@ -89,6 +92,18 @@ describe('model files', () => {
     process.env.SPEAKER_MODEL_PATH = '/nonexistent/wespeaker.onnx';
 
     await expect(speakerEmbedding(tone(200, 16000, 1))).rejects.toThrow(/SPEAKER_MODEL_PATH/);
+  });
+
+  it('runs whatever model SPEAKER_MODEL_PATH names', async () => {
+    const copy = join(mkdtempSync(join(tmpdir(), 'speaker-')), 'other.onnx');
+    copyFileSync(modelFiles().speaker, copy);
+    const before = await embed('voice-a-1.mp3');
+
+    process.env.SPEAKER_MODEL_PATH = copy;
+    const after = await embed('voice-a-1.mp3');
+
+    expect(modelFiles().speaker).toBe(copy);
+    expect(cosineSimilarity(before, after)).toBeCloseTo(1, 6);
   });
 
   it('reads the match threshold from SPEAKER_MATCH_THRESHOLD for other models', () => {
