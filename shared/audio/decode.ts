@@ -32,8 +32,12 @@ export const SAMPLE_RATE = 16000;
 export const DEFAULT_MAX_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_MAX_SECONDS = 60;
 
-/** Compressed input is fed in chunks this big, so the duration limit trips before memory does. */
-const CHUNK_BYTES = 16 * 1024;
+/**
+ * Compressed input is fed in chunks, so the duration limit trips before memory runs out. FLAC's are
+ * smaller because it compresses silence to a few bytes per 65535-sample block: 2 KB can still expand to
+ * about 11 million samples, 16 KB to 90 million. MP3 expands at most about 50-fold.
+ */
+const CHUNK_BYTES = { mp3: 16 * 1024, flac: 2 * 1024 };
 const MIN_RATE = 4000;
 const MAX_RATE = 192000;
 const MAX_CHANNELS = 8;
@@ -223,11 +227,29 @@ interface ChunkDecoder {
   free(): void;
 }
 
+/** Duration a FLAC file declares in its STREAMINFO block, or undefined when it does not say. */
+function flacDeclaredSeconds(b: Uint8Array): number | undefined {
+  // STREAMINFO must be the first metadata block, right after 'fLaC' and its 4-byte block header.
+  if (ascii(b, 0, 4) !== 'fLaC' || b.length < 26 || (b[4] & 0x7f) !== 0) return undefined;
+  const s = 8;
+  const rate = (b[s + 10] << 12) | (b[s + 11] << 4) | (b[s + 12] >> 4);
+  const total =
+    (b[s + 13] & 0x0f) * 2 ** 32 +
+    ((b[s + 14] << 24) >>> 0) +
+    (b[s + 15] << 16) +
+    (b[s + 16] << 8) +
+    b[s + 17];
+  return rate > 0 && total > 0 ? total / rate : undefined;
+}
+
 async function decodeCompressed(
   b: Uint8Array,
   format: 'mp3' | 'flac',
   maxSeconds: number,
 ): Promise<PlanarAudio> {
+  // A FLAC that declares its length is refused before decoding; one that hides it meets the chunk check.
+  const declared = format === 'flac' ? flacDeclaredSeconds(b) : undefined;
+  if (declared !== undefined && declared > maxSeconds) throw tooLong(declared, maxSeconds);
   const mod: { decoder(): Promise<ChunkDecoder> } =
     format === 'mp3' ? await import('@audio/decode-mp3') : await import('@audio/decode-flac');
   const decoder = await mod.decoder();
@@ -255,7 +277,8 @@ async function decodeCompressed(
     if (sampleRate > 0 && frames / sampleRate > maxSeconds) throw tooLong(frames / sampleRate, maxSeconds);
   };
   try {
-    for (let at = 0; at < b.length; at += CHUNK_BYTES) take(decoder.decode(b.subarray(at, at + CHUNK_BYTES)));
+    const chunk = CHUNK_BYTES[format];
+    for (let at = 0; at < b.length; at += chunk) take(decoder.decode(b.subarray(at, at + chunk)));
     if (decoder.flush) take(decoder.flush());
   } finally {
     decoder.free();

@@ -112,6 +112,21 @@ describe('decodeAudio: rejections', () => {
     expect(error).toMatchObject({ status: 413, code: 'AUDIO_TOO_LONG' });
   });
 
+  it('refuses a FLAC decompression bomb (10 min of silence in 11 KB) whether or not it declares its length', async () => {
+    const bomb = fixture('silence-10min.flac');
+    const hidden = Buffer.from(bomb);
+    hidden.fill(0, 8 + 13, 8 + 18); // STREAMINFO's total-sample count: 0 means "unknown"
+    hidden[8 + 13] = bomb[8 + 13] & 0xf0;
+
+    const declared = await rejection(bomb);
+    const started = Date.now();
+    const undeclared = await rejection(hidden);
+
+    expect(declared).toMatchObject({ status: 413, code: 'AUDIO_TOO_LONG' });
+    expect(undeclared).toMatchObject({ status: 413, code: 'AUDIO_TOO_LONG' });
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
   it('keeps 60 s as the default duration limit', async () => {
     const header = encodeWav([new Float32Array(1)], { rate: 8000, bits: 8 });
     // A WAV whose header promises 61 s: rejected from the header alone.
