@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Makes the committed test audio in test/fixtures/audio from synthetic voices (espeak-ng) and sox.
-# Needs Debian's espeak-ng, sox and libsox-fmt-all (for MP3):
-#   apt-get update && apt-get install -y espeak-ng sox libsox-fmt-all
+# Needs Debian's espeak-ng, sox, libsox-fmt-all (for MP3) and flac:
+#   apt-get update && apt-get install -y espeak-ng sox libsox-fmt-all flac
 # The output is committed, so tests never run this. Keep every file short: the whole folder stays a few
 # hundred KB. Re-running it may change bytes (encoder versions), not what the tests assert.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-OUT=test/fixtures/audio
+OUT=${1:-test/fixtures/audio} # another folder as $1 to try the script without touching the fixtures
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 mkdir -p "$OUT"
@@ -48,5 +48,9 @@ sox -n -r 16000 -c 1 -b 16 "$OUT/silence.flac" trim 0 2
 sox -n -r 16000 -c 1 -b 16 "$OUT/noise.flac" synth 1 pinknoise vol 0.3
 sox "$SRC" -r 16000 -c 1 -b 16 "$OUT/speech-clipped.flac" gain 24
 sox "$SRC" -r 16000 -c 1 -b 16 "$OUT/speech-quiet.flac" gain -40
+# A decompression bomb: 10 minutes of digital silence in 65535-sample FLAC blocks, about 11 KB on disk.
+sox -D -n -r 16000 -c 1 -b 16 "$TMP/long-silence.wav" trim 0 600
+flac -s -f --lax -b 65535 -o "$OUT/silence-10min.flac" "$TMP/long-silence.wav"
+
 ls -l "$OUT"
 du -sh "$OUT"
