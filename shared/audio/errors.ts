@@ -1,0 +1,32 @@
+import { HttpError } from '../http/errors';
+
+/** Why audio was refused; each maps to one HTTP status (API.md: 400, 413, 415, 422). */
+export type AudioErrorCode =
+  | 'EMPTY_AUDIO'
+  | 'CORRUPT_AUDIO'
+  | 'UNSUPPORTED_AUDIO_FORMAT'
+  | 'AUDIO_TOO_LARGE'
+  | 'AUDIO_TOO_LONG'
+  | 'AUDIO_TOO_SHORT';
+
+const STATUS: Record<AudioErrorCode, number> = {
+  EMPTY_AUDIO: 400,
+  CORRUPT_AUDIO: 422,
+  UNSUPPORTED_AUDIO_FORMAT: 415,
+  AUDIO_TOO_LARGE: 413,
+  AUDIO_TOO_LONG: 413,
+  AUDIO_TOO_SHORT: 422,
+};
+
+/**
+ * Audio the package refuses to process. It is an HttpError, so a handler can let it through and the
+ * pipeline's error handler answers `{detail, error_code, timestamp}` with the right status.
+ */
+export class AudioError extends HttpError {
+  declare readonly code: AudioErrorCode;
+
+  constructor(code: AudioErrorCode, detail: string, options: { cause?: unknown } = {}) {
+    super(STATUS[code], code, detail, options);
+    this.name = 'AudioError';
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The audio-ML package: decode and validate uploads, 16 kHz mono resampling, Silero VAD, quality metrics
+ * for stream selection, Kaldi fbank and speaker embeddings. Everything runs in-process on onnxruntime-node;
+ * model files ship with the code (see ./models.ts for where they are looked up). Errors the caller should
+ * answer with a 4xx are AudioErrors (HttpErrors), so a handler can simply let them propagate.
+ *
+ *   const result = await analyzeAudio(upload.content, { maxSeconds: 30 });
+ *   if (result.vad.speechRatio === 0) ...;
+ *   cosineSimilarity(result.embedding, person.voice_embedding) >= speakerMatchThreshold()
+ */
+import { decodeAudio, type DecodedAudio, type DecodeOptions } from './decode';
+import { audioQualityScore, qualityMetrics, type QualityMetrics } from './quality';
+import { MIN_EMBEDDING_SECONDS, speakerEmbedding, speechOnly } from './speaker';
+import { detectSpeech, type VadOptions, type VadResult } from './vad';
+import { SAMPLE_RATE } from './decode';
+
+export { AudioError, type AudioErrorCode } from './errors';
+export {
+  decodeAudio,
+  SAMPLE_RATE,
+  DEFAULT_MAX_BYTES,
+  DEFAULT_MAX_SECONDS,
+  type AudioFormat,
+  type DecodedAudio,
+  type DecodeOptions,
+} from './decode';
+export { resample } from './resample';
+export {
+  detectSpeech,
+  segmentsFromProbabilities,
+  type SpeechSegment,
+  type VadOptions,
+  type VadResult,
+} from './vad';
+export { qualityMetrics, audioQualityScore, type QualityMetrics } from './quality';
+export { computeFbank, NUM_MEL_BINS, type Fbank } from './fbank';
+export {
+  speakerEmbedding,
+  embedFbank,
+  cosineSimilarity,
+  l2Normalise,
+  speakerMatchThreshold,
+  DEFAULT_SPEAKER_MATCH_THRESHOLD,
+  MIN_EMBEDDING_SECONDS,
+} from './speaker';
+export { modelFiles, vadModelPath, speakerModelPath, isDefaultSpeakerModel } from './models';
+
+export interface AnalyzeOptions extends DecodeOptions, VadOptions {
+  /** Compute the speaker embedding (default true). It is skipped, as null, when there is too little speech. */
+  embedding?: boolean;
+}
+
+export interface AudioAnalysis {
+  audio: Omit<DecodedAudio, 'samples'>;
+  vad: Omit<VadResult, 'probabilities'>;
+  quality: QualityMetrics;
+  /** audioQualityScore(quality): 0..1, the stream score before location and RSSI. */
+  score: number;
+  /** L2-normalised speaker embedding of the speech parts; null when not asked for or too little speech. */
+  embedding: Float32Array | null;
+  /** 16 kHz mono samples, for callers that go on (transcription, storage). */
+  samples: Float32Array;
+}
+
+/** Decode, VAD, quality and (when there is enough speech) the speaker embedding, in one call. */
+export async function analyzeAudio(bytes: Uint8Array, options: AnalyzeOptions = {}): Promise<AudioAnalysis> {
+  const { samples, ...audio } = await decodeAudio(bytes, options);
+  const { probabilities: _probabilities, ...vad } = await detectSpeech(samples, options);
+  const quality = qualityMetrics(samples, vad);
+  const enoughSpeech = speechOnly(samples, vad.segments).length >= MIN_EMBEDDING_SECONDS * SAMPLE_RATE;
+  const embedding =
+    options.embedding !== false && vad.segments.length > 0 && enoughSpeech
+      ? await speakerEmbedding(samples, vad.segments)
+      : null;
+  return { audio, vad, quality, score: audioQualityScore(quality), embedding, samples };
+}
