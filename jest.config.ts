@@ -3,7 +3,8 @@ import type { Config } from 'jest';
 // Middy 7, Kysely 0.29 and jose 6 are ESM-first, so the suite runs as native ESM
 // (`--experimental-vm-modules`, set by `npm test`) and SWC only strips the types.
 const config: Config = {
-  testEnvironment: 'node',
+  // onnxruntime-node's tensors are main-realm typed arrays; see test/helpers/onnx-environment.js.
+  testEnvironment: '<rootDir>/test/helpers/onnx-environment.js',
   extensionsToTreatAsEsm: ['.ts'],
   transform: {
     '^.+\\.ts$': [
