@@ -1,6 +1,9 @@
 import type { ApiHandler } from '../shared/http/pipeline';
 import type { RouteDefinition } from '../shared/http/route';
 import { healthRoutes } from './health/routes';
+import { conversationRoutes } from './conversations/routes';
+import { interactionRoutes } from './interactions/routes';
+import { personRoutes } from './persons/routes';
 import { serviceRoutes } from './service/routes';
 
 /**
@@ -25,6 +28,21 @@ export const contexts: BoundedContext[] = [
     name: 'service',
     routes: serviceRoutes,
     loadHandler: async () => (await import('./service/handler')).handler,
+  },
+  {
+    name: 'persons',
+    routes: personRoutes,
+    loadHandler: async () => (await import('./persons/handler')).handler,
+  },
+  {
+    name: 'conversations',
+    routes: conversationRoutes,
+    loadHandler: async () => (await import('./conversations/handler')).handler,
+  },
+  {
+    name: 'interactions',
+    routes: interactionRoutes,
+    loadHandler: async () => (await import('./interactions/handler')).handler,
   },
 ];
 
