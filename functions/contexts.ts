@@ -1,6 +1,7 @@
 import type { ApiHandler } from '../shared/http/pipeline';
 import type { RouteDefinition } from '../shared/http/route';
 import { healthRoutes } from './health/routes';
+import { actionRoutes } from './actions/routes';
 import { conversationRoutes } from './conversations/routes';
 import { interactionRoutes } from './interactions/routes';
 import { personRoutes } from './persons/routes';
@@ -43,6 +44,11 @@ export const contexts: BoundedContext[] = [
     name: 'interactions',
     routes: interactionRoutes,
     loadHandler: async () => (await import('./interactions/handler')).handler,
+  },
+  {
+    name: 'actions',
+    routes: actionRoutes,
+    loadHandler: async () => (await import('./actions/handler')).handler,
   },
 ];
 
