@@ -6,6 +6,7 @@ import { conversationRoutes } from './conversations/routes';
 import { interactionRoutes } from './interactions/routes';
 import { personRoutes } from './persons/routes';
 import { serviceRoutes } from './service/routes';
+import { streamRoutes } from './streams/routes';
 
 /**
  * The bounded contexts: one folder, one route table, one Lambda each. The CDK app maps every route here to
@@ -49,6 +50,11 @@ export const contexts: BoundedContext[] = [
     name: 'actions',
     routes: actionRoutes,
     loadHandler: async () => (await import('./actions/handler')).handler,
+  },
+  {
+    name: 'streams',
+    routes: streamRoutes,
+    loadHandler: async () => (await import('./streams/handler')).handler,
   },
 ];
 

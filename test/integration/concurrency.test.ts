@@ -3,8 +3,9 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Db } from '../../shared/db/client';
 import { assignConversation } from '../../shared/db/repositories/conversations';
-import { createNetwork } from '../../shared/db/repositories/networks';
 import { createPerson } from '../../shared/db/repositories/persons';
+import { upsertStreamQuality } from '../../shared/db/repositories/streams';
+import { createNetwork, upsertClient } from '../../shared/db/repositories/networks';
 import type { Database } from '../../shared/db/types';
 import { useTestDatabase } from '../helpers/db';
 
@@ -49,5 +50,20 @@ describe('concurrency of per-network sequences', () => {
     );
     expect(new Set(assigned.map((a) => a.conversationId)).size).toBe(1);
     expect(assigned.filter((a) => a.created)).toHaveLength(1);
+  });
+
+  it('counts every one of 12 simultaneous stream-quality samples', async () => {
+    const network = await createNetwork(database.db, 'Home');
+    await upsertClient(database.db, network.id, 'kitchen');
+    const sample = { snr: 20, speechClarity: 0.5, volumeLevel: 0.1, noiseLevel: 0.01, speechRatio: 0.5 };
+    await withParallelDb((db) =>
+      Promise.all(
+        Array.from({ length: 12 }, () =>
+          upsertStreamQuality(db, { networkId: network.id, clientId: 'kitchen', sample }),
+        ),
+      ),
+    );
+    const row = await database.db.selectFrom('stream_quality').selectAll().executeTakeFirstOrThrow();
+    expect(row.sample_count).toBe(12);
   });
 });
