@@ -71,6 +71,18 @@ function standardErrors(
   return errors;
 }
 
+const TAG_DESCRIPTIONS: Record<string, string> = {
+  Health: 'Banner, liveness and readiness',
+  Documentation: 'This reference',
+  Networks: 'Creating networks',
+  Service: 'The network, its clients and the on/off switches',
+  Persons: 'People of the network; `index` 1, 2, 3... per network',
+  Conversations: 'Utterances grouped by time and speaker',
+  Interactions: 'What was said, by whom, heard by which client',
+  Actions: 'Reminders, appointments and contacts drawn from interactions',
+  Streams: 'Audio quality per client and the best stream of the network',
+};
+
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad request',
   401: 'No or bad credentials',
@@ -188,6 +200,14 @@ function operation(
       : form === 'network'
         ? { description: 'Network-scoped form: the network id is in the path.' }
         : {}),
+    // Public routes need nothing; token-scoped ones a bearer token; network-scoped ones accept one, and
+    // old clients call them by network id alone where LEGACY_NETWORK_AUTH allows it.
+    security:
+      form === 'root' || route.access === 'public'
+        ? []
+        : form === 'token'
+          ? [{ bearer: [] }]
+          : [{ bearer: [] }, {}],
     ...(parameters.length ? { parameters } : {}),
     ...(requestBody ? { requestBody } : {}),
     responses,
@@ -225,7 +245,10 @@ export function buildOpenApiDocument(routes: RouteDefinition[], info: OpenApiInf
     }
   }
   components.Error = convert(errorSchema, 'output', components);
-  const tags = [...new Set(routes.map((r) => r.tag))].map((name) => ({ name }));
+  const tags = [...new Set(routes.map((r) => r.tag))].map((name) => ({
+    name,
+    ...(TAG_DESCRIPTIONS[name] ? { description: TAG_DESCRIPTIONS[name] } : {}),
+  }));
   const sortedPaths = Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b)));
   return {
     openapi: '3.1.0',
