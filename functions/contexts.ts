@@ -1,7 +1,12 @@
 import type { ApiHandler } from '../shared/http/pipeline';
 import type { RouteDefinition } from '../shared/http/route';
 import { healthRoutes } from './health/routes';
+import { actionRoutes } from './actions/routes';
+import { conversationRoutes } from './conversations/routes';
+import { interactionRoutes } from './interactions/routes';
+import { personRoutes } from './persons/routes';
 import { serviceRoutes } from './service/routes';
+import { streamRoutes } from './streams/routes';
 
 /**
  * The bounded contexts: one folder, one route table, one Lambda each. The CDK app maps every route here to
@@ -25,6 +30,31 @@ export const contexts: BoundedContext[] = [
     name: 'service',
     routes: serviceRoutes,
     loadHandler: async () => (await import('./service/handler')).handler,
+  },
+  {
+    name: 'persons',
+    routes: personRoutes,
+    loadHandler: async () => (await import('./persons/handler')).handler,
+  },
+  {
+    name: 'conversations',
+    routes: conversationRoutes,
+    loadHandler: async () => (await import('./conversations/handler')).handler,
+  },
+  {
+    name: 'interactions',
+    routes: interactionRoutes,
+    loadHandler: async () => (await import('./interactions/handler')).handler,
+  },
+  {
+    name: 'actions',
+    routes: actionRoutes,
+    loadHandler: async () => (await import('./actions/handler')).handler,
+  },
+  {
+    name: 'streams',
+    routes: streamRoutes,
+    loadHandler: async () => (await import('./streams/handler')).handler,
   },
 ];
 

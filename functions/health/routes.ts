@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { config } from '../../shared/config';
 import { defineRoute, ok, type RouteDefinition } from '../../shared/http/route';
 import { isoTimestamp } from '../../shared/http/validation';
+import { docsRoutes } from './docs';
 
 const tag = 'Health';
 const startedAt = Date.now();
@@ -157,4 +158,5 @@ export const healthRoutes: RouteDefinition[] = [
       });
     },
   }),
+  ...docsRoutes,
 ];

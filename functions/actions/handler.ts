@@ -1,0 +1,4 @@
+import { createHandler } from '../../shared/http/pipeline';
+import { actionRoutes } from './routes';
+
+export const handler = createHandler(actionRoutes);

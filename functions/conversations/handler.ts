@@ -1,0 +1,4 @@
+import { createHandler } from '../../shared/http/pipeline';
+import { conversationRoutes } from './routes';
+
+export const handler = createHandler(conversationRoutes);

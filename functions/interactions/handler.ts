@@ -1,0 +1,4 @@
+import { createHandler } from '../../shared/http/pipeline';
+import { interactionRoutes } from './routes';
+
+export const handler = createHandler(interactionRoutes);

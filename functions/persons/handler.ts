@@ -1,0 +1,4 @@
+import { createHandler } from '../../shared/http/pipeline';
+import { personRoutes } from './routes';
+
+export const handler = createHandler(personRoutes);

@@ -1,0 +1,72 @@
+import { sql } from 'kysely';
+import type { Executor } from '../transaction';
+import type { Action, ActionStatus, ActionType, JsonObject } from '../types';
+
+export interface NewAction {
+  networkId: string;
+  actionType: ActionType;
+  details?: JsonObject;
+  personId?: string | null;
+  interactionId?: string | null;
+  conversationId?: string | null;
+  scheduledTime?: Date | null;
+}
+
+/** Stores an action drawn from an interaction; references must already be checked to be the network's. */
+export const insertAction = (db: Executor, action: NewAction): Promise<Action> =>
+  db
+    .insertInto('actions')
+    .values({
+      network_id: action.networkId,
+      action_type: action.actionType,
+      details: JSON.stringify(action.details ?? {}),
+      person_id: action.personId ?? null,
+      interaction_id: action.interactionId ?? null,
+      conversation_id: action.conversationId ?? null,
+      scheduled_time: action.scheduledTime ?? null,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+
+/** Newest first, optionally by status. */
+export const listActions = (db: Executor, networkId: string, filter: { status?: ActionStatus } = {}) => {
+  let query = db.selectFrom('actions').selectAll().where('network_id', '=', networkId);
+  if (filter.status) query = query.where('status', '=', filter.status);
+  return query.orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
+};
+
+/**
+ * Sets an action's status; `completed_time` records when it was done and is cleared if it is reopened.
+ * Undefined when the action is not in this network.
+ */
+export const setActionStatus = (
+  db: Executor,
+  networkId: string,
+  actionId: string,
+  status: ActionStatus,
+): Promise<Action | undefined> =>
+  db
+    .updateTable('actions')
+    .set({
+      status,
+      completed_time:
+        status === 'done'
+          ? sql<Date>`coalesce(completed_time, now())`
+          : status === 'pending'
+            ? null
+            : sql<Date>`completed_time`,
+      updated_at: sql<Date>`now()`,
+    })
+    .where('network_id', '=', networkId)
+    .where('id', '=', actionId)
+    .returningAll()
+    .executeTakeFirst();
+
+export const deleteAction = async (db: Executor, networkId: string, actionId: string): Promise<boolean> => {
+  const result = await db
+    .deleteFrom('actions')
+    .where('network_id', '=', networkId)
+    .where('id', '=', actionId)
+    .executeTakeFirst();
+  return result.numDeletedRows > 0n;
+};

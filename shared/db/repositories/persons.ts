@@ -1,0 +1,122 @@
+import { sql } from 'kysely';
+import { inTransaction, lockNetwork, LockNamespace, type Executor } from '../transaction';
+
+/** A person as answers show it: the raw voice embedding stays in the database. */
+export interface PersonView {
+  id: string;
+  network_id: string;
+  name: string;
+  index: number;
+  has_voice_embedding: boolean;
+  cluster_id: string | null;
+  conversation_count: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const personView = (db: Executor) =>
+  db.selectFrom('persons as p').select((eb) => [
+    'p.id',
+    'p.network_id',
+    'p.name',
+    'p.index',
+    'p.cluster_id',
+    'p.created_at',
+    'p.updated_at',
+    sql<boolean>`p.voice_embedding IS NOT NULL`.as('has_voice_embedding'),
+    eb
+      .selectFrom('conversation_participants as cp')
+      .select(sql<number>`count(*)::int`.as('n'))
+      .whereRef('cp.person_id', '=', 'p.id')
+      .as('conversation_count'),
+  ]);
+
+const normalise = (row: Omit<PersonView, 'conversation_count'> & { conversation_count: unknown }) =>
+  ({ ...row, conversation_count: Number(row.conversation_count ?? 0) }) as PersonView;
+
+export const listPersons = async (db: Executor, networkId: string): Promise<PersonView[]> =>
+  (await personView(db).where('p.network_id', '=', networkId).orderBy('p.index').execute()).map(normalise);
+
+/** A person of this network; undefined for an unknown id or one of another network. */
+export const findPerson = async (
+  db: Executor,
+  networkId: string,
+  personId: string,
+): Promise<PersonView | undefined> => {
+  const row = await personView(db)
+    .where('p.network_id', '=', networkId)
+    .where('p.id', '=', personId)
+    .executeTakeFirst();
+  return row && normalise(row);
+};
+
+/** Whether the person exists in this network (cheap check before linking to it). */
+export const personExists = async (db: Executor, networkId: string, personId: string): Promise<boolean> =>
+  !!(await db
+    .selectFrom('persons')
+    .select('id')
+    .where('network_id', '=', networkId)
+    .where('id', '=', personId)
+    .executeTakeFirst());
+
+/**
+ * Creates a person with the network's next `index` (1, 2, 3...). A per-network advisory lock makes
+ * concurrent creations take turns, so two requests never compute the same index; the UNIQUE
+ * (network_id, index) constraint stays as the last line of defence. Composes inside a caller's transaction.
+ */
+export const createPerson = (
+  db: Executor,
+  networkId: string,
+  name: string,
+  extra: { voice_embedding?: number[] | null; cluster_id?: string | null } = {},
+): Promise<PersonView> =>
+  inTransaction(db, async (trx) => {
+    await lockNetwork(trx, LockNamespace.personIndex, networkId);
+    const { next } = await trx
+      .selectFrom('persons')
+      .select(sql<number>`coalesce(max(index), 0) + 1`.as('next'))
+      .where('network_id', '=', networkId)
+      .executeTakeFirstOrThrow();
+    const { id } = await trx
+      .insertInto('persons')
+      .values({
+        network_id: networkId,
+        name,
+        index: Number(next),
+        voice_embedding: extra.voice_embedding ?? null,
+        cluster_id: extra.cluster_id ?? null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return (await findPerson(trx, networkId, id))!;
+  });
+
+/** Renames a person; undefined when it is not in this network. */
+export const renamePerson = async (
+  db: Executor,
+  networkId: string,
+  personId: string,
+  name: string,
+): Promise<PersonView | undefined> => {
+  const updated = await db
+    .updateTable('persons')
+    .set({ name, updated_at: sql<Date>`now()` })
+    .where('network_id', '=', networkId)
+    .where('id', '=', personId)
+    .returning('id')
+    .executeTakeFirst();
+  return updated ? findPerson(db, networkId, personId) : undefined;
+};
+
+/**
+ * Deletes a person. Their interactions and actions stay, unattributed (ON DELETE SET NULL), and they
+ * leave every conversation's participants (ON DELETE CASCADE).
+ */
+export const deletePerson = async (db: Executor, networkId: string, personId: string): Promise<boolean> => {
+  const result = await db
+    .deleteFrom('persons')
+    .where('network_id', '=', networkId)
+    .where('id', '=', personId)
+    .executeTakeFirst();
+  return result.numDeletedRows > 0n;
+};

@@ -1,0 +1,93 @@
+import { beforeEach, describe, expect, it } from '@jest/globals';
+import { insertAction } from '../../shared/db/repositories/actions';
+import { useTestDatabase } from '../helpers/db';
+import { createTestApi } from '../helpers/http';
+
+const database = useTestDatabase();
+const api = createTestApi();
+
+const expectError = (res: { status: number; body: any }, status: number, code: string) => {
+  expect(res.status).toBe(status);
+  expect(res.body).toMatchObject({
+    detail: expect.any(String),
+    error_code: code,
+    timestamp: expect.any(String),
+  });
+};
+
+describe('actions context', () => {
+  let networkId: string;
+  let P: string;
+
+  beforeEach(async () => {
+    networkId = (await api.post('/api/v1/networks', { name: 'Home' })).body.id;
+    P = `/api/v1/${networkId}`;
+  });
+
+  const remind = async (what: string) => {
+    const said = (await api.post(`${P}/interactions`, { content: what, interaction_type: 'text' })).body;
+    return insertAction(database.db, {
+      networkId,
+      actionType: 'remind',
+      details: { what },
+      interactionId: said.id,
+      conversationId: said.conversation_id,
+    });
+  };
+
+  it('lists actions, filters them by status and marks them done', async () => {
+    const call = await remind('Call Bob');
+    await remind('Buy milk');
+    const all = await api.get(`${P}/actions`);
+    expect(all.status).toBe(200);
+    expect(all.body).toHaveLength(2);
+    expect(all.body.find((a: any) => a.id === call.id)).toMatchObject({
+      network_id: networkId,
+      action_type: 'remind',
+      details: { what: 'Call Bob' },
+      status: 'pending',
+      completed_time: null,
+    });
+
+    const done = await api.patch(`${P}/actions/${call.id}`, { status: 'done' });
+    expect(done.status).toBe(200);
+    expect(done.body).toMatchObject({ id: call.id, status: 'done', completed_time: expect.any(String) });
+    expect((await api.get(`${P}/actions?status=pending`)).body.map((a: any) => a.details.what)).toEqual([
+      'Buy milk',
+    ]);
+    expect((await api.get(`${P}/actions?status=done`)).body.map((a: any) => a.id)).toEqual([call.id]);
+    const reopened = await api.patch(`${P}/actions/${call.id}`, { status: 'pending' });
+    expect(reopened.body).toMatchObject({ status: 'pending', completed_time: null });
+  });
+
+  it('deletes an action with 204', async () => {
+    const action = await remind('Call Bob');
+    const res = await api.delete(`${P}/actions/${action.id}`);
+    expect(res.status).toBe(204);
+    expect((await api.get(`${P}/actions`)).body).toEqual([]);
+  });
+
+  describe('errors', () => {
+    it('answers 404 for an action of another network and leaves it alone', async () => {
+      const mine = await remind('mine');
+      const other = (await api.post('/api/v1/networks', { name: 'Office' })).body.id;
+      expectError(
+        await api.patch(`/api/v1/${other}/actions/${mine.id}`, { status: 'done' }),
+        404,
+        'ACTION_NOT_FOUND',
+      );
+      expectError(await api.delete(`/api/v1/${other}/actions/${mine.id}`), 404, 'ACTION_NOT_FOUND');
+      expect((await api.get(`${P}/actions`)).body[0].status).toBe('pending');
+    });
+
+    it('answers 422 for an unknown status', async () => {
+      const action = await remind('x');
+      expectError(
+        await api.patch(`${P}/actions/${action.id}`, { status: 'finished' }),
+        422,
+        'VALIDATION_ERROR',
+      );
+      expectError(await api.get(`${P}/actions?status=finished`), 422, 'VALIDATION_ERROR');
+    });
+  });
+});
