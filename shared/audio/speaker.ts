@@ -3,6 +3,7 @@
  * [1, T, 80] -> L2-normalised vector. The model is whatever SPEAKER_MODEL_PATH names (a WeSpeaker ResNet34
  * or CAM++ export fits as is) or the project's own default.
  */
+import { cosine } from '../domain/speaker-match';
 import { SAMPLE_RATE } from './decode';
 import { AudioError } from './errors';
 import { computeFbank, NUM_MEL_BINS } from './fbank';
@@ -77,13 +78,5 @@ export function l2Normalise(v: Float32Array): Float32Array {
 /** Cosine similarity in [-1, 1]; 0 when either vector is all zeros. Lengths must match. */
 export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`Embedding lengths differ: ${a.length} and ${b.length}`);
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0;
+  return cosine(a, b);
 }

@@ -18,6 +18,7 @@ export interface SpeakerMatch {
   similarity: number;
 }
 
+/** Cosine similarity in [-1, 1]: 0 when either vector is all zeros, -1 (never a match) when the lengths differ. */
 export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length || a.length === 0) return -1;
   let dot = 0;
@@ -28,7 +29,7 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
     na += a[i] * a[i];
     nb += b[i] * b[i];
   }
-  return na === 0 || nb === 0 ? -1 : dot / Math.sqrt(na * nb);
+  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
 }
 
 /**

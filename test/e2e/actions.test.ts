@@ -1,19 +1,10 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { insertAction } from '../../shared/db/repositories/actions';
 import { useTestDatabase } from '../helpers/db';
-import { createTestApi } from '../helpers/http';
+import { createTestApi, expectError } from '../helpers/http';
 
 const database = useTestDatabase();
 const api = createTestApi();
-
-const expectError = (res: { status: number; body: any }, status: number, code: string) => {
-  expect(res.status).toBe(status);
-  expect(res.body).toMatchObject({
-    detail: expect.any(String),
-    error_code: code,
-    timestamp: expect.any(String),
-  });
-};
 
 describe('actions context', () => {
   let networkId: string;

@@ -1,18 +1,9 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { useTestDatabase } from '../helpers/db';
-import { createTestApi, multipart } from '../helpers/http';
+import { createTestApi, expectError, multipart } from '../helpers/http';
 
 const database = useTestDatabase();
 const api = createTestApi();
-
-const expectError = (res: { status: number; body: any }, status: number, code: string) => {
-  expect(res.status).toBe(status);
-  expect(res.body).toMatchObject({
-    detail: expect.any(String),
-    error_code: code,
-    timestamp: expect.any(String),
-  });
-};
 
 describe('persons context', () => {
   let networkId: string;

@@ -1,19 +1,9 @@
 import { describe, expect, it, beforeEach } from '@jest/globals';
 import { useTestDatabase } from '../helpers/db';
-import { createTestApi } from '../helpers/http';
+import { createTestApi, expectError } from '../helpers/http';
 
 const database = useTestDatabase();
 const api = createTestApi();
-
-const expectError = (res: { status: number; body: any }, status: number, code: string) => {
-  expect(res.status).toBe(status);
-  expect(res.body).toEqual({
-    detail: expect.any(String),
-    error_code: code,
-    timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-    ...(res.body?.errors ? { errors: expect.any(Array) } : {}),
-  });
-};
 
 describe('service context', () => {
   let networkId: string;

@@ -2,19 +2,10 @@ import { beforeEach, describe, expect, it } from '@jest/globals';
 import { sql } from 'kysely';
 import { upsertStreamQuality } from '../../shared/db/repositories/streams';
 import { useTestDatabase } from '../helpers/db';
-import { createTestApi } from '../helpers/http';
+import { createTestApi, expectError } from '../helpers/http';
 
 const database = useTestDatabase();
 const api = createTestApi();
-
-const expectError = (res: { status: number; body: any }, status: number, code: string) => {
-  expect(res.status).toBe(status);
-  expect(res.body).toMatchObject({
-    detail: expect.any(String),
-    error_code: code,
-    timestamp: expect.any(String),
-  });
-};
 
 const clean = { snr: 30, speechClarity: 0.9, volumeLevel: 0.1, noiseLevel: 0.003, speechRatio: 0.7 };
 const noisy = { snr: 6, speechClarity: 0.4, volumeLevel: 0.02, noiseLevel: 0.01, speechRatio: 0.3 };
