@@ -1,5 +1,6 @@
 import type { ApiHandler } from '../shared/http/pipeline';
 import type { RouteDefinition } from '../shared/http/route';
+import { authRoutes } from './auth/routes';
 import { healthRoutes } from './health/routes';
 import { serviceRoutes } from './service/routes';
 
@@ -25,6 +26,11 @@ export const contexts: BoundedContext[] = [
     name: 'service',
     routes: serviceRoutes,
     loadHandler: async () => (await import('./service/handler')).handler,
+  },
+  {
+    name: 'auth',
+    routes: authRoutes,
+    loadHandler: async () => (await import('./auth/handler')).handler,
   },
 ];
 
