@@ -99,7 +99,9 @@ export const tooManyAttempts = (retryAfterSeconds: number) =>
 export async function login(db: Db, body: z.infer<typeof loginBody>, ip: string): Promise<TokenResponse> {
   const identifier = (body.email ?? body.username)!;
   const { loginMaxFailuresPerAccount, loginMaxFailuresPerIp, loginWindowSeconds } = config().auth;
-  const accountKey = accountThrottleKey(identifier);
+  const user = await findUserByLogin(db, identifier);
+  // Keyed by the account itself when it exists, so its email and its username share one budget.
+  const accountKey = accountThrottleKey(user?.id ?? identifier);
   const keys = [accountKey, ipThrottleKey(ip)];
   const failures = await recentFailures(db, keys, loginWindowSeconds);
   const now = new Date();
@@ -115,7 +117,6 @@ export async function login(db: Db, body: z.infer<typeof loginBody>, ip: string)
   ]);
   if (!decision.allowed) throw tooManyAttempts(decision.retryAfterSeconds);
 
-  const user = await findUserByLogin(db, identifier);
   const valid = user?.password_hash
     ? await verifyPassword(user.password_hash, body.password)
     : (await burnPasswordCheck(body.password), false);
