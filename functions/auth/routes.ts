@@ -8,7 +8,7 @@ import {
   removeMember,
 } from '../../shared/db/repositories/members';
 import { findUserByEmail } from '../../shared/db/repositories/users';
-import { conflict, forbidden, notFound, unauthorized } from '../../shared/http/errors';
+import { badRequest, conflict, forbidden, notFound, unauthorized } from '../../shared/http/errors';
 import {
   created,
   defineRoute,
@@ -135,7 +135,7 @@ export const authRoutes: RouteDefinition[] = [
     handler: async ({ db, body }) => {
       // API.md's body has no state (the desktop app checks it itself); when one is sent it must be ours.
       if (body.state && (await checkState(body.state, 'github')) !== body.redirect_port) {
-        throw forbidden('The state was issued for another redirect port', 'INVALID_OAUTH_STATE');
+        throw badRequest('INVALID_OAUTH_STATE', 'The state was issued for another redirect port');
       }
       return ok(await signInWithProvider(db, 'github', await githubIdentity(body.code, body.redirect_port)));
     },
