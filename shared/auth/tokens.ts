@@ -54,7 +54,7 @@ export interface RefreshClaims extends JWTPayload {
   fam: string;
 }
 
-const sign = (
+const sign = async (
   claims: Record<string, unknown>,
   subject: string | undefined,
   ttlSeconds: number,
@@ -92,9 +92,11 @@ export const signOAuthState = (claims: Record<string, unknown>, ttlSeconds = 600
 
 /** Verify signature (HS256 only, so `none` and other algorithms are refused), issuer, expiry and `type`. */
 export async function verifyToken<T extends JWTPayload>(token: string, type: TokenType): Promise<T> {
+  // Outside the try: a missing secret in production is a server fault (500), not the caller's bad token.
+  const key = signingKey();
   let payload: JWTPayload;
   try {
-    ({ payload } = await jwtVerify(token, signingKey(), { algorithms: [ALGORITHM], issuer: ISSUER }));
+    ({ payload } = await jwtVerify(token, key, { algorithms: [ALGORITHM], issuer: ISSUER }));
   } catch (error) {
     if (error instanceof joseErrors.JWTExpired) throw new TokenError('expired', 'The token has expired');
     throw new TokenError('invalid', 'The token is invalid');
