@@ -71,7 +71,10 @@ export async function authenticateUser(db: Db, token: string): Promise<{ userId:
 async function authenticateApiKey(db: Db, key: string): Promise<{ apiKeyId: string; networkId: string }> {
   const found = await findActiveApiKey(db, hashApiKey(key));
   if (!found) throw invalidToken('The API key is invalid or revoked', 'INVALID_API_KEY');
-  await touchApiKey(db, found.id);
+  // Usage is recorded at most once a minute: no write (and no round trip) on most requests.
+  if (!found.last_used_at || Date.now() - new Date(found.last_used_at).getTime() > 60_000) {
+    await touchApiKey(db, found.id);
+  }
   return { apiKeyId: found.id, networkId: found.network_id };
 }
 

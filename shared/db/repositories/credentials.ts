@@ -25,7 +25,7 @@ export const insertApiKey = (
 export const findActiveApiKey = (db: Executor, hash: string) =>
   db
     .selectFrom('network_api_keys')
-    .select(['id', 'network_id'])
+    .select(['id', 'network_id', 'last_used_at'])
     .where('key_hash', '=', hash)
     .where('revoked_at', 'is', null)
     .executeTakeFirst();

@@ -141,6 +141,15 @@ describe('accounts and tokens', () => {
     expect(live).toHaveLength(0);
   });
 
+  it('lets only one of two concurrent refreshes with the same token succeed', async () => {
+    const account = await registerAccount(api, 'gil');
+    const results = await Promise.all([
+      api.post('/api/v1/auth/refresh', { refresh_token: account.refreshToken }),
+      api.post('/api/v1/auth/refresh', { refresh_token: account.refreshToken }),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual([200, 401]);
+  });
+
   it('keeps other sign-ins alive when one family is revoked', async () => {
     const account = await registerAccount(api, 'hal');
     const other = await api.post('/api/v1/auth/login', { email: account.email, password: account.password });
