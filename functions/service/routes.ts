@@ -12,6 +12,7 @@ import {
 } from '../../shared/db/repositories/networks';
 import { config } from '../../shared/config';
 import { createNetworkOwnedBy } from '../../shared/db/repositories/members';
+import { invalidToken } from '../../shared/http/auth';
 import { conflict, networkNotFound, notFound, unauthorized } from '../../shared/http/errors';
 import { created, defineRoute, noContent, ok, type RouteDefinition } from '../../shared/http/route';
 import { messageSchema } from '../../shared/http/validation';
@@ -93,9 +94,13 @@ export const serviceRoutes: RouteDefinition[] = [
     body: createNetworkBody,
     responses: { 201: { description: 'The new network', schema: networkSchema } },
     errors: { 401: 'UNAUTHORIZED' },
-    handler: async ({ db, body, principal }) => {
+    handler: async ({ db, body, principal, headers }) => {
       if (principal.kind === 'user') {
         return created(toNetwork(await createNetworkOwnedBy(db, body.name, principal.userId!), []));
+      }
+      // A credential was sent but is not a good user token: say so rather than create an ownerless network.
+      if (headers.authorization || headers['x-api-key']) {
+        throw invalidToken('Creating a network needs a valid user access token');
       }
       // Without a user, a network has no owner and only legacy (id-only) access can ever reach it.
       if (!config().legacyNetworkAuth) throw unauthorized('Sign in to create a network');

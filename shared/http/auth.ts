@@ -29,14 +29,18 @@ export interface Access {
 /** The authorisation hook of the request pipeline: who is calling, and on which network. */
 export type Authorizer = (input: AuthorizationInput) => Promise<Access>;
 
-type Credential = { kind: 'token'; token: string } | { kind: 'api_key'; key: string } | { kind: 'none' };
+type Credential =
+  | { kind: 'token'; token: string }
+  | { kind: 'api_key'; key: string }
+  | { kind: 'none' }
+  | { kind: 'malformed' };
 
 /** `Authorization: Bearer <jwt|mk_...>` first, then `X-API-Key`. */
 export function readCredential(headers: Record<string, string>): Credential {
   const authorization = headers.authorization?.trim();
   if (authorization) {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization);
-    if (!match) throw invalidToken('The Authorization header must be "Bearer <token>"');
+    if (!match) return { kind: 'malformed' };
     return isApiKey(match[1]) ? { kind: 'api_key', key: match[1] } : { kind: 'token', token: match[1] };
   }
   const apiKey = headers['x-api-key']?.trim();
@@ -80,6 +84,21 @@ async function authenticateApiKey(db: Db, key: string): Promise<{ apiKeyId: stri
 
 const uuid = z.uuid();
 
+/** The caller of an open route if their credential is good, else anonymous. */
+async function optionalPrincipal(db: Db, credential: Credential): Promise<Principal> {
+  try {
+    if (credential.kind === 'token')
+      return { kind: 'user', ...(await authenticateUser(db, credential.token)) };
+    if (credential.kind === 'api_key') {
+      const key = await authenticateApiKey(db, credential.key);
+      return { kind: 'api_key', apiKeyId: key.apiKeyId };
+    }
+  } catch (error) {
+    if (!(error instanceof HttpError)) throw error;
+  }
+  return { kind: 'anonymous' };
+}
+
 /** The network a user acts on: the one named (if they belong to it), else their own. */
 async function userNetwork(db: Db, userId: string, wanted: string | undefined): Promise<Access> {
   if (wanted) {
@@ -107,34 +126,35 @@ function xNetworkId(headers: Record<string, string>): string | undefined {
 
 /**
  * Who may do what:
- * - public routes (and root routes): open; a bearer token, when sent, must be valid and names the user
- *   (`POST /networks` makes them the owner).
+ * - public routes (and root routes): open; a valid bearer token names the user (`POST /networks` makes them
+ *   the owner), a bad one is ignored here (the route decides whether it needs a user).
  * - `user` routes: a user access token, no network.
  * - network-scoped paths (`/api/vN/{network_id}/...`): a member's access token or that network's API key;
  *   with no credentials only under `LEGACY_NETWORK_AUTH` (read per request, so it can be toggled).
  * - token-scoped paths (`/api/vN/...`): the network comes from the credential: an API key's own network, or
  *   the user's own network, or `X-Network-Id` when the user is a member there.
- * A credential that is sent is always checked, even where none is needed: a bad one is a 401, never ignored.
+ * On every other route a credential that is sent is checked, even in legacy mode: a bad one is a 401.
  */
 export const defaultAuthorizer: Authorizer = async ({ route, scoped, headers, db }) => {
   const access: RouteAccess = route.access ?? (route.scope === 'root' ? 'public' : 'network');
   const credential = readCredential(headers);
+  if (credential.kind === 'malformed' && access !== 'public') {
+    throw invalidToken('The Authorization header must be "Bearer <token>"');
+  }
 
-  if (access === 'public' || access === 'user') {
+  if (access === 'public') {
+    // Open routes never fail on credentials: a client that sends its expired access token along with
+    // `POST /auth/refresh` (or `GET /`) must still get through. A valid token names the caller.
+    return { principal: await optionalPrincipal(db, credential), networkId: undefined };
+  }
+  if (access === 'user') {
     if (credential.kind === 'token') {
       const { userId } = await authenticateUser(db, credential.token);
       return { principal: { kind: 'user', userId }, networkId: undefined };
     }
-    if (access === 'user') {
-      throw credential.kind === 'api_key'
-        ? forbidden('This route needs a user token, not an API key', 'USER_TOKEN_REQUIRED')
-        : unauthorized();
-    }
-    if (credential.kind === 'api_key') {
-      const key = await authenticateApiKey(db, credential.key);
-      return { principal: { kind: 'api_key', apiKeyId: key.apiKeyId }, networkId: undefined };
-    }
-    return { principal: { kind: 'anonymous' }, networkId: undefined };
+    throw credential.kind === 'api_key'
+      ? forbidden('This route needs a user token, not an API key', 'USER_TOKEN_REQUIRED')
+      : unauthorized();
   }
 
   const pathNetwork = scoped.scope === 'network' ? scoped.networkSegment : undefined;

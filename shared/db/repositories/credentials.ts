@@ -132,6 +132,14 @@ export async function recordFailure(db: Executor, keys: string[], windowSeconds:
     .where('throttle_key', 'in', keys)
     .where('attempted_at', '<', sql<Date>`now() - make_interval(secs => ${windowSeconds})`)
     .execute();
+  // Keys never tried again (a spray of made-up accounts) would stay for ever; now and then sweep them all.
+  // Rarely, because this delete is not served by the (throttle_key, attempted_at) index.
+  if (Math.random() < 0.01) {
+    await db
+      .deleteFrom('login_attempts')
+      .where('attempted_at', '<', sql<Date>`now() - make_interval(secs => ${windowSeconds})`)
+      .execute();
+  }
 }
 
 /** A successful login forgives the account's failures (not the IP's). */

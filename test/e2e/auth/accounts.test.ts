@@ -271,6 +271,32 @@ describe('accounts and tokens', () => {
     });
   });
 
+  it('refuses another Authorization scheme on protected routes but not on open ones', async () => {
+    const account = await registerAccount(api, 'jan');
+    const basic = { headers: { authorization: 'Basic dXNlcjpwYXNz' } };
+    const protectedRes = await api.get(`/api/v1/${account.networkId}/service/info`, basic);
+    expect(protectedRes.status).toBe(401);
+    expect(protectedRes.headers['www-authenticate']).toContain('error="invalid_token"');
+    expect((await api.get('/health', basic)).status).toBe(200);
+  });
+
+  it('refreshes even when the client also sends its expired access token', async () => {
+    const account = await registerAccount(api, 'kit');
+    const res = await api.post(
+      '/api/v1/auth/refresh',
+      { refresh_token: account.refreshToken },
+      { token: 'expired.or.garbage' },
+    );
+    expect(res.status).toBe(200);
+  });
+
+  it('refuses POST /networks with a bad token instead of creating an ownerless network', async () => {
+    const res = await api.post('/api/v1/networks', { name: 'X' }, { token: 'garbage' });
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toContain('invalid_token');
+    expect(await database.db.selectFrom('networks').select('id').execute()).toHaveLength(0);
+  });
+
   it('refuses a token whose user was deleted', async () => {
     const account = await registerAccount(api, 'ivy');
     await database.db.deleteFrom('users').where('id', '=', account.userId).execute();
