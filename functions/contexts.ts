@@ -1,5 +1,6 @@
 import type { ApiHandler } from '../shared/http/pipeline';
 import type { RouteDefinition } from '../shared/http/route';
+import { authRoutes } from './auth/routes';
 import { healthRoutes } from './health/routes';
 import { actionRoutes } from './actions/routes';
 import { conversationRoutes } from './conversations/routes';
@@ -55,6 +56,11 @@ export const contexts: BoundedContext[] = [
     name: 'streams',
     routes: streamRoutes,
     loadHandler: async () => (await import('./streams/handler')).handler,
+  },
+  {
+    name: 'auth',
+    routes: authRoutes,
+    loadHandler: async () => (await import('./auth/handler')).handler,
   },
 ];
 

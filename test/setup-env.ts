@@ -5,3 +5,6 @@ process.env.POWERTOOLS_LOG_LEVEL ??= process.env.LOG_LEVEL;
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.VALIDATE_RESPONSES ??= 'true';
 process.env.DATABASE_STALE_AFTER_MS ??= '0';
+// Suites written before accounts existed reach networks by id alone; auth suites set this to 'false' themselves.
+process.env.LEGACY_NETWORK_AUTH ??= 'true';
+process.env.JWT_SECRET ??= 'test-only-jwt-secret-0123456789abcdef-0123456789abcdef-0123456789';

@@ -10,7 +10,10 @@ import {
   setServiceEnabled,
   upsertClient,
 } from '../../shared/db/repositories/networks';
-import { conflict, networkNotFound, notFound } from '../../shared/http/errors';
+import { config } from '../../shared/config';
+import { createNetworkOwnedBy } from '../../shared/db/repositories/members';
+import { invalidToken } from '../../shared/http/auth';
+import { conflict, networkNotFound, notFound, unauthorized } from '../../shared/http/errors';
 import { created, defineRoute, noContent, ok, type RouteDefinition } from '../../shared/http/route';
 import { messageSchema } from '../../shared/http/validation';
 import {
@@ -87,10 +90,22 @@ export const serviceRoutes: RouteDefinition[] = [
     scope: 'root',
     access: 'public',
     tag: 'Networks',
-    summary: 'Create a network',
+    summary: 'Create a network; with a user token the caller becomes its owner',
     body: createNetworkBody,
     responses: { 201: { description: 'The new network', schema: networkSchema } },
-    handler: async ({ db, body }) => created(toNetwork(await createNetwork(db, body.name), [])),
+    errors: { 401: 'UNAUTHORIZED' },
+    handler: async ({ db, body, principal, headers }) => {
+      if (principal.kind === 'user') {
+        return created(toNetwork(await createNetworkOwnedBy(db, body.name, principal.userId!), []));
+      }
+      // A credential was sent but is not a good user token: say so rather than create an ownerless network.
+      if (headers.authorization || headers['x-api-key']) {
+        throw invalidToken('Creating a network needs a valid user access token');
+      }
+      // Without a user, a network has no owner and only legacy (id-only) access can ever reach it.
+      if (!config().legacyNetworkAuth) throw unauthorized('Sign in to create a network');
+      return created(toNetwork(await createNetwork(db, body.name), []));
+    },
   }),
   defineRoute({
     method: 'GET',

@@ -27,6 +27,32 @@ export interface AppConfig {
   /** TLS to PostgreSQL: `require` verifies against the system or `DATABASE_CA_FILE` CA bundle. */
   databaseSsl: 'disable' | 'require' | 'no-verify';
   databaseCaFile: string | undefined;
+  /** `STAGE=prod` or `NODE_ENV=production`: no generated JWT secret, no legacy network access. */
+  production: boolean;
+  auth: AuthConfig;
+}
+
+/** An OAuth provider's endpoints and client; endpoints are configurable so tests run fake providers. */
+export interface OAuthProviderConfig {
+  clientId: string | undefined;
+  clientSecret: string | undefined;
+  authorizeUrl: string;
+  tokenUrl: string;
+  /** Google: the OpenID userinfo endpoint; GitHub: the REST API base. */
+  apiUrl: string;
+}
+
+export interface AuthConfig {
+  accessTokenSeconds: number;
+  refreshTokenSeconds: number;
+  /** Failed logins allowed per account, and per IP, within `loginWindowSeconds`. */
+  loginMaxFailuresPerAccount: number;
+  loginMaxFailuresPerIp: number;
+  loginWindowSeconds: number;
+  /** Where the desktop app listens for the OAuth redirect; `{port}` is its `redirect_port`. */
+  oauthRedirectUri: string;
+  google: OAuthProviderConfig;
+  github: OAuthProviderConfig;
 }
 
 const parseBool = (value: string | undefined, fallback: boolean): boolean =>
@@ -42,6 +68,7 @@ const parseSsl = (value: string | undefined, url: string | undefined): AppConfig
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const databaseUrl = env.DATABASE_URL || undefined;
+  const production = env.STAGE === 'prod' || env.STAGE === 'production' || env.NODE_ENV === 'production';
   return {
     databaseUrl,
     dataDir: env.MIRA_DATA_DIR || '.mira/pgdata',
@@ -59,10 +86,34 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       .split(',')
       .map((origin) => origin.trim())
       .filter(Boolean),
-    legacyNetworkAuth: parseBool(env.LEGACY_NETWORK_AUTH, false),
+    // Never in production, whatever the environment says: anyone knowing a network id could read it.
+    legacyNetworkAuth: !production && parseBool(env.LEGACY_NETWORK_AUTH, false),
     maxBodyBytes: Number(env.MAX_BODY_BYTES || 6 * 1024 * 1024),
     databaseSsl: parseSsl(env.DATABASE_SSL, databaseUrl),
     databaseCaFile: env.DATABASE_CA_FILE || undefined,
+    production,
+    auth: {
+      accessTokenSeconds: 30 * 60,
+      refreshTokenSeconds: 7 * 24 * 60 * 60,
+      loginMaxFailuresPerAccount: Number(env.LOGIN_MAX_FAILURES_PER_ACCOUNT || 5),
+      loginMaxFailuresPerIp: Number(env.LOGIN_MAX_FAILURES_PER_IP || 20),
+      loginWindowSeconds: Number(env.LOGIN_WINDOW_SECONDS || 15 * 60),
+      oauthRedirectUri: env.OAUTH_REDIRECT_URI || 'http://localhost:{port}/callback',
+      google: {
+        clientId: env.GOOGLE_CLIENT_ID || undefined,
+        clientSecret: env.GOOGLE_CLIENT_SECRET || undefined,
+        authorizeUrl: env.GOOGLE_AUTH_URL || 'https://accounts.google.com/o/oauth2/v2/auth',
+        tokenUrl: env.GOOGLE_TOKEN_URL || 'https://oauth2.googleapis.com/token',
+        apiUrl: env.GOOGLE_USERINFO_URL || 'https://openidconnect.googleapis.com/v1/userinfo',
+      },
+      github: {
+        clientId: env.GITHUB_CLIENT_ID || undefined,
+        clientSecret: env.GITHUB_CLIENT_SECRET || undefined,
+        authorizeUrl: env.GITHUB_AUTHORIZE_URL || 'https://github.com/login/oauth/authorize',
+        tokenUrl: env.GITHUB_TOKEN_URL || 'https://github.com/login/oauth/access_token',
+        apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+      },
+    },
   };
 }
 

@@ -1,7 +1,14 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { z } from 'zod';
+import { hashApiKey, isApiKey } from '../auth/api-keys';
+import { TokenError, verifyAccessToken } from '../auth/tokens';
+import { config } from '../config';
 import type { Db } from '../db/client';
-import { networkNotFound, unauthorized } from './errors';
-import type { Principal, RouteDefinition } from './route';
+import { findActiveApiKey, touchApiKey } from '../db/repositories/credentials';
+import { findOwnNetworkId, findRole } from '../db/repositories/members';
+import { findUserById } from '../db/repositories/users';
+import { forbidden, HttpError, networkNotFound, unauthorized, unprocessable } from './errors';
+import type { Principal, RouteAccess, RouteDefinition } from './route';
 import type { ScopedPath } from './router';
 
 export interface AuthorizationInput {
@@ -22,19 +29,151 @@ export interface Access {
 /** The authorisation hook of the request pipeline: who is calling, and on which network. */
 export type Authorizer = (input: AuthorizationInput) => Promise<Access>;
 
-/**
- * Foundation behaviour: public routes are open, network-scoped routes need an existing network,
- * token-scoped routes need credentials (filled by the auth context).
- */
-export const defaultAuthorizer: Authorizer = async ({ route, scoped, db }) => {
-  if (route.access === 'public' || route.scope === 'root') {
-    return { principal: { kind: 'anonymous' }, networkId: undefined };
+type Credential =
+  | { kind: 'token'; token: string }
+  | { kind: 'api_key'; key: string }
+  | { kind: 'none' }
+  | { kind: 'malformed' };
+
+/** `Authorization: Bearer <jwt|mk_...>` first, then `X-API-Key`. */
+export function readCredential(headers: Record<string, string>): Credential {
+  const authorization = headers.authorization?.trim();
+  if (authorization) {
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+    if (!match) return { kind: 'malformed' };
+    return isApiKey(match[1]) ? { kind: 'api_key', key: match[1] } : { kind: 'token', token: match[1] };
   }
-  if (scoped.scope === 'network') {
+  const apiKey = headers['x-api-key']?.trim();
+  if (apiKey) return { kind: 'api_key', key: apiKey };
+  return { kind: 'none' };
+}
+
+/** 401 for a credential that was sent but is not good (RFC 6750 `error="invalid_token"`). */
+export const invalidToken = (detail: string, code = 'INVALID_TOKEN') =>
+  new HttpError(401, code, detail, {
+    headers: {
+      'WWW-Authenticate': `Bearer error="invalid_token", error_description="${detail.replace(/"/g, "'")}"`,
+    },
+  });
+
+/** The user of a valid access token; 401 when the token is bad or its user is gone or disabled. */
+export async function authenticateUser(db: Db, token: string): Promise<{ userId: string }> {
+  try {
+    const claims = await verifyAccessToken(token);
+    const user = await findUserById(db, claims.sub);
+    if (!user || !user.is_active)
+      throw invalidToken('The user of this token no longer exists or is disabled');
+    return { userId: user.id };
+  } catch (error) {
+    if (error instanceof TokenError) {
+      throw invalidToken(error.message, error.reason === 'expired' ? 'TOKEN_EXPIRED' : 'INVALID_TOKEN');
+    }
+    throw error;
+  }
+}
+
+async function authenticateApiKey(db: Db, key: string): Promise<{ apiKeyId: string; networkId: string }> {
+  const found = await findActiveApiKey(db, hashApiKey(key));
+  if (!found) throw invalidToken('The API key is invalid or revoked', 'INVALID_API_KEY');
+  // Usage is recorded at most once a minute: no write (and no round trip) on most requests.
+  if (!found.last_used_at || Date.now() - new Date(found.last_used_at).getTime() > 60_000) {
+    await touchApiKey(db, found.id);
+  }
+  return { apiKeyId: found.id, networkId: found.network_id };
+}
+
+const uuid = z.uuid();
+
+/** The caller of an open route if their credential is good, else anonymous. */
+async function optionalPrincipal(db: Db, credential: Credential): Promise<Principal> {
+  try {
+    if (credential.kind === 'token')
+      return { kind: 'user', ...(await authenticateUser(db, credential.token)) };
+    if (credential.kind === 'api_key') {
+      const key = await authenticateApiKey(db, credential.key);
+      return { kind: 'api_key', apiKeyId: key.apiKeyId };
+    }
+  } catch (error) {
+    if (!(error instanceof HttpError)) throw error;
+  }
+  return { kind: 'anonymous' };
+}
+
+/** The network a user acts on: the one named (if they belong to it), else their own. */
+async function userNetwork(db: Db, userId: string, wanted: string | undefined): Promise<Access> {
+  if (wanted) {
+    const role = await findRole(db, wanted, userId);
+    if (!role) throw forbidden();
+    return { principal: { kind: 'user', userId, role }, networkId: wanted };
+  }
+  const own = await findOwnNetworkId(db, userId);
+  if (!own) {
+    throw forbidden('You own no network; name one of yours with X-Network-Id', 'NETWORK_REQUIRED');
+  }
+  return { principal: { kind: 'user', userId, role: 'owner' }, networkId: own };
+}
+
+function xNetworkId(headers: Record<string, string>): string | undefined {
+  const value = headers['x-network-id']?.trim();
+  if (!value) return undefined;
+  if (!uuid.safeParse(value).success) {
+    throw unprocessable('VALIDATION_ERROR', 'X-Network-Id must be a UUID', [
+      { path: 'header.x-network-id', message: 'Invalid UUID' },
+    ]);
+  }
+  return value;
+}
+
+/**
+ * Who may do what:
+ * - public routes (and root routes): open; a valid bearer token names the user (`POST /networks` makes them
+ *   the owner), a bad one is ignored here (the route decides whether it needs a user).
+ * - `user` routes: a user access token, no network.
+ * - network-scoped paths (`/api/vN/{network_id}/...`): a member's access token or that network's API key;
+ *   with no credentials only under `LEGACY_NETWORK_AUTH` (read per request, so it can be toggled).
+ * - token-scoped paths (`/api/vN/...`): the network comes from the credential: an API key's own network, or
+ *   the user's own network, or `X-Network-Id` when the user is a member there.
+ * On every other route a credential that is sent is checked, even in legacy mode: a bad one is a 401.
+ */
+export const defaultAuthorizer: Authorizer = async ({ route, scoped, headers, db }) => {
+  const access: RouteAccess = route.access ?? (route.scope === 'root' ? 'public' : 'network');
+  const credential = readCredential(headers);
+  if (credential.kind === 'malformed' && access !== 'public') {
+    throw invalidToken('The Authorization header must be "Bearer <token>"');
+  }
+
+  if (access === 'public') {
+    // Open routes never fail on credentials: a client that sends its expired access token along with
+    // `POST /auth/refresh` (or `GET /`) must still get through. A valid token names the caller.
+    return { principal: await optionalPrincipal(db, credential), networkId: undefined };
+  }
+  if (access === 'user') {
+    if (credential.kind === 'token') {
+      const { userId } = await authenticateUser(db, credential.token);
+      return { principal: { kind: 'user', userId }, networkId: undefined };
+    }
+    throw credential.kind === 'api_key'
+      ? forbidden('This route needs a user token, not an API key', 'USER_TOKEN_REQUIRED')
+      : unauthorized();
+  }
+
+  const pathNetwork = scoped.scope === 'network' ? scoped.networkSegment : undefined;
+  const wanted = pathNetwork ?? xNetworkId(headers);
+
+  if (credential.kind === 'token') {
+    const { userId } = await authenticateUser(db, credential.token);
+    return userNetwork(db, userId, wanted);
+  }
+  if (credential.kind === 'api_key') {
+    const key = await authenticateApiKey(db, credential.key);
+    if (wanted && wanted !== key.networkId) throw forbidden('This API key belongs to another network');
+    return { principal: { kind: 'api_key', apiKeyId: key.apiKeyId }, networkId: key.networkId };
+  }
+  if (pathNetwork && config().legacyNetworkAuth) {
     const network = await db
       .selectFrom('networks')
       .select('id')
-      .where('id', '=', scoped.networkSegment!)
+      .where('id', '=', pathNetwork)
       .executeTakeFirst();
     if (!network) throw networkNotFound();
     return { principal: { kind: 'legacy' }, networkId: network.id };

@@ -211,10 +211,11 @@ function dispatcher(router: Router, authorize: Authorizer) {
         { path: 'path.network_id', message: 'Invalid UUID' },
       ]);
     }
+    const db = await getDb();
+    // Credentials before input: a caller without access learns nothing, not even what the route expects.
+    const access = await authorize({ route, scoped, headers, db, event });
     const params = validate(route.params, match.params, 'path');
     const query = validate(route.query, parseQuery(event), 'query');
-    const db = await getDb();
-    const access = await authorize({ route, scoped, headers, db, event });
     internal.networkId = access.networkId;
     if (access.networkId) logger.appendKeys({ network_id: access.networkId });
     const rawBodyValue = await parseBody(event, route, headers);

@@ -16,6 +16,8 @@ export interface RequestOptions {
   /** A JSON-serialisable body, a Buffer (sent as is) or a multipart form built with `multipart()`. */
   body?: unknown;
   token?: string;
+  /** The caller's address as API Gateway reports it (default 127.0.0.1). */
+  sourceIp?: string;
 }
 
 export interface MultipartForm {
@@ -80,7 +82,9 @@ export function createTestApi() {
       body = Buffer.from(JSON.stringify(options.body));
       headers['content-type'] ??= 'application/json';
     }
-    const result = await dispatcher.invoke(toApiGatewayEvent({ method, url: path, headers, body }));
+    const result = await dispatcher.invoke(
+      toApiGatewayEvent({ method, url: path, headers, body, sourceIp: options.sourceIp }),
+    );
     const text = result.body ?? '';
     const responseHeaders = Object.fromEntries(
       Object.entries(result.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]),

@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import { burnPasswordCheck, hashPassword, verifyPassword } from '../../shared/auth/passwords';
+import { signAccessToken, signRefreshToken, TokenError, verifyRefreshToken } from '../../shared/auth/tokens';
+import { config } from '../../shared/config';
+import type { Db } from '../../shared/db/client';
+import {
+  clearFailures,
+  findRefreshTokenForUpdate,
+  insertRefreshToken,
+  markRefreshTokenUsed,
+  recentFailures,
+  recordFailure,
+  revokeRefreshFamily,
+} from '../../shared/db/repositories/credentials';
+import { createNetworkOwnedBy, findOwnNetworkId } from '../../shared/db/repositories/members';
+import { isUniqueViolation } from '../../shared/db/repositories/networks';
+import {
+  findUserByEmail,
+  findUserById,
+  findUserByLogin,
+  insertUser,
+} from '../../shared/db/repositories/users';
+import type { User } from '../../shared/db/types';
+import {
+  accountThrottleKey,
+  combineDecisions,
+  decideThrottle,
+  ipThrottleKey,
+} from '../../shared/domain/login-throttle';
+import { conflict, forbidden, HttpError, unauthorized } from '../../shared/http/errors';
+import { invalidToken } from '../../shared/http/auth';
+import type { z } from 'zod';
+import type { loginBody, registerBody, tokenResponse } from './schemas';
+
+type TokenResponse = z.infer<typeof tokenResponse>;
+type Executor = Db;
+
+export const defaultNetworkName = (user: { username: string | null; email: string }) =>
+  `${user.username ?? user.email.split('@')[0]}'s network`;
+
+/** Access token plus the first refresh token of a new family (one family per sign-in). */
+export async function issueTokens(
+  db: Executor,
+  user: User,
+  familyId: string = randomUUID(),
+): Promise<TokenResponse> {
+  const refresh = await signRefreshToken(user.id, familyId);
+  await insertRefreshToken(db, { jti: refresh.jti, familyId, userId: user.id, expiresAt: refresh.expiresAt });
+  return {
+    access_token: await signAccessToken(user.id),
+    refresh_token: refresh.token,
+    token_type: 'bearer',
+    user: { id: user.id, email: user.email, username: user.username, is_active: user.is_active },
+    network_id: (await findOwnNetworkId(db, user.id)) ?? null,
+  };
+}
+
+const taken = (error: unknown) => {
+  const constraint = (error as { constraint?: string }).constraint ?? '';
+  return constraint.includes('username')
+    ? conflict('USERNAME_TAKEN', 'This username is taken')
+    : conflict('EMAIL_TAKEN', 'An account with this email exists');
+};
+
+/** A user, their own network (as owner) and their first tokens, all or nothing. */
+export async function register(db: Db, body: z.infer<typeof registerBody>): Promise<TokenResponse> {
+  if (await findUserByEmail(db, body.email))
+    throw conflict('EMAIL_TAKEN', 'An account with this email exists');
+  if (body.username && (await findUserByLogin(db, body.username))) {
+    throw conflict('USERNAME_TAKEN', 'This username is taken');
+  }
+  const passwordHash = await hashPassword(body.password);
+  try {
+    return await db.transaction().execute(async (trx) => {
+      const user = await insertUser(trx, {
+        email: body.email,
+        username: body.username ?? null,
+        passwordHash,
+      });
+      await createNetworkOwnedBy(trx, defaultNetworkName(user), user.id);
+      return issueTokens(trx, user);
+    });
+  } catch (error) {
+    // Two registrations racing for one email: the unique index decides.
+    if (isUniqueViolation(error)) throw taken(error);
+    throw error;
+  }
+}
+
+export const tooManyAttempts = (retryAfterSeconds: number) =>
+  new HttpError(429, 'TOO_MANY_ATTEMPTS', `Too many failed logins; try again in ${retryAfterSeconds} s`, {
+    headers: { 'Retry-After': String(retryAfterSeconds) },
+  });
+
+/**
+ * Password login, throttled per account and per IP from the rows of `login_attempts`, so every Lambda
+ * instance sees the same count. A throttled caller is refused before the password is even checked.
+ */
+export async function login(db: Db, body: z.infer<typeof loginBody>, ip: string): Promise<TokenResponse> {
+  const identifier = (body.email ?? body.username)!;
+  const { loginMaxFailuresPerAccount, loginMaxFailuresPerIp, loginWindowSeconds } = config().auth;
+  const user = await findUserByLogin(db, identifier);
+  // Keyed by the account itself when it exists, so its email and its username share one budget.
+  const accountKey = accountThrottleKey(user?.id ?? identifier);
+  const keys = [accountKey, ipThrottleKey(ip)];
+  const failures = await recentFailures(db, keys, loginWindowSeconds);
+  const now = new Date();
+  const decision = combineDecisions([
+    decideThrottle(failures.get(keys[0])!, now, {
+      maxFailures: loginMaxFailuresPerAccount,
+      windowSeconds: loginWindowSeconds,
+    }),
+    decideThrottle(failures.get(keys[1])!, now, {
+      maxFailures: loginMaxFailuresPerIp,
+      windowSeconds: loginWindowSeconds,
+    }),
+  ]);
+  if (!decision.allowed) throw tooManyAttempts(decision.retryAfterSeconds);
+
+  const valid = user?.password_hash
+    ? await verifyPassword(user.password_hash, body.password)
+    : (await burnPasswordCheck(body.password), false);
+  if (!user || !valid) {
+    await recordFailure(db, keys, loginWindowSeconds);
+    throw unauthorized('Wrong email, username or password', 'INVALID_CREDENTIALS');
+  }
+  if (!user.is_active) throw forbidden('This account is disabled', 'ACCOUNT_DISABLED');
+  await clearFailures(db, accountKey);
+  return issueTokens(db, user);
+}
+
+type RefreshOutcome =
+  { kind: 'ok'; tokens: TokenResponse } | { kind: 'reused' } | { kind: 'invalid'; detail: string };
+
+/**
+ * Rotation: each refresh token works once and is replaced by a new one of the same family. A token used a
+ * second time means it was copied; the whole family is revoked, so the thief's and the owner's both stop.
+ */
+export async function refresh(db: Db, token: string): Promise<TokenResponse> {
+  let claims;
+  try {
+    claims = await verifyRefreshToken(token);
+  } catch (error) {
+    if (error instanceof TokenError) {
+      throw invalidToken(error.message, error.reason === 'expired' ? 'TOKEN_EXPIRED' : 'INVALID_TOKEN');
+    }
+    throw error;
+  }
+  const outcome = await db.transaction().execute(async (trx): Promise<RefreshOutcome> => {
+    const row = await findRefreshTokenForUpdate(trx, claims.jti);
+    if (!row || row.user_id !== claims.sub) return { kind: 'invalid', detail: 'Unknown refresh token' };
+    if (row.revoked_at) return { kind: 'invalid', detail: 'This refresh token has been revoked' };
+    if (row.used_at) {
+      await revokeRefreshFamily(trx, row.family_id);
+      return { kind: 'reused' };
+    }
+    const user = await findUserById(trx, row.user_id);
+    if (!user || !user.is_active)
+      return { kind: 'invalid', detail: 'The user no longer exists or is disabled' };
+    await markRefreshTokenUsed(trx, row.jti);
+    return { kind: 'ok', tokens: await issueTokens(trx, user, row.family_id) };
+  });
+  // Thrown after the commit, so the family's revocation stays.
+  if (outcome.kind === 'reused') {
+    throw invalidToken('This refresh token was already used; sign in again', 'REFRESH_TOKEN_REUSED');
+  }
+  if (outcome.kind === 'invalid') throw invalidToken(outcome.detail);
+  return outcome.tokens;
+}

@@ -1,0 +1,178 @@
+import { signOAuthState, TokenError, verifyToken } from '../../shared/auth/tokens';
+import { config, type OAuthProviderConfig } from '../../shared/config';
+import type { Db } from '../../shared/db/client';
+import { revokeUserRefreshTokens } from '../../shared/db/repositories/credentials';
+import { createNetworkOwnedBy } from '../../shared/db/repositories/members';
+import {
+  findUserByEmail,
+  findUserByProvider,
+  insertUser,
+  linkProvider,
+} from '../../shared/db/repositories/users';
+import { badRequest, forbidden, HttpError, serviceUnavailable } from '../../shared/http/errors';
+import { logger } from '../../shared/observability';
+import { defaultNetworkName, issueTokens } from './accounts';
+
+export type Provider = 'google' | 'github';
+
+/** What a provider tells us about the person who signed in. */
+export interface ProviderIdentity {
+  subject: string;
+  email: string | undefined;
+  emailVerified: boolean;
+}
+
+const PROVIDER_TIMEOUT_MS = 10_000;
+
+function providerConfig(
+  provider: Provider,
+): OAuthProviderConfig & { clientId: string; clientSecret: string } {
+  const cfg = config().auth[provider];
+  if (!cfg.clientId || !cfg.clientSecret) {
+    throw serviceUnavailable('OAUTH_NOT_CONFIGURED', `${provider} sign-in is not configured on this server`);
+  }
+  return cfg as OAuthProviderConfig & { clientId: string; clientSecret: string };
+}
+
+const redirectUri = (port: number) => config().auth.oauthRedirectUri.replace('{port}', String(port));
+
+/** The provider's consent page, with a signed `state` that names the provider and port (10 minutes). */
+export async function authorizationUrl(
+  provider: Provider,
+  port: number,
+): Promise<{ url: string; state: string }> {
+  const cfg = providerConfig(provider);
+  const state = await signOAuthState({ provider, redirect_port: port });
+  const url = new URL(cfg.authorizeUrl);
+  url.searchParams.set('client_id', cfg.clientId);
+  url.searchParams.set('redirect_uri', redirectUri(port));
+  url.searchParams.set('state', state);
+  if (provider === 'google') {
+    url.searchParams.set('response_type', 'code');
+    url.searchParams.set('scope', 'openid email profile');
+    url.searchParams.set('prompt', 'select_account');
+  } else {
+    url.searchParams.set('scope', 'read:user user:email');
+  }
+  return { url: url.toString(), state };
+}
+
+/** The `state` must be ours, unexpired, and for this provider; it carries the port of the redirect. */
+export async function checkState(state: string, provider: Provider): Promise<number> {
+  try {
+    const claims = await verifyToken<{ provider?: string; redirect_port?: number }>(state, 'oauth_state');
+    if (claims.provider !== provider) throw new TokenError('invalid', 'state is for another provider');
+    return Number(claims.redirect_port);
+  } catch (error) {
+    if (error instanceof TokenError)
+      throw badRequest('INVALID_OAUTH_STATE', 'The OAuth state is invalid or expired');
+    throw error;
+  }
+}
+
+async function callProvider<T>(provider: Provider, url: string, init: RequestInit): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(url, { ...init, signal: AbortSignal.timeout(PROVIDER_TIMEOUT_MS) });
+  } catch (error) {
+    logger.warn('oauth provider unreachable', { provider, error });
+    throw serviceUnavailable('OAUTH_PROVIDER_UNAVAILABLE', `${provider} could not be reached`, 5);
+  }
+  const body = (await response.json().catch(() => undefined)) as (T & { error?: string }) | undefined;
+  if (!response.ok || !body || body.error) {
+    logger.warn('oauth provider refused', { provider, status: response.status, error: body?.error });
+    throw new HttpError(401, 'OAUTH_EXCHANGE_FAILED', `${provider} did not accept the authorization code`, {
+      headers: { 'WWW-Authenticate': 'Bearer' },
+    });
+  }
+  return body;
+}
+
+/** Google: code -> access token at the token endpoint -> OpenID userinfo (no ID-token JWKS to fetch). */
+export async function googleIdentity(code: string, port: number): Promise<ProviderIdentity> {
+  const cfg = providerConfig('google');
+  const token = await callProvider<{ access_token: string }>('google', cfg.tokenUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body: new URLSearchParams({
+      code,
+      client_id: cfg.clientId,
+      client_secret: cfg.clientSecret,
+      redirect_uri: redirectUri(port),
+      grant_type: 'authorization_code',
+    }),
+  });
+  const info = await callProvider<{ sub: string; email?: string; email_verified?: boolean | string }>(
+    'google',
+    cfg.apiUrl,
+    { headers: { authorization: `Bearer ${token.access_token}`, accept: 'application/json' } },
+  );
+  return {
+    subject: String(info.sub),
+    email: info.email,
+    emailVerified: info.email_verified === true || info.email_verified === 'true',
+  };
+}
+
+/** GitHub: code -> access token -> `/user` and `/user/emails` (the profile email may be private or absent). */
+export async function githubIdentity(code: string, port: number): Promise<ProviderIdentity> {
+  const cfg = providerConfig('github');
+  const token = await callProvider<{ access_token: string }>('github', cfg.tokenUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({
+      client_id: cfg.clientId,
+      client_secret: cfg.clientSecret,
+      code,
+      redirect_uri: redirectUri(port),
+    }),
+  });
+  const headers = {
+    authorization: `Bearer ${token.access_token}`,
+    accept: 'application/vnd.github+json',
+    'user-agent': 'mira-backend',
+  };
+  const base = cfg.apiUrl.replace(/\/$/, '');
+  const user = await callProvider<{ id: number | string }>('github', `${base}/user`, { headers });
+  const emails = await callProvider<Array<{ email: string; primary: boolean; verified: boolean }>>(
+    'github',
+    `${base}/user/emails`,
+    { headers },
+  );
+  const verified = emails.filter((e) => e.verified);
+  const chosen = verified.find((e) => e.primary) ?? verified[0];
+  return { subject: String(user.id), email: chosen?.email, emailVerified: Boolean(chosen) };
+}
+
+/**
+ * Sign in with a provider identity: the account already linked to it, else the account with the same
+ * verified email (linked now), else a new account with its own network. An unverified email links nothing.
+ */
+export async function signInWithProvider(db: Db, provider: Provider, identity: ProviderIdentity) {
+  return db.transaction().execute(async (trx) => {
+    let user = await findUserByProvider(trx, provider, identity.subject);
+    if (!user) {
+      if (!identity.email || !identity.emailVerified) {
+        throw forbidden(
+          `${provider} did not confirm a verified email for this account`,
+          'OAUTH_EMAIL_UNVERIFIED',
+        );
+      }
+      const existing = await findUserByEmail(trx, identity.email);
+      if (existing) {
+        user = await linkProvider(trx, existing, provider, identity.subject);
+        // An unverified account's sessions may belong to whoever registered the address first.
+        if (!existing.email_verified) await revokeUserRefreshTokens(trx, existing.id);
+      } else {
+        user = await insertUser(trx, {
+          email: identity.email,
+          emailVerified: true,
+          ...(provider === 'google' ? { googleSubject: identity.subject } : { githubId: identity.subject }),
+        });
+        await createNetworkOwnedBy(trx, defaultNetworkName(user), user.id);
+      }
+    }
+    if (!user.is_active) throw forbidden('This account is disabled', 'ACCOUNT_DISABLED');
+    return issueTokens(trx, user);
+  });
+}

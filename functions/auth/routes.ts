@@ -1,0 +1,251 @@
+import { generateApiKey } from '../../shared/auth/api-keys';
+import { insertApiKey, listApiKeys, revokeApiKey } from '../../shared/db/repositories/credentials';
+import {
+  addMember,
+  lockOwners,
+  findRole,
+  listMembers,
+  removeMember,
+} from '../../shared/db/repositories/members';
+import { findUserByEmail } from '../../shared/db/repositories/users';
+import { badRequest, conflict, forbidden, notFound, unauthorized } from '../../shared/http/errors';
+import {
+  created,
+  defineRoute,
+  noContent,
+  ok,
+  type RequestContext,
+  type RouteDefinition,
+} from '../../shared/http/route';
+import { login, refresh, register } from './accounts';
+import { authorizationUrl, checkState, githubIdentity, googleIdentity, signInWithProvider } from './oauth';
+import {
+  addMemberBody,
+  apiKeyCreatedSchema,
+  apiKeyListSchema,
+  apiKeyParams,
+  createApiKeyBody,
+  githubExchangeBody,
+  googleCallbackBody,
+  loginBody,
+  memberListSchema,
+  memberParams,
+  memberSchema,
+  oauthUrlQuery,
+  oauthUrlResponse,
+  refreshBody,
+  registerBody,
+  toApiKey,
+  toMember,
+  tokenResponse,
+} from './schemas';
+
+const tag = 'Auth';
+const tokenResponses = { 200: { description: 'Tokens and the user', schema: tokenResponse } };
+
+/** Keys and members are managed by people, not devices: a user token of a member (or the owner). */
+function requireUser(ctx: RequestContext<unknown, unknown, unknown>, ownerOnly: boolean) {
+  const { principal } = ctx;
+  if (principal.kind === 'api_key')
+    throw forbidden('This needs a user token, not an API key', 'USER_TOKEN_REQUIRED');
+  if (principal.kind !== 'user' || !principal.userId) throw unauthorized('Sign in to manage this network');
+  if (ownerOnly && principal.role !== 'owner')
+    throw forbidden('Only an owner of this network may do this', 'OWNER_REQUIRED');
+  return principal.userId;
+}
+
+const oauthUrlRoute = (provider: 'google' | 'github') =>
+  defineRoute({
+    method: 'GET',
+    path: `/api/{version}/auth/${provider}/url`,
+    scope: 'root',
+    access: 'public',
+    tag,
+    summary: `The ${provider} consent page URL and its signed state`,
+    query: oauthUrlQuery,
+    responses: { 200: { description: 'Where to send the user', schema: oauthUrlResponse } },
+    errors: { 503: 'OAUTH_NOT_CONFIGURED' },
+    handler: async ({ query }) => ok(await authorizationUrl(provider, query.redirect_port)),
+  });
+
+export const authRoutes: RouteDefinition[] = [
+  defineRoute({
+    method: 'POST',
+    path: '/api/{version}/auth/register',
+    scope: 'root',
+    access: 'public',
+    tag,
+    summary: "Create an account and its own network; answers the account's tokens",
+    body: registerBody,
+    responses: { 201: { description: 'Registered', schema: tokenResponse } },
+    errors: { 409: 'EMAIL_TAKEN, USERNAME_TAKEN' },
+    handler: async ({ db, body }) => created(await register(db, body)),
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/api/{version}/auth/login',
+    scope: 'root',
+    access: 'public',
+    tag,
+    summary: 'Sign in with email or username and password',
+    body: loginBody,
+    responses: tokenResponses,
+    errors: { 401: 'INVALID_CREDENTIALS', 403: 'ACCOUNT_DISABLED', 429: 'TOO_MANY_ATTEMPTS' },
+    handler: async ({ db, body, event }) => ok(await login(db, body, event.requestContext.http.sourceIp)),
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/api/{version}/auth/refresh',
+    scope: 'root',
+    access: 'public',
+    tag,
+    summary: 'Trade a refresh token for new tokens (each refresh token works once)',
+    body: refreshBody,
+    responses: tokenResponses,
+    errors: { 401: 'INVALID_TOKEN, TOKEN_EXPIRED, REFRESH_TOKEN_REUSED' },
+    handler: async ({ db, body }) => ok(await refresh(db, body.refresh_token)),
+  }),
+  oauthUrlRoute('google'),
+  oauthUrlRoute('github'),
+  defineRoute({
+    method: 'POST',
+    path: '/api/{version}/auth/google/callback',
+    scope: 'root',
+    access: 'public',
+    tag,
+    summary: 'Finish Google sign-in with the code and the state from the redirect',
+    body: googleCallbackBody,
+    responses: tokenResponses,
+    errors: { 400: 'INVALID_OAUTH_STATE', 401: 'OAUTH_EXCHANGE_FAILED', 403: 'OAUTH_EMAIL_UNVERIFIED' },
+    handler: async ({ db, body }) => {
+      const port = await checkState(body.state, 'google');
+      return ok(await signInWithProvider(db, 'google', await googleIdentity(body.code, port)));
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/api/{version}/auth/github/exchange',
+    scope: 'root',
+    access: 'public',
+    tag,
+    summary: 'Finish GitHub sign-in with the code from the redirect',
+    body: githubExchangeBody,
+    responses: tokenResponses,
+    errors: { 400: 'INVALID_OAUTH_STATE', 401: 'OAUTH_EXCHANGE_FAILED', 403: 'OAUTH_EMAIL_UNVERIFIED' },
+    handler: async ({ db, body }) => {
+      // API.md's body has no state (the desktop app checks it itself); when one is sent it must be ours.
+      if (body.state && (await checkState(body.state, 'github')) !== body.redirect_port) {
+        throw badRequest('INVALID_OAUTH_STATE', 'The state was issued for another redirect port');
+      }
+      return ok(await signInWithProvider(db, 'github', await githubIdentity(body.code, body.redirect_port)));
+    },
+  }),
+
+  // --- Network API keys (P/keys) ------------------------------------------------------------------------
+  defineRoute({
+    method: 'POST',
+    path: '/keys',
+    scope: 'scoped',
+    tag: 'Keys',
+    summary: 'Create an API key for a device or service; the key is shown only in this answer',
+    body: createApiKeyBody,
+    responses: { 201: { description: 'The new key', schema: apiKeyCreatedSchema } },
+    errors: { 403: 'OWNER_REQUIRED, USER_TOKEN_REQUIRED' },
+    handler: async (ctx) => {
+      const userId = requireUser(ctx, true);
+      const { key, prefix, hash } = generateApiKey();
+      const row = await insertApiKey(ctx.db, {
+        networkId: ctx.networkId!,
+        name: ctx.body.name,
+        prefix,
+        hash,
+        createdBy: userId,
+      });
+      return created({ ...toApiKey(row), key });
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/keys',
+    scope: 'scoped',
+    tag: 'Keys',
+    summary: "The network's API keys (prefix only), newest first",
+    responses: { 200: { description: 'Keys', schema: apiKeyListSchema } },
+    handler: async (ctx) => {
+      requireUser(ctx, false);
+      return ok((await listApiKeys(ctx.db, ctx.networkId!)).map(toApiKey));
+    },
+  }),
+  defineRoute({
+    method: 'DELETE',
+    path: '/keys/{key_id}',
+    scope: 'scoped',
+    tag: 'Keys',
+    summary: 'Revoke an API key; it stops working at once',
+    params: apiKeyParams,
+    responses: { 204: { description: 'Revoked' } },
+    errors: { 404: 'API_KEY_NOT_FOUND', 403: 'OWNER_REQUIRED' },
+    handler: async (ctx) => {
+      requireUser(ctx, true);
+      if (!(await revokeApiKey(ctx.db, ctx.networkId!, ctx.params.key_id))) {
+        throw notFound('API_KEY_NOT_FOUND', 'No such API key in this network');
+      }
+      return noContent();
+    },
+  }),
+
+  // --- Members (P/members) ------------------------------------------------------------------------------
+  defineRoute({
+    method: 'GET',
+    path: '/members',
+    scope: 'scoped',
+    tag: 'Members',
+    summary: 'The members of the network',
+    responses: { 200: { description: 'Members', schema: memberListSchema } },
+    handler: async (ctx) => {
+      requireUser(ctx, false);
+      return ok((await listMembers(ctx.db, ctx.networkId!)).map(toMember));
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/members',
+    scope: 'scoped',
+    tag: 'Members',
+    summary: 'Add a registered user to the network by email (owners only)',
+    body: addMemberBody,
+    responses: { 201: { description: 'The new member', schema: memberSchema } },
+    errors: { 404: 'USER_NOT_FOUND', 409: 'ALREADY_MEMBER', 403: 'OWNER_REQUIRED' },
+    handler: async (ctx) => {
+      requireUser(ctx, true);
+      const user = await findUserByEmail(ctx.db, ctx.body.email);
+      if (!user) throw notFound('USER_NOT_FOUND', 'No account with this email; they must register first');
+      const member = await addMember(ctx.db, ctx.networkId!, user.id, ctx.body.role);
+      if (!member) throw conflict('ALREADY_MEMBER', 'This user is already a member');
+      return created(toMember({ ...member, email: user.email, username: user.username }));
+    },
+  }),
+  defineRoute({
+    method: 'DELETE',
+    path: '/members/{user_id}',
+    scope: 'scoped',
+    tag: 'Members',
+    summary: 'Remove a member (owners; or members leaving); the last owner cannot leave',
+    params: memberParams,
+    responses: { 204: { description: 'Removed' } },
+    errors: { 404: 'MEMBER_NOT_FOUND', 409: 'LAST_OWNER', 403: 'OWNER_REQUIRED' },
+    handler: async (ctx) => {
+      requireUser(ctx, ctx.params.user_id !== ctx.principal.userId);
+      const { db, networkId } = ctx;
+      await db.transaction().execute(async (trx) => {
+        const role = await findRole(trx, networkId!, ctx.params.user_id);
+        if (!role) throw notFound('MEMBER_NOT_FOUND', 'This user is not a member of the network');
+        if (role === 'owner' && (await lockOwners(trx, networkId!)).length <= 1) {
+          throw conflict('LAST_OWNER', 'The last owner cannot be removed; add another owner first');
+        }
+        await removeMember(trx, networkId!, ctx.params.user_id);
+      });
+      return noContent();
+    },
+  }),
+];

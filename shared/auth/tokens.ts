@@ -1,0 +1,111 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { config } from '../config';
+import { logger } from '../observability';
+
+/**
+ * JSON Web Tokens for users, signed with HS256 from `JWT_SECRET`. The `type` claim keeps one kind from being
+ * used as another (a refresh token is no access token, an OAuth state is neither).
+ */
+export type TokenType = 'access' | 'refresh' | 'oauth_state';
+
+const ISSUER = 'mira';
+const ALGORITHM = 'HS256';
+
+let generatedSecret: Uint8Array | undefined;
+
+/**
+ * The signing key, read at use time so a secret loaded late (Secrets Manager) or changed by a test applies.
+ * Local development without `JWT_SECRET` gets a random per-process secret (tokens die with the process);
+ * production refuses to run without one, since a generated secret would differ between Lambda instances.
+ */
+export function signingKey(): Uint8Array {
+  const cfg = config();
+  if (cfg.jwtSecret) return new TextEncoder().encode(cfg.jwtSecret);
+  if (cfg.production) throw new Error('JWT_SECRET is not set; tokens cannot be signed in production');
+  if (!generatedSecret) {
+    generatedSecret = randomBytes(32);
+    logger.warn('JWT_SECRET is not set: using a random secret for this process; tokens end with it');
+  }
+  return generatedSecret;
+}
+
+/** Why a token was refused; `expired` lets clients know a refresh may help. */
+export class TokenError extends Error {
+  constructor(
+    readonly reason: 'invalid' | 'expired' | 'wrong_type',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TokenError';
+  }
+}
+
+export interface AccessClaims extends JWTPayload {
+  sub: string;
+  type: 'access';
+}
+
+export interface RefreshClaims extends JWTPayload {
+  sub: string;
+  type: 'refresh';
+  jti: string;
+  /** The refresh token family: every rotation of one login shares it. */
+  fam: string;
+}
+
+const sign = async (
+  claims: Record<string, unknown>,
+  subject: string | undefined,
+  ttlSeconds: number,
+  jti?: string,
+) => {
+  const jwt = new SignJWT(claims)
+    .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+    .setIssuer(ISSUER)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds);
+  if (subject) jwt.setSubject(subject);
+  if (jti) jwt.setJti(jti);
+  return jwt.sign(signingKey());
+};
+
+export const signAccessToken = (userId: string): Promise<string> =>
+  sign({ type: 'access' }, userId, config().auth.accessTokenSeconds);
+
+export async function signRefreshToken(
+  userId: string,
+  familyId: string,
+): Promise<{ token: string; jti: string; expiresAt: Date }> {
+  const ttl = config().auth.refreshTokenSeconds;
+  const jti = randomUUID();
+  const token = await sign({ type: 'refresh', fam: familyId }, userId, ttl, jti);
+  return { token, jti, expiresAt: new Date(Date.now() + ttl * 1000) };
+}
+
+export const signOAuthState = (claims: Record<string, unknown>, ttlSeconds = 600): Promise<string> =>
+  sign(
+    { ...claims, type: 'oauth_state', nonce: randomBytes(12).toString('base64url') },
+    undefined,
+    ttlSeconds,
+  );
+
+/** Verify signature (HS256 only, so `none` and other algorithms are refused), issuer, expiry and `type`. */
+export async function verifyToken<T extends JWTPayload>(token: string, type: TokenType): Promise<T> {
+  // Outside the try: a missing secret in production is a server fault (500), not the caller's bad token.
+  const key = signingKey();
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, key, { algorithms: [ALGORITHM], issuer: ISSUER }));
+  } catch (error) {
+    if (error instanceof joseErrors.JWTExpired) throw new TokenError('expired', 'The token has expired');
+    throw new TokenError('invalid', 'The token is invalid');
+  }
+  if (payload.type !== type) throw new TokenError('wrong_type', `This is not an ${type} token`);
+  if (type !== 'oauth_state' && typeof payload.sub !== 'string')
+    throw new TokenError('invalid', 'The token has no subject');
+  return payload as T;
+}
+
+export const verifyAccessToken = (token: string) => verifyToken<AccessClaims>(token, 'access');
+export const verifyRefreshToken = (token: string) => verifyToken<RefreshClaims>(token, 'refresh');
