@@ -25,12 +25,23 @@ describe('the desktop app flow', () => {
     const client = await api.post('/api/v1/service/clients', { client_id: 'desktop-1' }, { token });
     const clients = await api.get('/api/v1/service/clients', { token });
     const info = await api.get('/api/v2/service/info', { token });
+    const enrolled = await api.post('/api/v1/persons', { name: 'Ada' }, { token });
+    const persons = await api.get('/api/v1/persons', { token });
 
     // Assess
     expect(client.status).toBe(201);
     expect(clients.status).toBe(200);
     expect(clients.body).toEqual(['desktop-1']);
     expect(info.body).toMatchObject({ id: registered.body.network_id, connected_clients: ['desktop-1'] });
-    // The persons step (GET /api/v1/persons without a network id) joins this flow once that context is merged.
+    expect(enrolled.status).toBe(201);
+    expect(persons.status).toBe(200);
+    expect(persons.body).toEqual([
+      expect.objectContaining({
+        name: 'Ada',
+        index: 1,
+        network_id: registered.body.network_id,
+        has_voice_embedding: false,
+      }),
+    ]);
   });
 });
