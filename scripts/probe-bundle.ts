@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { runtimeEnvironment } from './build-bundles';
 
 export interface Invocation {
   ms: number;
@@ -67,6 +68,7 @@ export function probeBundle(
         POWERTOOLS_LOG_LEVEL: 'SILENT',
         LOG_LEVEL: 'SILENT',
         POWERTOOLS_METRICS_DISABLED: 'true',
+        ...runtimeEnvironment(outDir),
         ...env,
         PROBE_ENTRY: pathToFileURL(join(outDir, 'index.mjs')).href,
         PROBE_EVENTS: JSON.stringify(events),

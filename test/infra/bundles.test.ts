@@ -7,6 +7,7 @@ import {
   AUDIO_CONTEXTS,
   buildBundle,
   CA_BUNDLE_FILE,
+  COMPILE_CACHE_DIR,
   functionNames,
   MIGRATE_FUNCTION,
   type BundleResult,
@@ -56,6 +57,7 @@ describe('function bundles', () => {
       const entries = readdirSync(bundle.outDir).sort();
       const allowed = [
         'index.mjs',
+        COMPILE_CACHE_DIR,
         'package.json',
         CA_BUNDLE_FILE,
         'node_modules',
