@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -104,6 +104,11 @@ export class DataStack extends Stack {
         excludePunctuation: true,
       },
       removalPolicy: retain === RemovalPolicy.SNAPSHOT ? RemovalPolicy.DESTROY : retain,
+    });
+
+    new CfnOutput(this, 'AppSecretArn', {
+      value: this.appSecret.secretArn,
+      description: 'Set GEMINI_API_KEY in this secret (README, Deploy)',
     });
 
     // --- cdk-nag acknowledgements, each with its reason ------------------------------------------------
