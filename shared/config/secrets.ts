@@ -1,5 +1,5 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
-import { resetConfig } from './index';
+import { resetConfig, setDatabasePasswordProvider } from './index';
 
 /**
  * In AWS the configuration's secrets live in Secrets Manager; the CDK app passes their ARNs in the
@@ -10,7 +10,8 @@ import { resetConfig } from './index';
  * - `APP_SECRET_ARN`: JSON `{GEMINI_API_KEY, JWT_SECRET}`.
  * - `DB_SECRET_ARN`: the RDS secret, JSON `{username, password, dbname, port, host}`; DATABASE_URL is built
  *   from it, pointed at `DB_PROXY_ENDPOINT` (the RDS Proxy) with TLS verified against the shipped RDS CA
- *   bundle (`DATABASE_CA_FILE`, default `$LAMBDA_TASK_ROOT/rds-ca-bundle.pem`).
+ *   bundle (`DATABASE_CA_FILE`, default `$LAMBDA_TASK_ROOT/rds-ca-bundle.pem`). The password is rotated,
+ *   so every new connection asks for the current one (see setDatabasePasswordProvider).
  */
 export interface SecretsEnvironment {
   APP_SECRET_ARN?: string;
@@ -30,12 +31,22 @@ export class SecretsLoadError extends Error {
 /** Seconds a secret stays cached in the instance. */
 export const SECRETS_MAX_AGE_SECONDS = 900;
 
+/**
+ * Seconds the database password stays cached for new connections. After a rotation, new connections fail
+ * for at most this long; open ones are unaffected (PostgreSQL checks the password only when connecting).
+ */
+export const DATABASE_PASSWORD_MAX_AGE_SECONDS = 120;
+
 let provider: SecretsProvider | undefined;
 const secrets = () => (provider ??= new SecretsProvider());
 
-async function readJsonSecret(arn: string, what: string): Promise<Record<string, unknown>> {
+async function readJsonSecret(
+  arn: string,
+  what: string,
+  maxAge = SECRETS_MAX_AGE_SECONDS,
+): Promise<Record<string, unknown>> {
   try {
-    const value = await secrets().get(arn, { transform: 'json', maxAge: SECRETS_MAX_AGE_SECONDS });
+    const value = await secrets().get(arn, { transform: 'json', maxAge });
     if (!value || typeof value !== 'object') throw new Error('the secret is not a JSON object');
     return value as Record<string, unknown>;
   } catch (error) {
@@ -67,7 +78,9 @@ export async function loadSecretsIntoEnvironment(
 ): Promise<void> {
   const [app, db] = await Promise.all([
     env.APP_SECRET_ARN ? readJsonSecret(env.APP_SECRET_ARN, 'application') : undefined,
-    env.DB_SECRET_ARN ? readJsonSecret(env.DB_SECRET_ARN, 'database') : undefined,
+    env.DB_SECRET_ARN
+      ? readJsonSecret(env.DB_SECRET_ARN, 'database', DATABASE_PASSWORD_MAX_AGE_SECONDS)
+      : undefined,
   ]);
   if (app) {
     for (const name of ['GEMINI_API_KEY', 'JWT_SECRET'] as const) {
@@ -82,6 +95,13 @@ export async function loadSecretsIntoEnvironment(
     env.DATABASE_URL = databaseUrlFromSecret(db, host);
     env.DATABASE_SSL = 'require';
     env.DATABASE_CA_FILE ??= `${env.LAMBDA_TASK_ROOT ?? '/var/task'}/rds-ca-bundle.pem`;
+    const arn = env.DB_SECRET_ARN!;
+    setDatabasePasswordProvider(async () => {
+      const current = await readJsonSecret(arn, 'database', DATABASE_PASSWORD_MAX_AGE_SECONDS);
+      if (typeof current.password !== 'string')
+        throw new SecretsLoadError('The database secret has no password');
+      return current.password;
+    });
   }
   resetConfig();
 }
@@ -89,4 +109,5 @@ export async function loadSecretsIntoEnvironment(
 /** Tests: drop the provider and its cache. */
 export function resetSecretsProvider(): void {
   provider = undefined;
+  setDatabasePasswordProvider(undefined);
 }

@@ -1,8 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { config, resetConfig } from '../../shared/config';
+import { config, databasePasswordProvider, resetConfig } from '../../shared/config';
 import {
+  DATABASE_PASSWORD_MAX_AGE_SECONDS,
   databaseUrlFromSecret,
   loadSecretsIntoEnvironment,
   resetSecretsProvider,
@@ -107,6 +108,32 @@ describe('loading secrets in AWS', () => {
 
     expect(env).toEqual({ DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres' });
     expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+  });
+});
+
+describe('the rotated database password', () => {
+  it('is re-read for new connections once the cached one is older than its maximum age', async () => {
+    const now = Date.now();
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(now);
+    try {
+      await loadSecretsIntoEnvironment(awsEnvironment());
+      const password = databasePasswordProvider()!;
+      expect(await password()).toBe('p@ss/word:1');
+
+      // Act: the secret is rotated, and time passes beyond the cache's maximum age.
+      secretsManager.on(GetSecretValueCommand, { SecretId: DB_ARN }).resolves({
+        SecretString: JSON.stringify({ username: 'mira', password: 'rotated', dbname: 'mira' }),
+      });
+      const beforeExpiry = await password();
+      clock.mockReturnValue(now + (DATABASE_PASSWORD_MAX_AGE_SECONDS + 1) * 1000);
+      const afterExpiry = await password();
+
+      // Assess
+      expect(beforeExpiry).toBe('p@ss/word:1');
+      expect(afterExpiry).toBe('rotated');
+    } finally {
+      clock.mockRestore();
+    }
   });
 });
 
