@@ -104,21 +104,14 @@ function writeCompileCache(outDir: string): void {
   readable(join(outDir, COMPILE_CACHE_DIR));
 }
 
-/** onnxruntime-node ships binaries for every OS; Lambda runs linux/x64 (the functions are x86_64). */
-const PRUNE: Record<string, (dir: string) => void> = {
-  'onnxruntime-node': (dir) => {
-    const napi = join(dir, 'bin');
-    if (!existsSync(napi)) return;
-    for (const version of readdirSync(napi)) {
-      for (const os of readdirSync(join(napi, version))) {
-        const osDir = join(napi, version, os);
-        if (os !== 'linux') rmSync(osDir, { recursive: true, force: true });
-        else
-          for (const arch of readdirSync(osDir))
-            if (arch !== 'x64') rmSync(join(osDir, arch), { recursive: true });
-      }
-    }
-  },
+/**
+ * Files of a shipped package that Lambda never loads, by package: onnxruntime-node ships binaries for
+ * every OS and CPU (~290 MB); Lambda runs linux/x64 (the functions are x86_64), which keeps ~45 MB.
+ * The path is relative to the package folder.
+ */
+const SKIP_FILES: Record<string, (relativePath: string) => boolean> = {
+  'onnxruntime-node': (path) =>
+    /^bin\/napi-v\d+\/(?!linux(\/|$))/.test(path) || /^bin\/napi-v\d+\/linux\/(?!x64(\/|$))/.test(path),
 };
 
 export interface BundleResult {
@@ -261,9 +254,13 @@ export async function buildBundle(context: string, outDir: string, root = ROOT):
   const dependencies: Record<string, string> = {};
   for (const dir of dependencyClosure(externals, root)) {
     const target = join(outDir, relative(root, dir));
-    cpSync(dir, target, { recursive: true, dereference: true });
     const name = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name as string;
-    PRUNE[name]?.(target);
+    const skip = SKIP_FILES[name];
+    cpSync(dir, target, {
+      recursive: true,
+      dereference: true,
+      filter: (source) => !skip?.(relative(dir, source)),
+    });
     if (externals.includes(name))
       dependencies[name] = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version;
   }
