@@ -38,8 +38,6 @@ export interface StageConfig {
     /** Contexts that process audio (decode, VAD, speaker embeddings) need more memory and time. */
     audio: FunctionSizing;
     overrides: Record<string, Partial<FunctionSizing>>;
-    /** Per-stage cap so one runaway context cannot starve the account's concurrency. */
-    reservedConcurrency?: number;
   };
   logRetentionDays: 7 | 30 | 90 | 365;
   alarms: {
@@ -110,7 +108,6 @@ const prod: StageConfig = {
     defaults: { memorySize: 1024, timeoutSeconds: 15 },
     audio: { memorySize: 2048, timeoutSeconds: 29 },
     overrides: { interactions: { memorySize: 3008, timeoutSeconds: 29 } },
-    reservedConcurrency: 200,
   },
   logRetentionDays: 90,
   alarms: {

@@ -54,6 +54,7 @@ export class ApiStack extends Stack {
     const databaseEnvironment = {
       DB_SECRET_ARN: props.databaseSecret.secretArn,
       DB_PROXY_ENDPOINT: props.proxy.endpoint,
+      DB_NAME: props.databaseName,
     };
 
     for (const context of props.contexts) {

@@ -9,7 +9,7 @@ import { resetConfig, setDatabasePasswordProvider } from './index';
  *
  * - `APP_SECRET_ARN`: JSON `{GEMINI_API_KEY, JWT_SECRET}`.
  * - `DB_SECRET_ARN`: the RDS secret, JSON `{username, password, dbname, port, host}`; DATABASE_URL is built
- *   from it, pointed at `DB_PROXY_ENDPOINT` (the RDS Proxy) with TLS verified against the shipped RDS CA
+ *   from it and `DB_NAME`, pointed at `DB_PROXY_ENDPOINT` (the RDS Proxy) with TLS verified against the shipped RDS CA
  *   bundle (`DATABASE_CA_FILE`, default `$LAMBDA_TASK_ROOT/rds-ca-bundle.pem`). The password is rotated,
  *   so every new connection asks for the current one (see setDatabasePasswordProvider).
  */
@@ -17,6 +17,8 @@ export interface SecretsEnvironment {
   APP_SECRET_ARN?: string;
   DB_SECRET_ARN?: string;
   DB_PROXY_ENDPOINT?: string;
+  /** The database to use; RDS's generated secret names none (its attachment adds host and port only). */
+  DB_NAME?: string;
   DATABASE_CA_FILE?: string;
   LAMBDA_TASK_ROOT?: string;
 }
@@ -55,7 +57,11 @@ async function readJsonSecret(
 }
 
 /** `postgres://user:password@proxy:port/dbname` from the RDS secret; user and password URL-encoded. */
-export function databaseUrlFromSecret(secret: Record<string, unknown>, host: string): string {
+export function databaseUrlFromSecret(
+  secret: Record<string, unknown>,
+  host: string,
+  database?: string,
+): string {
   const { username, password } = secret;
   if (typeof username !== 'string' || typeof password !== 'string') {
     throw new SecretsLoadError('The database secret has no username or password');
@@ -65,7 +71,7 @@ export function databaseUrlFromSecret(secret: Record<string, unknown>, host: str
   url.password = encodeURIComponent(password);
   url.hostname = host;
   url.port = String(secret.port ?? 5432);
-  url.pathname = `/${String(secret.dbname ?? 'postgres')}`;
+  url.pathname = `/${database ?? String(secret.dbname ?? 'postgres')}`;
   return url.toString();
 }
 
@@ -92,7 +98,7 @@ export async function loadSecretsIntoEnvironment(
   if (db) {
     const host = env.DB_PROXY_ENDPOINT ?? (typeof db.host === 'string' ? db.host : undefined);
     if (!host) throw new SecretsLoadError('Neither DB_PROXY_ENDPOINT nor the secret names a database host');
-    env.DATABASE_URL = databaseUrlFromSecret(db, host);
+    env.DATABASE_URL = databaseUrlFromSecret(db, host, env.DB_NAME);
     env.DATABASE_SSL = 'require';
     env.DATABASE_CA_FILE ??= `${env.LAMBDA_TASK_ROOT ?? '/var/task'}/rds-ca-bundle.pem`;
     const arn = env.DB_SECRET_ARN!;

@@ -132,6 +132,7 @@ describe('dev stage: secrets', () => {
       const env = (mira.api.toJSON().Resources[id] as Resource).Properties.Environment.Variables;
       expect(env.DB_SECRET_ARN).toBeDefined();
       expect(env.DB_PROXY_ENDPOINT).toBeDefined();
+      expect(env.DB_NAME).toBe('mira');
       expect(env.DATABASE_URL).toBeUndefined();
       expect(env.JWT_SECRET).toBeUndefined();
       expect(env.GEMINI_API_KEY).toBeUndefined();

@@ -59,6 +59,14 @@ describe('loading secrets in AWS', () => {
     expect(env.DATABASE_CA_FILE).toBe('/var/task/rds-ca-bundle.pem');
   });
 
+  it('uses the database named in DB_NAME, which the RDS secret does not carry', async () => {
+    const env: NodeJS.ProcessEnv = { ...awsEnvironment(), DB_NAME: 'mira_app' };
+
+    await loadSecretsIntoEnvironment(env);
+
+    expect(new URL(env.DATABASE_URL!).pathname).toBe('/mira_app');
+  });
+
   it('makes the next config() see the secrets', async () => {
     const env = process.env;
     const saved = { ...env };
