@@ -3,7 +3,9 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { contexts, defaultContextName } from '../../functions/contexts';
 import { generateApiRoutes } from '../../lib/api-routes';
 import { stages } from '../../lib/config/stages';
-import { AUDIO_CONTEXTS, MIGRATE_FUNCTION } from '../../scripts/build-bundles';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AUDIO_CONTEXTS, MIGRATE_FUNCTION, ROOT } from '../../scripts/build-bundles';
 import { synthesiseMira, type SynthesisedMira } from '../helpers/cdk';
 
 type Resource = { Type: string; Properties: Record<string, any> };
@@ -97,6 +99,32 @@ describe('dev stage: functions', () => {
       (r) => r.Type === 'AWS::Lambda::Function' && (r.DependsOn ?? []).includes(trigger[0]),
     );
     expect(dependents).toHaveLength(contexts.length);
+  });
+});
+
+describe('dev stage: images', () => {
+  it('stages a build context per image holding the Dockerfile and everything it copies', () => {
+    const manifest = JSON.parse(
+      readFileSync(join(mira.app.outdir, `${mira.stacks.api.artifactId}.assets.json`), 'utf8'),
+    );
+    const images = Object.values(manifest.dockerImages) as Array<{
+      source: { directory: string; dockerFile: string; dockerBuildArgs: { CONTEXT: string } };
+    }>;
+    const dockerfile = readFileSync(join(ROOT, 'functions/Dockerfile'), 'utf8');
+    const copied = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1].split(' '));
+
+    expect(images.map((i) => i.source.dockerBuildArgs.CONTEXT).sort()).toEqual(
+      [...contexts.map((c) => c.name), MIGRATE_FUNCTION].sort(),
+    );
+    expect(copied).toContain('functions');
+    for (const image of images) {
+      const dir = join(mira.app.outdir, image.source.directory);
+      expect(existsSync(join(dir, image.source.dockerFile))).toBe(true);
+      for (const source of copied)
+        expect({ source, present: existsSync(join(dir, source)) }).toEqual({ source, present: true });
+      expect(existsSync(join(dir, 'node_modules'))).toBe(false);
+      expect(existsSync(join(dir, 'test'))).toBe(false);
+    }
   });
 });
 
