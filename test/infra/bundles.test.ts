@@ -77,6 +77,7 @@ describe('function bundles', () => {
   it('answers GET / from the health bundle', async () => {
     const { invocations } = await probeBundle(built.get(defaultContextName)!.outDir, [apiEvent('GET', '/')], {
       DATABASE_URL: NO_DATABASE,
+      VALIDATE_RESPONSES: 'true',
     });
 
     expect(invocations[0].statusCode).toBe(200);
@@ -139,6 +140,8 @@ describe('function bundles', () => {
       const { invocations } = await probeBundle(built.get(context.name)!.outDir, [request.event], {
         DATABASE_URL: database!.url,
         LEGACY_NETWORK_AUTH: 'true',
+        // The response is checked against its zod schema inside the bundle (zod as bundled, see build-bundles).
+        VALIDATE_RESPONSES: 'true',
       });
       expect({ context: context.name, status: invocations[0].statusCode }).toEqual({
         context: context.name,
