@@ -1,9 +1,9 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { App, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { contexts, defaultContextName } from '../../functions/contexts';
@@ -21,7 +21,14 @@ const findings = (app: App) =>
     where: v.violatingResources.map((r) => r.resourceLogicalId ?? r.constructPath).join(', '),
   }));
 
-const newApp = () => new App({ outdir: mkdtempSync(join(tmpdir(), 'mira-nag-')) });
+const outdirs: string[] = [];
+const newApp = () => {
+  outdirs.push(mkdtempSync(join(tmpdir(), 'mira-nag-')));
+  return new App({ outdir: outdirs.at(-1) });
+};
+afterAll(() => {
+  for (const dir of outdirs) rmSync(dir, { recursive: true, force: true });
+});
 
 describe('cdk-nag AwsSolutions', () => {
   it.each(['dev', 'prod'] as const)('has no unacknowledged finding in the %s stage', (stage) => {

@@ -1,9 +1,9 @@
-import { beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { Match } from 'aws-cdk-lib/assertions';
 import { contexts, defaultContextName } from '../../functions/contexts';
 import { generateApiRoutes } from '../../lib/api-routes';
 import { stages } from '../../lib/config/stages';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AUDIO_CONTEXTS, MIGRATE_FUNCTION, ROOT } from '../../scripts/build-bundles';
 import { synthesiseMira, type SynthesisedMira } from '../helpers/cdk';
@@ -11,6 +11,9 @@ import { synthesiseMira, type SynthesisedMira } from '../helpers/cdk';
 type Resource = { Type: string; Properties: Record<string, any> };
 
 let mira: SynthesisedMira;
+afterAll(() => {
+  rmSync(mira.app.outdir, { recursive: true, force: true });
+});
 beforeAll(() => {
   mira = synthesiseMira('dev');
 });

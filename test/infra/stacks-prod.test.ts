@@ -1,7 +1,7 @@
-import { beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { contexts, defaultContextName } from '../../functions/contexts';
@@ -10,6 +10,9 @@ import { buildMira } from '../../lib/mira-app';
 import { synthesiseMira, type SynthesisedMira } from '../helpers/cdk';
 
 let mira: SynthesisedMira;
+afterAll(() => {
+  rmSync(mira.app.outdir, { recursive: true, force: true });
+});
 beforeAll(() => {
   mira = synthesiseMira('prod');
 });
@@ -48,6 +51,7 @@ describe('prod stage', () => {
     const stacks = buildMira(app, stageConfig('prod'), [...contexts, extra], defaultContextName);
     const before = Object.keys(mira.data.toJSON().Resources).sort();
     const after = Object.keys(Template.fromStack(stacks.data).toJSON().Resources).sort();
+    rmSync(app.outdir, { recursive: true, force: true });
 
     expect(after).toEqual(before);
     expect(before).toEqual(
