@@ -16,6 +16,8 @@ const config: Config = {
     ],
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  // Synthesised assets in cdk.out/ and built bundles in dist/ carry copies of package.json.
+  modulePathIgnorePatterns: ['<rootDir>/cdk.out/', '<rootDir>/dist/'],
   setupFiles: ['<rootDir>/test/setup-env.ts'],
   testTimeout: 60_000,
   // Each file gets its own database; two workers match the two cores of CI.

@@ -129,3 +129,19 @@ export function config(): AppConfig {
 export function resetConfig(): void {
   cached = undefined;
 }
+
+/** Returns the database password for a new connection. */
+export type PasswordProvider = () => Promise<string>;
+
+let passwordProvider: PasswordProvider | undefined;
+
+/**
+ * In AWS the database password is rotated: the secrets loader registers a provider here that reads the
+ * current password (cached briefly) for every new connection, so connections opened after a rotation use
+ * the new password instead of the one a warm instance started with.
+ */
+export function setDatabasePasswordProvider(provider: PasswordProvider | undefined): void {
+  passwordProvider = provider;
+}
+
+export const databasePasswordProvider = (): PasswordProvider | undefined => passwordProvider;

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
-import { config, type AppConfig } from '../config';
+import { config, databasePasswordProvider, type AppConfig } from '../config';
 import type { Database } from './types';
 
 export type Db = Kysely<Database>;
@@ -33,8 +33,20 @@ function lambdaPool(connectionString: string, cfg: AppConfig): PostgresPool {
   const url = new URL(connectionString);
   // node-postgres would read sslmode itself and override our `ssl` object; TLS is decided by sslOptions.
   url.searchParams.delete('sslmode');
+  // With a password provider (AWS, rotated credentials) the URL's fields are passed one by one: a
+  // connection string would override the provider with the password it carries.
+  const password = databasePasswordProvider();
+  const target: pg.PoolConfig = password
+    ? {
+        host: url.hostname,
+        port: Number(url.port || 5432),
+        user: decodeURIComponent(url.username),
+        database: decodeURIComponent(url.pathname.slice(1)),
+        password,
+      }
+    : { connectionString: url.toString() };
   const pool = new pg.Pool({
-    connectionString: url.toString(),
+    ...target,
     max: 1,
     idleTimeoutMillis: 60_000,
     connectionTimeoutMillis: 10_000,

@@ -1,0 +1,69 @@
+/**
+ * Size and cold init of every function bundle, built exactly as the images build them. Cold init is what
+ * Lambda pays before the first answer: importing index.mjs (module evaluation, secrets loading) plus the
+ * first invocation, each in a fresh Node process. Targets: <= 150 ms without audio, <= 600 ms for audio
+ * contexts (model sessions included). Init runs the real secrets path (Powertools Parameters and the AWS
+ * SDK) against a local fake Secrets Manager; HTTP bundles then answer GET / (health) or a request their
+ * router rejects before the database; the migrate bundle an unknown action.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { contexts } from '../functions/contexts';
+import { AUDIO_CONTEXTS, buildBundle, functionNames, MIGRATE_FUNCTION } from '../scripts/build-bundles';
+import { probeBundle, startFakeSecretsManager } from '../scripts/probe-bundle';
+import { apiEvent, wrongMethodRequest } from '../test/helpers/bundles';
+
+const secretsManager = await startFakeSecretsManager({
+  'arn:app': { GEMINI_API_KEY: 'bench', JWT_SECRET: 'bench' },
+  'arn:db': { username: 'mira', password: 'bench', dbname: 'mira', port: 9 },
+});
+const secretsEnv = {
+  ...secretsManager.env,
+  APP_SECRET_ARN: 'arn:app',
+  DB_SECRET_ARN: 'arn:db',
+  DB_PROXY_ENDPOINT: '127.0.0.1',
+};
+const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+const work = mkdtempSync(join(tmpdir(), 'mira-bench-bundles-'));
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const mib = (bytes: number) => `${(bytes / 1048576).toFixed(2)} MiB`;
+let missed = 0;
+
+console.log(`cold init = import + first invoke, median of ${RUNS} fresh processes\n`);
+console.log(
+  `${'function'.padEnd(14)}${'index.mjs'.padStart(12)}${'folder'.padStart(12)}${'import'.padStart(10)}${'1st call'.padStart(10)}${'cold init'.padStart(11)}${'cpu'.padStart(9)}  target`,
+);
+try {
+  for (const name of functionNames()) {
+    const bundle = await buildBundle(name, join(work, name));
+    const context = contexts.find((c) => c.name === name);
+    const event =
+      name === MIGRATE_FUNCTION
+        ? { action: 'none' }
+        : name === 'health'
+          ? apiEvent('GET', '/')
+          : wrongMethodRequest(context!);
+    const imports: number[] = [];
+    const calls: number[] = [];
+    const cpu: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const probe = await probeBundle(bundle.outDir, [event], secretsEnv);
+      imports.push(probe.importMs);
+      calls.push(probe.invocations[0].ms);
+      cpu.push(probe.cpuMs);
+    }
+    const total = median(imports.map((v, i) => v + calls[i]));
+    const target = name === MIGRATE_FUNCTION ? undefined : AUDIO_CONTEXTS.has(name) ? 600 : 150;
+    const verdict = target === undefined ? '-' : total <= target ? `<= ${target} ok` : `> ${target} MISSED`;
+    if (target !== undefined && total > target) missed++;
+    console.log(
+      `${name.padEnd(14)}${mib(bundle.bundleBytes).padStart(12)}${mib(bundle.totalBytes).padStart(12)}` +
+        `${median(imports).toFixed(0).padStart(8)}ms${median(calls).toFixed(0).padStart(8)}ms${total.toFixed(0).padStart(9)}ms${median(cpu).toFixed(0).padStart(7)}ms  ${verdict}`,
+    );
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+  await secretsManager.close();
+}
+if (missed) console.log(`\n${missed} bundle(s) above target (figures depend on the machine's load)`);

@@ -1,0 +1,137 @@
+/**
+ * Per-stage settings, read once in `bin/mira.ts` from `-c stage=dev|prod` and passed down as a typed
+ * value; nothing below `bin/` reads CDK context or the environment.
+ */
+export type StageName = 'dev' | 'prod';
+
+export interface FunctionSizing {
+  /** MB; Lambda's CPU share grows with memory, which the audio contexts need for ONNX inference. */
+  memorySize: number;
+  /** Seconds; API Gateway stops waiting after 30 s, so HTTP functions stay below it. */
+  timeoutSeconds: number;
+}
+
+export interface StageConfig {
+  stage: StageName;
+  /** Prefix of every stack name, e.g. `Mira-dev`. */
+  prefix: string;
+  vpc: { maxAzs: number; natGateways: number };
+  database: {
+    instanceClass: 'burstable3' | 'memory6-graviton';
+    instanceSize: 'micro' | 'small' | 'medium' | 'large';
+    allocatedStorageGb: number;
+    maxAllocatedStorageGb: number;
+    multiAz: boolean;
+    deletionProtection: boolean;
+    backupRetentionDays: number;
+    /** Days between automatic rotations of the database password. */
+    rotationDays: number;
+  };
+  api: {
+    corsOrigins: string[];
+    throttlingRateLimit: number;
+    throttlingBurstLimit: number;
+  };
+  functions: {
+    /** Sizing for a context without an entry in `overrides` (new contexts get it automatically). */
+    defaults: FunctionSizing;
+    /** Contexts that process audio (decode, VAD, speaker embeddings) need more memory and time. */
+    audio: FunctionSizing;
+    overrides: Record<string, Partial<FunctionSizing>>;
+  };
+  logRetentionDays: 7 | 30 | 90 | 365;
+  alarms: {
+    /** Percent of invocations that failed, over 5 minutes. */
+    functionErrorRatePercent: number;
+    api5xxPerFiveMinutes: number;
+    p95LatencyMs: number;
+    /** Share of the proxy's maximum connections. */
+    databaseConnections: number;
+  };
+  /** LEGACY_NETWORK_AUTH for old clients; always off in prod (API.md's security note). */
+  legacyNetworkAuth: boolean;
+  logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+}
+
+const dev: StageConfig = {
+  stage: 'dev',
+  prefix: 'Mira-dev',
+  vpc: { maxAzs: 2, natGateways: 1 },
+  database: {
+    instanceClass: 'burstable3',
+    instanceSize: 'micro',
+    allocatedStorageGb: 20,
+    maxAllocatedStorageGb: 50,
+    multiAz: false,
+    deletionProtection: false,
+    backupRetentionDays: 3,
+    rotationDays: 30,
+  },
+  api: { corsOrigins: ['*'], throttlingRateLimit: 50, throttlingBurstLimit: 100 },
+  functions: {
+    defaults: { memorySize: 512, timeoutSeconds: 15 },
+    audio: { memorySize: 1536, timeoutSeconds: 29 },
+    overrides: { interactions: { memorySize: 2048, timeoutSeconds: 29 } },
+  },
+  logRetentionDays: 7,
+  alarms: {
+    functionErrorRatePercent: 5,
+    api5xxPerFiveMinutes: 10,
+    p95LatencyMs: 3000,
+    databaseConnections: 80,
+  },
+  legacyNetworkAuth: false,
+  logLevel: 'DEBUG',
+};
+
+const prod: StageConfig = {
+  stage: 'prod',
+  prefix: 'Mira-prod',
+  // One NAT per AZ so Gemini egress survives the loss of an AZ.
+  vpc: { maxAzs: 2, natGateways: 2 },
+  database: {
+    instanceClass: 'memory6-graviton',
+    instanceSize: 'large',
+    allocatedStorageGb: 100,
+    maxAllocatedStorageGb: 500,
+    multiAz: true,
+    deletionProtection: true,
+    backupRetentionDays: 14,
+    rotationDays: 30,
+  },
+  api: {
+    corsOrigins: ['https://app.mira.example', 'http://localhost:4280'],
+    throttlingRateLimit: 500,
+    throttlingBurstLimit: 1000,
+  },
+  functions: {
+    defaults: { memorySize: 1024, timeoutSeconds: 15 },
+    audio: { memorySize: 2048, timeoutSeconds: 29 },
+    overrides: { interactions: { memorySize: 3008, timeoutSeconds: 29 } },
+  },
+  logRetentionDays: 90,
+  alarms: {
+    functionErrorRatePercent: 1,
+    api5xxPerFiveMinutes: 5,
+    p95LatencyMs: 2000,
+    databaseConnections: 80,
+  },
+  legacyNetworkAuth: false,
+  logLevel: 'INFO',
+};
+
+export const stages: Record<StageName, StageConfig> = { dev, prod };
+
+/** The stage named on the command line; an unknown name is an error rather than a silent default. */
+export function stageConfig(name: string | undefined): StageConfig {
+  const stage = (name ?? 'dev') as StageName;
+  const found = stages[stage];
+  if (!found) throw new Error(`Unknown stage "${name}"; use -c stage=dev or -c stage=prod`);
+  return found;
+}
+
+/** Memory and timeout of one context's function: override, else audio sizing, else the default. */
+export function sizingFor(cfg: StageConfig, context: string, audio: boolean): FunctionSizing {
+  const base = audio ? cfg.functions.audio : cfg.functions.defaults;
+  return { ...base, ...cfg.functions.overrides[context] };
+}

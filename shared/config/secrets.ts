@@ -1,0 +1,119 @@
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { resetConfig, setDatabasePasswordProvider } from './index';
+
+/**
+ * In AWS the configuration's secrets live in Secrets Manager; the CDK app passes their ARNs in the
+ * environment. They are read once per Lambda instance, during init (the bundle's entry awaits this before
+ * it loads the handler), through Powertools Parameters, which caches them (maxAge) so a second call in
+ * the same instance costs nothing. Locally none of the ARNs is set and the shell's environment is used.
+ *
+ * - `APP_SECRET_ARN`: JSON `{GEMINI_API_KEY, JWT_SECRET}`.
+ * - `DB_SECRET_ARN`: the RDS secret, JSON `{username, password, dbname, port, host}`; DATABASE_URL is built
+ *   from it and `DB_NAME`, pointed at `DB_PROXY_ENDPOINT` (the RDS Proxy) with TLS verified against the shipped RDS CA
+ *   bundle (`DATABASE_CA_FILE`, default `$LAMBDA_TASK_ROOT/rds-ca-bundle.pem`). The password is rotated,
+ *   so every new connection asks for the current one (see setDatabasePasswordProvider).
+ */
+export interface SecretsEnvironment {
+  APP_SECRET_ARN?: string;
+  DB_SECRET_ARN?: string;
+  DB_PROXY_ENDPOINT?: string;
+  /** The database to use; RDS's generated secret names none (its attachment adds host and port only). */
+  DB_NAME?: string;
+  DATABASE_CA_FILE?: string;
+  LAMBDA_TASK_ROOT?: string;
+}
+
+export class SecretsLoadError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'SecretsLoadError';
+  }
+}
+
+/** Seconds a secret stays cached in the instance. */
+export const SECRETS_MAX_AGE_SECONDS = 900;
+
+/**
+ * Seconds the database password stays cached for new connections. After a rotation, new connections fail
+ * for at most this long; open ones are unaffected (PostgreSQL checks the password only when connecting).
+ */
+export const DATABASE_PASSWORD_MAX_AGE_SECONDS = 120;
+
+let provider: SecretsProvider | undefined;
+const secrets = () => (provider ??= new SecretsProvider());
+
+async function readJsonSecret(
+  arn: string,
+  what: string,
+  maxAge = SECRETS_MAX_AGE_SECONDS,
+): Promise<Record<string, unknown>> {
+  try {
+    const value = await secrets().get(arn, { transform: 'json', maxAge });
+    if (!value || typeof value !== 'object') throw new Error('the secret is not a JSON object');
+    return value as Record<string, unknown>;
+  } catch (error) {
+    throw new SecretsLoadError(`Cannot read the ${what} secret`, { cause: error });
+  }
+}
+
+/** `postgres://user:password@proxy:port/dbname` from the RDS secret; user and password URL-encoded. */
+export function databaseUrlFromSecret(
+  secret: Record<string, unknown>,
+  host: string,
+  database?: string,
+): string {
+  const { username, password } = secret;
+  if (typeof username !== 'string' || typeof password !== 'string') {
+    throw new SecretsLoadError('The database secret has no username or password');
+  }
+  const url = new URL('postgres://placeholder');
+  url.username = encodeURIComponent(username);
+  url.password = encodeURIComponent(password);
+  url.hostname = host;
+  url.port = String(secret.port ?? 5432);
+  url.pathname = `/${database ?? String(secret.dbname ?? 'postgres')}`;
+  return url.toString();
+}
+
+/**
+ * Fill `process.env` from Secrets Manager (a no-op when no ARN is set) and forget the cached
+ * configuration, so the next `config()` sees the secrets.
+ */
+export async function loadSecretsIntoEnvironment(
+  env: NodeJS.ProcessEnv & SecretsEnvironment = process.env,
+): Promise<void> {
+  const [app, db] = await Promise.all([
+    env.APP_SECRET_ARN ? readJsonSecret(env.APP_SECRET_ARN, 'application') : undefined,
+    env.DB_SECRET_ARN
+      ? readJsonSecret(env.DB_SECRET_ARN, 'database', DATABASE_PASSWORD_MAX_AGE_SECONDS)
+      : undefined,
+  ]);
+  if (app) {
+    for (const name of ['GEMINI_API_KEY', 'JWT_SECRET'] as const) {
+      const value = app[name];
+      // The Gemini key is a placeholder until an operator sets it; an empty value means "not configured".
+      if (typeof value === 'string' && value !== '' && !value.startsWith('REPLACE_ME')) env[name] = value;
+    }
+  }
+  if (db) {
+    const host = env.DB_PROXY_ENDPOINT ?? (typeof db.host === 'string' ? db.host : undefined);
+    if (!host) throw new SecretsLoadError('Neither DB_PROXY_ENDPOINT nor the secret names a database host');
+    env.DATABASE_URL = databaseUrlFromSecret(db, host, env.DB_NAME);
+    env.DATABASE_SSL = 'require';
+    env.DATABASE_CA_FILE ??= `${env.LAMBDA_TASK_ROOT ?? '/var/task'}/rds-ca-bundle.pem`;
+    const arn = env.DB_SECRET_ARN!;
+    setDatabasePasswordProvider(async () => {
+      const current = await readJsonSecret(arn, 'database', DATABASE_PASSWORD_MAX_AGE_SECONDS);
+      if (typeof current.password !== 'string')
+        throw new SecretsLoadError('The database secret has no password');
+      return current.password;
+    });
+  }
+  resetConfig();
+}
+
+/** Tests: drop the provider and its cache. */
+export function resetSecretsProvider(): void {
+  provider = undefined;
+  setDatabasePasswordProvider(undefined);
+}

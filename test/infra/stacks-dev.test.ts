@@ -1,0 +1,300 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { Match } from 'aws-cdk-lib/assertions';
+import { contexts, defaultContextName } from '../../functions/contexts';
+import { generateApiRoutes } from '../../lib/api-routes';
+import { stages } from '../../lib/config/stages';
+import { join } from 'node:path';
+import { AUDIO_CONTEXTS, MIGRATE_FUNCTION, ROOT } from '../../scripts/build-bundles';
+import { synthesiseMira, type SynthesisedMira } from '../helpers/cdk';
+
+type Resource = { Type: string; Properties: Record<string, any> };
+
+let mira: SynthesisedMira;
+afterAll(() => {
+  rmSync(mira.app.outdir, { recursive: true, force: true });
+});
+beforeAll(() => {
+  mira = synthesiseMira('dev');
+});
+
+/** Context name (from POWERTOOLS_SERVICE_NAME) -> logical id of its function in the API stack. */
+const functionIds = (): Map<string, string> => {
+  const found = new Map<string, string>();
+  for (const [id, fn] of Object.entries(
+    mira.api.findResources('AWS::Lambda::Function') as Record<string, Resource>,
+  )) {
+    const service: string | undefined = fn.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME;
+    if (service?.startsWith('mira-')) found.set(service.slice('mira-'.length), id);
+  }
+  return found;
+};
+
+/** Logical id of the role of a function. */
+const roleOf = (functionId: string): string =>
+  (mira.api.toJSON().Resources[functionId] as Resource).Properties.Role['Fn::GetAtt'][0];
+
+/** Roles whose policies allow reading a secret whose reference mentions `secretName`. */
+const rolesReading = (secretName: string): string[] => {
+  const roles = new Set<string>();
+  for (const policy of Object.values(
+    mira.api.findResources('AWS::IAM::Policy') as Record<string, Resource>,
+  )) {
+    const statements: any[] = policy.Properties.PolicyDocument.Statement;
+    const reads = statements.some(
+      (s) =>
+        [s.Action].flat().includes('secretsmanager:GetSecretValue') &&
+        JSON.stringify(s.Resource).includes(secretName),
+    );
+    if (reads) for (const role of policy.Properties.Roles) roles.add(role.Ref);
+  }
+  return [...roles].sort();
+};
+
+describe('dev stage: functions', () => {
+  it('has one x86_64 container-image function per context, plus the migrate function', () => {
+    const ids = functionIds();
+
+    expect([...ids.keys()].sort()).toEqual([...contexts.map((c) => c.name), MIGRATE_FUNCTION].sort());
+    for (const id of ids.values()) {
+      const fn = mira.api.toJSON().Resources[id] as Resource;
+      expect(fn.Properties.PackageType).toBe('Image');
+      expect(fn.Properties.Architectures).toEqual(['x86_64']);
+      expect(fn.Properties.Environment.Variables.POWERTOOLS_METRICS_NAMESPACE).toBe('Mira');
+    }
+  });
+
+  it('sizes audio contexts larger than the others', () => {
+    const dev = stages.dev.functions;
+    for (const [name, id] of functionIds()) {
+      if (name === MIGRATE_FUNCTION) continue;
+      const fn = mira.api.toJSON().Resources[id] as Resource;
+      const expected = AUDIO_CONTEXTS.has(name) ? dev.audio.memorySize : dev.defaults.memorySize;
+      expect(fn.Properties.MemorySize).toBe(dev.overrides[name]?.memorySize ?? expected);
+      expect(fn.Properties.Timeout).toBeLessThan(30);
+    }
+  });
+
+  it('places every function in the private app subnets, never in public ones', () => {
+    const appSubnets = Object.keys(mira.network.findResources('AWS::EC2::Subnet')).filter((id) =>
+      id.includes('app'),
+    );
+    for (const id of functionIds().values()) {
+      const fn = mira.api.toJSON().Resources[id] as Resource;
+      const subnets = JSON.stringify(fn.Properties.VpcConfig.SubnetIds);
+      expect(subnets).not.toMatch(/publicSubnet/);
+      expect(appSubnets.some((subnet) => subnets.includes(subnet))).toBe(true);
+    }
+  });
+
+  it('runs the migrate function at deploy time through a trigger, before the context functions change', () => {
+    const triggers = mira.api.findResources('Custom::Trigger') as Record<
+      string,
+      Resource & { DependsOn?: string[] }
+    >;
+    const [trigger] = Object.entries(triggers);
+    const migrateId = functionIds().get(MIGRATE_FUNCTION)!;
+
+    expect(Object.keys(triggers)).toHaveLength(1);
+    const versionId = trigger[1].Properties.HandlerArn.Ref as string;
+    expect(mira.api.toJSON().Resources[versionId].Properties.FunctionName).toEqual({ Ref: migrateId });
+    const dependents = Object.values(mira.api.toJSON().Resources as Record<string, any>).filter(
+      (r) => r.Type === 'AWS::Lambda::Function' && (r.DependsOn ?? []).includes(trigger[0]),
+    );
+    expect(dependents).toHaveLength(contexts.length);
+  });
+});
+
+describe('dev stage: images', () => {
+  it('stages a build context per image holding the Dockerfile and everything it copies', () => {
+    const manifest = JSON.parse(
+      readFileSync(join(mira.app.outdir, `${mira.stacks.api.artifactId}.assets.json`), 'utf8'),
+    );
+    const images = Object.values(manifest.dockerImages) as Array<{
+      source: { directory: string; dockerFile: string; dockerBuildArgs: { CONTEXT: string } };
+    }>;
+    const dockerfile = readFileSync(join(ROOT, 'functions/Dockerfile'), 'utf8');
+    const copied = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1].split(' '));
+
+    expect(images.map((i) => i.source.dockerBuildArgs.CONTEXT).sort()).toEqual(
+      [...contexts.map((c) => c.name), MIGRATE_FUNCTION].sort(),
+    );
+    expect(copied).toContain('functions');
+    for (const image of images) {
+      const dir = join(mira.app.outdir, image.source.directory);
+      expect(existsSync(join(dir, image.source.dockerFile))).toBe(true);
+      for (const source of copied)
+        expect({ source, present: existsSync(join(dir, source)) }).toEqual({ source, present: true });
+      expect(existsSync(join(dir, 'node_modules'))).toBe(false);
+      expect(existsSync(join(dir, 'test'))).toBe(false);
+    }
+  });
+});
+
+describe('dev stage: secrets', () => {
+  it('lets exactly the HTTP functions read the application secret', () => {
+    const ids = functionIds();
+    const httpRoles = contexts.map((c) => roleOf(ids.get(c.name)!)).sort();
+
+    expect(rolesReading('AppSecret')).toEqual(httpRoles);
+  });
+
+  it('lets exactly the HTTP functions and the migrate function read the database secret', () => {
+    const ids = functionIds();
+    const roles = [...ids.values()].map(roleOf).sort();
+
+    expect(rolesReading('DatabaseSecret')).toEqual(roles);
+  });
+
+  it('grants reading only, never writing or deleting secrets', () => {
+    const actions = Object.values(mira.api.findResources('AWS::IAM::Policy') as Record<string, Resource>)
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as any[])
+      .flatMap((s) => [s.Action].flat())
+      .filter((a: string) => a.startsWith('secretsmanager:'));
+
+    expect([...new Set(actions)].sort()).toEqual([
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+    ]);
+  });
+
+  it('passes secret ARNs and the proxy endpoint, never secret values, in the environment', () => {
+    for (const id of functionIds().values()) {
+      const env = (mira.api.toJSON().Resources[id] as Resource).Properties.Environment.Variables;
+      expect(env.DB_SECRET_ARN).toBeDefined();
+      expect(env.DB_PROXY_ENDPOINT).toBeDefined();
+      expect(env.DB_NAME).toBe('mira');
+      expect(env.DATABASE_URL).toBeUndefined();
+      expect(env.JWT_SECRET).toBeUndefined();
+      expect(env.GEMINI_API_KEY).toBeUndefined();
+    }
+  });
+});
+
+describe('dev stage: HTTP API', () => {
+  it('maps every generated route to the function of the context that owns it', () => {
+    const ids = functionIds();
+    const resources = mira.api.toJSON().Resources as Record<string, Resource>;
+    const targetFunction = (target: unknown): string => {
+      const integrationId = JSON.stringify(target).match(/"Ref":"([^"]+)"/)![1];
+      return resources[integrationId].Properties.IntegrationUri['Fn::GetAtt'][0];
+    };
+    const routes = Object.values(
+      mira.api.findResources('AWS::ApiGatewayV2::Route') as Record<string, Resource>,
+    );
+    const byKey = new Map(
+      routes.map((r) => [r.Properties.RouteKey as string, targetFunction(r.Properties.Target)]),
+    );
+
+    for (const route of generateApiRoutes(contexts)) {
+      expect({ route: route.path, fn: byKey.get(`ANY ${route.path}`) }).toEqual({
+        route: route.path,
+        fn: ids.get(route.context),
+      });
+    }
+    expect(byKey.get('$default')).toBe(ids.get(defaultContextName));
+    expect(routes).toHaveLength(generateApiRoutes(contexts).length + 1);
+  });
+
+  it('throttles the stage and writes access logs', () => {
+    mira.api.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: Match.objectLike({
+        ThrottlingRateLimit: stages.dev.api.throttlingRateLimit,
+        ThrottlingBurstLimit: stages.dev.api.throttlingBurstLimit,
+      }),
+      AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
+    });
+  });
+
+  it('answers CORS preflights for the configured origins', () => {
+    mira.api.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'HTTP',
+      CorsConfiguration: Match.objectLike({ AllowOrigins: stages.dev.api.corsOrigins }),
+    });
+  });
+});
+
+describe('dev stage: data', () => {
+  it('keeps PostgreSQL 16 encrypted, private, TLS-only and backed up', () => {
+    mira.data.hasResourceProperties('AWS::RDS::DBInstance', {
+      Engine: 'postgres',
+      EngineVersion: Match.stringLikeRegexp('^16'),
+      StorageEncrypted: true,
+      PubliclyAccessible: false,
+      BackupRetentionPeriod: stages.dev.database.backupRetentionDays,
+    });
+    mira.data.hasResourceProperties('AWS::RDS::DBParameterGroup', {
+      Parameters: { 'rds.force_ssl': '1' },
+    });
+  });
+
+  it('puts the database and its proxy in the isolated data subnets', () => {
+    const group = Object.values(
+      mira.data.findResources('AWS::RDS::DBSubnetGroup') as Record<string, Resource>,
+    );
+    expect(JSON.stringify(group[0].Properties.SubnetIds)).toMatch(/dataSubnet/);
+    expect(JSON.stringify(group[0].Properties.SubnetIds)).not.toMatch(/publicSubnet|appSubnet/);
+    mira.data.hasResourceProperties('AWS::RDS::DBProxy', {
+      EngineFamily: 'POSTGRESQL',
+      RequireTLS: true,
+      VpcSubnetIds: Match.arrayWith([
+        Match.objectLike({ 'Fn::ImportValue': Match.stringLikeRegexp('dataSubnet') }),
+      ]),
+    });
+  });
+
+  it('rotates the generated database credentials', () => {
+    mira.data.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+      RotationRules: { ScheduleExpression: `rate(${stages.dev.database.rotationDays} days)` },
+    });
+  });
+});
+
+describe('dev stage: network', () => {
+  it('spans two AZs with NAT, flow logs and a Secrets Manager endpoint', () => {
+    mira.network.resourceCountIs('AWS::EC2::Subnet', 6);
+    mira.network.resourceCountIs('AWS::EC2::NatGateway', stages.dev.vpc.natGateways);
+    mira.network.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'ALL' });
+    mira.network.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      ServiceName: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith(['.secretsmanager'])]) }),
+      VpcEndpointType: 'Interface',
+    });
+  });
+});
+
+describe('dev stage: observability', () => {
+  it('has a dashboard covering functions, API, database and Mira metrics', () => {
+    const [dashboard] = Object.values(mira.observability.findResources('AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+
+    for (const metric of [
+      'Invocations',
+      'Errors',
+      'Duration',
+      'Throttles',
+      '4xx',
+      '5xx',
+      'Latency',
+      'DatabaseConnections',
+      'CPUUtilization',
+      'Mira',
+    ]) {
+      expect(body).toContain(metric);
+    }
+  });
+
+  it('alarms on function error rate, API 5xx, p95 latency and database connections', () => {
+    const alarms = Object.values(
+      mira.observability.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>,
+    );
+    const described = alarms.map((a) => String(a.Properties.AlarmDescription));
+
+    expect(described.filter((d) => d.includes('invocations failed'))).toHaveLength(contexts.length);
+    expect(described.some((d) => d.includes('5xx'))).toBe(true);
+    expect(described.some((d) => d.includes('p95 latency'))).toBe(true);
+    expect(described.some((d) => d.includes('connections'))).toBe(true);
+    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
+  });
+});

@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { contexts, defaultContextName } from '../../functions/contexts';
+import { stageConfig, stages } from '../../lib/config/stages';
+import { buildMira } from '../../lib/mira-app';
+import { synthesiseMira, type SynthesisedMira } from '../helpers/cdk';
+
+let mira: SynthesisedMira;
+afterAll(() => {
+  rmSync(mira.app.outdir, { recursive: true, force: true });
+});
+beforeAll(() => {
+  mira = synthesiseMira('prod');
+});
+
+describe('prod stage', () => {
+  it('runs the database Multi-AZ with deletion protection, and keeps it when the stack goes', () => {
+    const [id, db] = Object.entries(mira.data.findResources('AWS::RDS::DBInstance'))[0];
+
+    expect(db.Properties).toMatchObject({ MultiAZ: true, DeletionProtection: true, StorageEncrypted: true });
+    expect(db.DeletionPolicy).toBe('Retain');
+    expect(id).toBe('Database' + id.slice('Database'.length));
+  });
+
+  it('has one NAT gateway per AZ', () => {
+    mira.network.resourceCountIs('AWS::EC2::NatGateway', 2);
+  });
+
+  it('turns legacy network-id-only access off and restricts CORS origins', () => {
+    const envs = Object.values(mira.api.findResources('AWS::Lambda::Function'))
+      .map((fn) => fn.Properties.Environment?.Variables ?? {})
+      .filter((env) => env.APP_SECRET_ARN);
+
+    expect(envs.length).toBeGreaterThan(0);
+    for (const env of envs) {
+      expect(env.LEGACY_NETWORK_AUTH).toBe('false');
+      expect(env.CORS_ORIGINS).toBe(stages.prod.api.corsOrigins.join(','));
+    }
+  });
+
+  it('keeps the logical ids of the data stack when a context is added', () => {
+    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'mira-cdk-grown-')) });
+    const extra = {
+      name: 'extra',
+      routes: [{ ...contexts[0].routes[0], scope: 'scoped' as const, path: '/extra' }],
+    };
+    const stacks = buildMira(app, stageConfig('prod'), [...contexts, extra], defaultContextName);
+    const before = Object.keys(mira.data.toJSON().Resources).sort();
+    const after = Object.keys(Template.fromStack(stacks.data).toJSON().Resources).sort();
+    rmSync(app.outdir, { recursive: true, force: true });
+
+    expect(after).toEqual(before);
+    expect(before).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^Database/), expect.stringMatching(/^AppSecret/)]),
+    );
+  });
+});
