@@ -4,7 +4,8 @@ import { resetGemini } from '../../shared/ai';
 import { interactionRoutes } from '../../functions/interactions/routes';
 import { createHandler } from '../../shared/http/pipeline';
 import { lambdaContext, toApiGatewayEvent } from '../../shared/http/local-dispatch';
-import { fixture } from '../helpers/audio';
+import { decodeAudio } from '../../shared/audio';
+import { encodeWav, fixture, whiteNoise } from '../helpers/audio';
 import { useTestDatabase } from '../helpers/db';
 import { reply, startFakeGemini, type FakeGemini } from '../helpers/fake-gemini';
 import { createTestApi, multipart } from '../helpers/http';
@@ -262,6 +263,42 @@ describe('POST P/interactions/register', () => {
     expect(await rows()).toHaveLength(4);
   });
 
+  it('lets a better copy that arrives while a worse one is transcribed take over', async () => {
+    const { samples } = await decodeAudio(fixture('voice-a-1.mp3'));
+    const noise = whiteNoise(samples.length, 0.05, 7);
+    const noisy = encodeWav([samples.map((v, i) => v + noise[i]!)], { rate: 16_000 });
+    const clean = encodeWav([samples], { rate: 16_000 });
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    fake.respondWith(async () => {
+      // The first (noisy) copy's transcription waits until the better copy has been stored.
+      if (fake.requests.length === 1) await held;
+      return reply.json(enrichment('Dinner is ready'));
+    });
+    const send = (content: Buffer, client: string) =>
+      api.post(
+        `${P}/interactions/register`,
+        multipart({ audio: { filename: 'u.wav', content }, client_id: client, captured_at: at(0) }),
+      );
+
+    const worse = send(noisy, 'phone');
+    while (fake.requests.length === 0) await new Promise((r) => setTimeout(r, 10));
+    const better = await send(clean, 'kitchen');
+    release();
+    const late = await worse;
+
+    expect(better.status).toBe(201);
+    expect(late.status).toBe(200);
+    expect(late.body).toEqual({
+      message: BETTER,
+      best_client_id: 'kitchen',
+      best_score: better.body.metadata.quality.score,
+      current_client_id: 'phone',
+    });
+    expect((await rows()).map((r) => r.client_id)).toEqual(['kitchen']);
+    expect(await persons()).toHaveLength(1);
+  });
+
   it('returns the first outcome to retries with one Idempotency-Key and stores one interaction', async () => {
     fake.enqueue(reply.json(enrichment('Remember the milk')));
     const headers = { 'idempotency-key': 'upload-0001' };
@@ -279,6 +316,23 @@ describe('POST P/interactions/register', () => {
     expect(fake.requests).toHaveLength(1);
     const reused = await upload('voice-b-1.mp3', { captured_at: at(0) }, headers);
     expectError(reused, 422, 'IDEMPOTENCY_KEY_REUSED');
+  });
+
+  it('stores one interaction when retries with one key arrive at the same time', async () => {
+    fake.respondWith(() => reply.json(enrichment('Same upload twice')));
+    const headers = { 'idempotency-key': 'upload-concurrent' };
+
+    const answers = await Promise.all(
+      [0, 1, 2].map(() => upload('voice-a-1.mp3', { captured_at: at(0) }, headers)),
+    );
+
+    // One runs; the others are told it is in progress, or get its answer once it finished.
+    const stored = answers.filter((r) => r.status === 201);
+    expect(stored.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(stored.map((r) => r.body.id)).size).toBe(1);
+    for (const res of answers.filter((r) => r.status !== 201))
+      expectError(res, 409, 'IDEMPOTENCY_IN_PROGRESS');
+    expect(await rows()).toHaveLength(1);
   });
 
   it.each([
