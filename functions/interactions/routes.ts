@@ -5,8 +5,8 @@ import {
   listInteractions,
 } from '../../shared/db/repositories/interactions';
 import { personExists } from '../../shared/db/repositories/persons';
-import { notFound } from '../../shared/http/errors';
-import { created, defineRoute, ok, type RouteDefinition } from '../../shared/http/route';
+import { notFound, unprocessable } from '../../shared/http/errors';
+import { created, defineRoute, noContent, ok, type RouteDefinition } from '../../shared/http/route';
 import {
   createInteractionBody,
   interactionDeletedSchema,
@@ -14,8 +14,12 @@ import {
   interactionListSchema,
   interactionParams,
   interactionSchema,
+  registerBody,
+  registerOkSchema,
+  registerQuery,
   toInteraction,
 } from './schemas';
+import { registerUtterance } from './register';
 import { conversationNotFound, personNotFound, recordInteraction } from './service';
 
 const tag = 'Interactions';
@@ -43,6 +47,70 @@ export const interactionRoutes: RouteDefinition[] = [
         metadata: body.metadata ?? {},
       });
       return created(toInteraction(interaction));
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/interactions/register',
+    scope: 'scoped',
+    tag,
+    summary:
+      'Register an utterance heard by a client: arbitration between clients, transcription, speaker, ' +
+      'conversation, wake word and command',
+    query: registerQuery,
+    body: registerBody,
+    accepts: ['multipart', 'binary'],
+    responses: {
+      201: { description: 'The stored interaction', schema: interactionSchema },
+      200: {
+        description:
+          '`{message}`: the reply to a command started by the wake word (the utterance is stored, marked ' +
+          'as a command); or `{message, best_client_id, best_score, current_client_id}` when another ' +
+          'client heard the same utterance better and nothing was stored for this copy',
+        schema: registerOkSchema,
+      },
+      204: {
+        description:
+          'Token-scoped uploads, and any upload with `Prefer: respond-async`: processed, no body ' +
+          '(the outcome will follow on the realtime socket)',
+      },
+    },
+    errors: {
+      400: 'EMPTY_AUDIO',
+      404: 'CLIENT_NOT_FOUND',
+      409: 'IDEMPOTENCY_IN_PROGRESS',
+      413: 'AUDIO_TOO_LARGE or AUDIO_TOO_LONG',
+      415: 'UNSUPPORTED_AUDIO_FORMAT',
+      422: 'NO_SPEECH, CORRUPT_AUDIO, AUDIO_TOO_SHORT, IDEMPOTENCY_KEY_REUSED or INVALID_IDEMPOTENCY_KEY',
+      502: 'TRANSCRIPTION_FAILED (nothing is stored)',
+      503: 'TRANSCRIPTION_UNAVAILABLE (no GEMINI_API_KEY and no `transcript`, or rate-limited upstream)',
+    },
+    handler: async ({ db, networkId, query, body, headers, scope }) => {
+      const raw = Buffer.isBuffer(body);
+      const form = raw ? undefined : body;
+      const clientId = form?.client_id ?? query.client_id;
+      if (!clientId)
+        throw unprocessable('VALIDATION_ERROR', 'client_id is required', [
+          { path: raw ? 'query.client_id' : 'body.client_id', message: 'Required' },
+        ]);
+      const capturedAt = form?.captured_at ?? query.captured_at;
+      const answer = await registerUtterance(db, {
+        networkId: networkId!,
+        clientId,
+        audio: raw ? body : form!.audio.content,
+        rawPcm16: raw,
+        capturedAt: capturedAt ? new Date(capturedAt) : undefined,
+        transcript: form?.transcript,
+        idempotencyKey: headers['idempotency-key'],
+      });
+      // Token-scoped clients (desktop app) and `Prefer: respond-async` get the outcome on the realtime
+      // socket. TODO(realtime): push `interaction` / `command_response` events once the socket exists.
+      if (scope === 'token' || /\brespond-async\b/i.test(headers.prefer ?? '')) return noContent();
+      return {
+        statusCode: answer.statusCode,
+        body: answer.body,
+        headers: answer.replayed ? { 'Idempotent-Replayed': 'true' } : undefined,
+      };
     },
   }),
   defineRoute({

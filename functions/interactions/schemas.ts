@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { InteractionView } from '../../shared/db/repositories/interactions';
+import type { UploadedFile } from '../../shared/http/route';
 import { clientIdSchema, iso, isoTimestamp, uuidParam } from '../../shared/http/validation';
 
 const interactionExample = {
@@ -88,3 +89,69 @@ export const toInteraction = (row: InteractionView): z.infer<typeof interactionS
   metadata: row.metadata,
   created_at: iso(row.created_at)!,
 });
+
+// ---------------------------------------------------------------------------------------------------------
+// POST P/interactions/register
+
+/** A file part of a multipart body (the pipeline's UploadedFile). */
+const uploadedFile = z
+  .custom<UploadedFile>(
+    (value) =>
+      typeof value === 'object' && value !== null && Buffer.isBuffer((value as UploadedFile).content),
+    { error: 'must be a file' },
+  )
+  .meta({ type: 'string', format: 'binary', description: 'WAV, MP3 or FLAC' });
+
+/** An empty form field means "not sent" (HTML forms send every field). */
+const blankToUndefined = (value: unknown) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+export const registerForm = z
+  .object({
+    audio: uploadedFile,
+    client_id: clientIdSchema.optional().meta({ description: 'The registered client that heard it' }),
+    captured_at: z.preprocess(blankToUndefined, isoTimestamp.optional()).meta({
+      description: 'When the client captured the utterance; the arrival time when absent',
+    }),
+    transcript: z.preprocess(blankToUndefined, z.string().trim().min(1).max(20_000).optional()).meta({
+      description: 'The client’s own transcript (on-device speech recognition); no transcription call then',
+    }),
+  })
+  .meta({ id: 'InteractionRegisterForm' });
+
+/** Multipart form, or raw PCM16 16 kHz mono bytes (`application/octet-stream`) with the fields in the query. */
+export const registerBody = z.union([
+  registerForm,
+  z.instanceof(Buffer).meta({ description: 'Raw PCM16 little-endian, 16 kHz, mono' }),
+]);
+
+export const registerQuery = z.object({
+  client_id: clientIdSchema.optional().meta({ description: 'Required with a raw PCM16 body' }),
+  captured_at: isoTimestamp.optional(),
+});
+
+export const BETTER_STREAM_MESSAGE = 'Interaction was not registered due to better audio streams';
+
+export const registerDroppedSchema = z
+  .object({
+    message: z.literal(BETTER_STREAM_MESSAGE),
+    best_client_id: z.string(),
+    best_score: z.number(),
+    current_client_id: z.string(),
+  })
+  .meta({
+    id: 'InteractionRegisterDropped',
+    example: {
+      message: BETTER_STREAM_MESSAGE,
+      best_client_id: 'kitchen',
+      best_score: 82.4,
+      current_client_id: 'desktop-1',
+    },
+  });
+
+export const commandAnswerSchema = z
+  .object({ message: z.string() })
+  .meta({ id: 'CommandAnswer', example: { message: 'It is 9:41 in the morning.' } });
+
+/** A 200 of /register: a command's reply, or the "better audio streams" answer. */
+export const registerOkSchema = z.union([registerDroppedSchema, commandAnswerSchema]);

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { startsNewConversation } from '../../domain/conversation-boundaries';
+import { mergeTopics, startsNewConversationByTopic } from '../../domain/conversation-topics';
 import { inTransaction, lockNetwork, LockNamespace, type Executor } from '../transaction';
 import type { Conversation } from '../types';
 
@@ -82,6 +82,8 @@ export interface Utterance {
   /** The speaker, when recognised; must belong to the network. */
   personId: string | null;
   timestamp: Date;
+  /** The utterance's topics (from the enrichment); they join the conversation's and steer the boundary. */
+  topics?: string[];
 }
 
 /**
@@ -93,9 +95,21 @@ export async function joinConversation(
   conversationId: string,
   utterance: Utterance,
 ): Promise<void> {
+  let topics: string[] | undefined;
+  if (utterance.topics?.length) {
+    // Locked, so concurrent joins do not lose each other's topics.
+    const row = await db
+      .selectFrom('conversations')
+      .select('topics')
+      .where('id', '=', conversationId)
+      .forUpdate()
+      .executeTakeFirst();
+    topics = mergeTopics(row?.topics ?? [], utterance.topics);
+  }
   await db
     .updateTable('conversations')
     .set({
+      ...(topics ? { topics: JSON.stringify(topics) } : {}),
       last_interaction_at: sql<Date>`greatest(last_interaction_at, ${utterance.timestamp})`,
       last_speaker_id: sql<string | null>`CASE WHEN ${utterance.timestamp} >= last_interaction_at
         THEN coalesce(${utterance.personId}::uuid, last_speaker_id) ELSE last_speaker_id END`,
@@ -107,7 +121,8 @@ export async function joinConversation(
 }
 
 /**
- * Places an utterance in a conversation by the boundary rules of `shared/domain/conversation-boundaries`:
+ * Places an utterance in a conversation by the boundary rules of `shared/domain/conversation-boundaries`
+ * and, when the utterance has topics, `shared/domain/conversation-topics`:
  * it continues the network's latest open conversation, or closes it and starts a new one. Runs under a
  * per-network lock, so concurrent utterances (from several Lambdas) agree on one conversation.
  * Returns the conversation id. Use it inside the transaction that stores the interaction.
@@ -120,19 +135,20 @@ export const assignConversation = (
     await lockNetwork(trx, LockNamespace.conversationAssignment, utterance.networkId);
     const latest = await trx
       .selectFrom('conversations')
-      .select(['id', 'last_interaction_at', 'last_speaker_id', 'is_active'])
+      .select(['id', 'last_interaction_at', 'last_speaker_id', 'is_active', 'topics'])
       .where('network_id', '=', utterance.networkId)
       .where('is_active', '=', true)
       .orderBy('last_interaction_at', 'desc')
       .orderBy('id', 'desc')
       .executeTakeFirst();
-    const opensNew = startsNewConversation(
+    const opensNew = startsNewConversationByTopic(
       latest && {
         lastInteractionAt: new Date(latest.last_interaction_at),
         lastSpeakerId: latest.last_speaker_id,
         isActive: latest.is_active,
+        topics: latest.topics ?? [],
       },
-      { timestamp: utterance.timestamp, speakerId: utterance.personId },
+      { timestamp: utterance.timestamp, speakerId: utterance.personId, topics: utterance.topics ?? [] },
     );
     if (latest && !opensNew) {
       await joinConversation(trx, latest.id, utterance);
@@ -149,7 +165,7 @@ export const assignConversation = (
       .insertInto('conversations')
       .values({
         network_id: utterance.networkId,
-        topics: '[]',
+        topics: JSON.stringify(mergeTopics([], utterance.topics ?? [])),
         started_at: utterance.timestamp,
         last_interaction_at: utterance.timestamp,
         last_speaker_id: utterance.personId,

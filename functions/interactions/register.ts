@@ -1,0 +1,470 @@
+/**
+ * `POST P/interactions/register`: one uploaded utterance, end to end.
+ *
+ *   validate client -> analyse audio -> stream quality -> VAD gate -> arbitration claim -> transcript
+ *   -> one storing transaction (claim final, speaker, conversation, interaction) -> command (outside it)
+ *
+ * Every write that belongs to the outcome happens in ONE transaction that starts by making the arbitration
+ * claim final, so a failure (or a better copy from another client) leaves nothing half-written. The model
+ * calls happen outside any transaction: no database connection is held while Gemini thinks. The stream
+ * quality update is the exception on purpose: it is a measurement of the client's audio, true whatever
+ * becomes of this utterance (the other clients' copies update theirs too).
+ *
+ * The answer (status and body) is computed here, not in the handler, because `Idempotency-Key` replays
+ * must return exactly the first outcome.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Transaction } from 'kysely';
+import {
+  isGeminiConfigured,
+  networkTools,
+  runCommand,
+  transcribeAndEnrich,
+  TranscriptionUnavailableError,
+  type Enrichment,
+} from '../../shared/ai';
+import { analyzeAudio, speakerMatchThreshold, type AudioAnalysis } from '../../shared/audio';
+import { speechOnly } from '../../shared/audio/speaker';
+import type { Db } from '../../shared/db/client';
+import {
+  claimUtterance,
+  finaliseClaim,
+  linkClaimInteraction,
+  releaseClaim,
+} from '../../shared/db/repositories/arbitration';
+import { assignConversation } from '../../shared/db/repositories/conversations';
+import { requestFingerprint, withIdempotency } from '../../shared/db/repositories/idempotency';
+import {
+  insertInteraction,
+  listInteractions,
+  type InteractionView,
+} from '../../shared/db/repositories/interactions';
+import { findClient, findNetwork } from '../../shared/db/repositories/networks';
+import { createPerson, findPerson, listPersons } from '../../shared/db/repositories/persons';
+import { findStreamQuality, upsertStreamQuality } from '../../shared/db/repositories/streams';
+import { listVoiceprints, saveVoiceprint } from '../../shared/db/repositories/voiceprints';
+import { inTransaction, lockNetwork, LockNamespace, type Executor } from '../../shared/db/transaction';
+import type { Database, JsonObject } from '../../shared/db/types';
+import { matchSpeaker, updateVoiceprint } from '../../shared/domain/speaker-match';
+import { streamScore, type StreamLocation } from '../../shared/domain/stream-score';
+import { detectWakeWord, mayWake, wakeWordSettings, type WakeWordMatch } from '../../shared/domain/wake-word';
+import { HttpError, networkNotFound, unprocessable } from '../../shared/http/errors';
+import { countMetric, logger, metrics, MetricUnit } from '../../shared/observability';
+import { BETTER_STREAM_MESSAGE, toInteraction } from './schemas';
+import { clientNotFound } from './service';
+
+export interface RegisterRequest {
+  networkId: string;
+  clientId: string;
+  /** The uploaded bytes: an audio file, or raw PCM16 16 kHz mono when `rawPcm16`. */
+  audio: Uint8Array;
+  rawPcm16: boolean;
+  /** When the client captured the utterance; the arrival time when absent. */
+  capturedAt?: Date;
+  /** The client's own transcript (on-device speech recognition). */
+  transcript?: string;
+  idempotencyKey?: string;
+  /** Bounds for the audio package (defaults: its own). */
+  maxBytes?: number;
+  maxSeconds?: number;
+}
+
+export interface RegisterAnswer {
+  /** 201 with the stored Interaction; 200 with a command's `{message}` or the "better audio streams" answer. */
+  statusCode: 200 | 201;
+  body: unknown;
+  /** True when this is the first outcome of an earlier request with the same Idempotency-Key. */
+  replayed: boolean;
+}
+
+/** Said when the wake word was heard but the command could not be answered (the utterance is stored). */
+export const COMMAND_FAILED_MESSAGE =
+  'Sorry, I could not answer that right now. Please try again in a moment.';
+/** Recorded for an Idempotency-Key while the command runs; replaced by the reply. */
+const COMMAND_PENDING_MESSAGE = 'Your command is being answered.';
+/** How many earlier utterances of the conversation the command sees. */
+const COMMAND_CONTEXT_SIZE = 10;
+
+export const noSpeech = (detail = 'No speech was detected in the audio') =>
+  unprocessable('NO_SPEECH', detail);
+
+/** Thrown inside the storing transaction when a better copy took over: rolls back, never escapes. */
+class Superseded extends Error {
+  constructor(readonly best: { bestClientId: string; bestScore: number }) {
+    super('superseded');
+  }
+}
+
+type Complete = (trx: Executor, statusCode: number, body: unknown) => Promise<void>;
+
+/** The whole register flow, under the request's Idempotency-Key when it has one. */
+export async function registerUtterance(db: Db, request: RegisterRequest): Promise<RegisterAnswer> {
+  if (!request.idempotencyKey) {
+    const answer = await processUtterance(db, request, async () => {});
+    return { ...answer, replayed: false };
+  }
+  const fingerprint = requestFingerprint(
+    'POST /interactions/register',
+    request.clientId,
+    request.capturedAt?.toISOString(),
+    request.transcript,
+    request.rawPcm16 ? 'pcm16' : 'file',
+    request.audio,
+  );
+  const result = await withIdempotency(
+    db,
+    { networkId: request.networkId, key: request.idempotencyKey, fingerprint },
+    (complete) => processUtterance(db, request, complete),
+  );
+  return { statusCode: result.statusCode as 200 | 201, body: result.body, replayed: result.replayed };
+}
+
+const dropped = (best: { bestClientId: string; bestScore: number }, clientId: string) => ({
+  message: BETTER_STREAM_MESSAGE,
+  best_client_id: best.bestClientId,
+  best_score: best.bestScore,
+  current_client_id: clientId,
+});
+
+const elapsed = (start: number) => Math.round((performance.now() - start) * 100) / 100;
+
+async function processUtterance(
+  db: Db,
+  request: RegisterRequest,
+  complete: Complete,
+): Promise<{ statusCode: 200 | 201; body: unknown }> {
+  const { networkId, clientId } = request;
+
+  // 1. The network and the client (registered in this network), then the audio.
+  const network = await findNetwork(db, networkId);
+  if (!network) throw networkNotFound();
+  if (!(await findClient(db, networkId, clientId))) throw clientNotFound(clientId);
+  countMetric('UtterancesReceived');
+  // Fail fast, before any work: without a model and without the client's transcript nothing can be stored.
+  if (!request.transcript && !isGeminiConfigured())
+    throw new TranscriptionUnavailableError(
+      'Transcription is not configured on this server (no GEMINI_API_KEY). Send the `transcript` field ' +
+        'with the audio (on-device speech recognition), or try again once transcription is configured.',
+    );
+  const analysis = await analyzeAudio(request.audio, {
+    rawPcm16: request.rawPcm16,
+    maxBytes: request.maxBytes,
+    maxSeconds: request.maxSeconds,
+  });
+
+  // 2. This copy's stream score (acoustics plus the client's stored location and RSSI), and the client's
+  //    running stream quality.
+  const score = await scoreCopy(db, networkId, clientId, analysis);
+
+  // 4 before 3. The VAD gate comes before the claim: a copy without speech must never claim the utterance,
+  //    or a silent copy with a higher score could drop the copies that did hear it and then give up.
+  if (analysis.vad.segments.length === 0) {
+    countMetric('NoSpeech');
+    throw noSpeech();
+  }
+
+  // 3. Arbitration between the clients that heard the same utterance.
+  const capturedAt = request.capturedAt ?? new Date();
+  const claim = await claimUtterance(db, { networkId, clientId, capturedAt, score });
+  if (claim.outcome === 'dropped') {
+    countMetric('UtterancesDropped');
+    return { statusCode: 200, body: dropped(claim, clientId) };
+  }
+
+  let stored: Awaited<ReturnType<typeof storeUtterance>>;
+  try {
+    // 5. Transcript: the client's own, or one Gemini call that transcribes and enriches.
+    const { enrichment, source } = await transcript(request, analysis);
+    if (!enrichment.text.trim()) {
+      countMetric('NoSpeech');
+      throw noSpeech('No intelligible speech was found in the audio');
+    }
+    const settings = (network.settings ?? {}) as JsonObject;
+    const wake = detectWakeWord(enrichment.text, ...wakeArgs(settings));
+
+    // 6-8. One transaction: claim final, speaker, conversation, interaction (and the idempotent answer).
+    stored = await storeUtterance(db, request, complete, {
+      claimId: claim.claimId,
+      analysis,
+      score,
+      capturedAt,
+      enrichment,
+      source,
+      wake,
+      settings,
+    });
+  } catch (error) {
+    // Abandoned (no speech, a model failure, a rollback): later copies of the utterance may win again.
+    await releaseClaim(db, claim.claimId).catch((e: unknown) => logger.warn('releaseClaim failed', { e }));
+    if (error instanceof Superseded) {
+      countMetric('UtterancesDropped');
+      return { statusCode: 200, body: dropped(error.best, clientId) };
+    }
+    throw error;
+  }
+
+  countMetric('UtterancesStored');
+  countMetric(
+    stored.speaker.outcome === 'matched'
+      ? 'SpeakerMatched'
+      : stored.speaker.outcome === 'new'
+        ? 'SpeakerNew'
+        : 'SpeakerUnknown',
+  );
+  if (!stored.isCommand) return { statusCode: 201, body: toInteraction(stored.interaction) };
+
+  // 8. The wake word: run the command outside the storing transaction, then record its reply as the answer.
+  countMetric('WakeWords');
+  const message = await answerCommand(db, stored.interaction, stored.speaker, stored.command);
+  await complete(db, 200, { message });
+  return { statusCode: 200, body: { message } };
+}
+
+const wakeArgs = (settings: JsonObject): [string[], number] => {
+  const wake = wakeWordSettings(settings);
+  return [wake.wakeWords, wake.threshold];
+};
+
+async function scoreCopy(db: Db, networkId: string, clientId: string, analysis: AudioAnalysis) {
+  const q = analysis.quality;
+  const current = await findStreamQuality(db, networkId, clientId);
+  const score = streamScore({
+    snr: q.snrDb,
+    speechClarity: q.speechClarity,
+    volumeLevel: q.volumeRms,
+    location: (current?.location ?? null) as StreamLocation | null,
+    rssi: current?.rssi ?? null,
+  });
+  await upsertStreamQuality(db, {
+    networkId,
+    clientId,
+    sample: {
+      snr: q.snrDb,
+      speechClarity: q.speechClarity,
+      volumeLevel: q.volumeRms,
+      noiseLevel: q.noiseLevel,
+      speechRatio: q.speechRatio,
+    },
+  });
+  return score;
+}
+
+async function transcript(
+  request: RegisterRequest,
+  analysis: AudioAnalysis,
+): Promise<{ enrichment: Enrichment | ClientTranscript; source: 'client' | 'gemini' }> {
+  if (request.transcript) {
+    return {
+      enrichment: { text: request.transcript, language: null, entities: [], topics: [], sentiment: null },
+      source: 'client',
+    };
+  }
+  const start = performance.now();
+  try {
+    // Speech segments only: less to upload and nothing for the model to hallucinate on.
+    const enrichment = await transcribeAndEnrich(speechOnly(analysis.samples, analysis.vad.segments));
+    return { enrichment, source: 'gemini' };
+  } finally {
+    metrics.addMetric('GeminiTranscriptionLatency', MetricUnit.Milliseconds, elapsed(start));
+  }
+}
+
+interface ClientTranscript {
+  text: string;
+  language: null;
+  entities: [];
+  topics: [];
+  sentiment: null;
+}
+
+export interface ResolvedSpeaker {
+  outcome: 'matched' | 'new' | 'unknown';
+  personId: string | null;
+  index: number | null;
+  name: string | null;
+  similarity?: number;
+}
+
+/** The threshold for a voice match: the network's `speaker_match_threshold` setting, else the model's default. */
+export function matchThreshold(settings: JsonObject): number {
+  const value = Number(settings.speaker_match_threshold);
+  return Number.isFinite(value) && value > 0 && value < 1 ? value : speakerMatchThreshold();
+}
+
+/**
+ * Who spoke, inside the storing transaction and under the network's person lock, so two concurrent
+ * utterances of a new voice cannot create two persons from stale voiceprints.
+ */
+async function resolveSpeaker(
+  trx: Transaction<Database>,
+  networkId: string,
+  embedding: Float32Array | null,
+  threshold: number,
+): Promise<ResolvedSpeaker> {
+  // Too little speech for an embedding: the speaker stays unknown rather than guessed.
+  if (!embedding) return { outcome: 'unknown', personId: null, index: null, name: null };
+  await lockNetwork(trx, LockNamespace.personIndex, networkId);
+  const prints = await listVoiceprints(trx, networkId);
+  const match = matchSpeaker(embedding, prints, threshold);
+  if (match) {
+    const print = prints.find((p) => p.personId === match.personId)!;
+    const next = updateVoiceprint(print.embedding, print.sampleCount, embedding);
+    await saveVoiceprint(trx, networkId, match.personId, next);
+    const person = await findPerson(trx, networkId, match.personId);
+    return {
+      outcome: 'matched',
+      personId: match.personId,
+      index: match.index,
+      name: person?.name ?? null,
+      similarity: Math.round(match.similarity * 1000) / 1000,
+    };
+  }
+  const voiceprint = updateVoiceprint(null, 0, embedding);
+  // createPerson picks the next index under the same lock; the name follows from it.
+  const person = await createPerson(trx, networkId, 'New person', { voice_embedding: voiceprint.embedding });
+  const name = `Person ${person.index}`;
+  await saveVoiceprint(trx, networkId, person.id, { ...voiceprint, name });
+  return { outcome: 'new', personId: person.id, index: person.index, name };
+}
+
+interface StoreInput {
+  claimId: string;
+  analysis: AudioAnalysis;
+  score: number;
+  capturedAt: Date;
+  enrichment: Enrichment | ClientTranscript;
+  source: 'client' | 'gemini';
+  wake: WakeWordMatch;
+  settings: JsonObject;
+}
+
+async function storeUtterance(db: Db, request: RegisterRequest, complete: Complete, input: StoreInput) {
+  const { networkId, clientId } = request;
+  const { analysis, enrichment, wake } = input;
+  return inTransaction(db, async (trx) => {
+    // First: a claim superseded by a better copy meanwhile cannot be finalised; nothing is written then.
+    const final = await finaliseClaim(trx, input.claimId);
+    if (final.outcome === 'superseded') throw new Superseded(final);
+
+    const speaker = await resolveSpeaker(trx, networkId, analysis.embedding, matchThreshold(input.settings));
+    const wakeSettings = wakeWordSettings(input.settings);
+    const isCommand = wake.matched && mayWake(speaker.index, wakeSettings.speakers);
+    if (wake.matched && !isCommand) countMetric('WakeWordsIgnored');
+
+    const { conversationId } = await assignConversation(trx, {
+      networkId,
+      personId: speaker.personId,
+      timestamp: input.capturedAt,
+      topics: enrichment.topics,
+    });
+    const q = analysis.quality;
+    const interaction = await insertInteraction(trx, {
+      networkId,
+      conversationId,
+      personId: speaker.personId,
+      clientId,
+      interactionType: 'audio',
+      text: enrichment.text,
+      timestamp: input.capturedAt,
+      language: enrichment.language,
+      sentiment: enrichment.sentiment,
+      entities: enrichment.entities,
+      topics: enrichment.topics,
+      voiceEmbedding: analysis.embedding ? Array.from(analysis.embedding) : null,
+      isCommand,
+      audioScore: input.score,
+      idempotencyKey: request.idempotencyKey ?? null,
+      metadata: {
+        source: 'register',
+        transcript_source: input.source,
+        audio: {
+          format: analysis.audio.format,
+          duration_s: round(analysis.audio.durationS),
+          sample_rate_in: analysis.audio.sampleRateIn,
+        },
+        quality: {
+          score: input.score,
+          snr_db: round(q.snrDb),
+          speech_clarity: round(q.speechClarity),
+          volume_rms: round(q.volumeRms, 5),
+          noise_level: round(q.noiseLevel, 5),
+          clipping_ratio: round(q.clippingRatio, 5),
+          speech_ratio: round(q.speechRatio),
+        },
+        speaker: {
+          outcome: speaker.outcome,
+          ...(speaker.similarity !== undefined ? { similarity: speaker.similarity } : {}),
+        },
+        ...(wake.matched
+          ? { wake_word: { wake_word: wake.wakeWord, score: round(wake.score), accepted: isCommand } }
+          : {}),
+      },
+    });
+    await linkClaimInteraction(trx, input.claimId, interaction.id);
+    // The answer commits with the data. A command's reply comes later; until then a retry sees "pending".
+    if (isCommand) await complete(trx, 200, { message: COMMAND_PENDING_MESSAGE });
+    else await complete(trx, 201, toInteraction(interaction));
+    return { interaction, speaker, isCommand, command: wake.command || enrichment.text };
+  });
+}
+
+const round = (value: number, digits = 3) => {
+  const f = 10 ** digits;
+  return Number.isFinite(value) ? Math.round(value * f) / f : 0;
+};
+
+/**
+ * Runs the command with the network's tools and the conversation's recent context. A failure does not undo
+ * the stored utterance (it was heard and is kept): the speaker gets an apology and the metric counts it.
+ */
+async function answerCommand(
+  db: Db,
+  interaction: InteractionView,
+  speaker: ResolvedSpeaker,
+  command: string,
+): Promise<string> {
+  const networkId = interaction.network_id;
+  const [recent, persons] = await Promise.all([
+    interaction.conversation_id
+      ? listInteractions(db, networkId, {
+          conversationId: interaction.conversation_id,
+          limit: COMMAND_CONTEXT_SIZE + 1,
+          offset: 0,
+        })
+      : Promise.resolve([]),
+    listPersons(db, networkId),
+  ]);
+  const names = new Map(persons.map((p) => [p.id, p.name]));
+  const context = recent
+    .filter((row) => row.id !== interaction.id)
+    .slice(0, COMMAND_CONTEXT_SIZE)
+    .reverse()
+    .map((row) => ({
+      speaker: row.person_id ? names.get(row.person_id) : undefined,
+      text: row.text,
+      timestamp: row.timestamp,
+    }));
+  const start = performance.now();
+  try {
+    const result = await runCommand({
+      utterance: command,
+      speaker: speaker.name ?? undefined,
+      context,
+      tools: networkTools(db, networkId, {
+        personId: speaker.personId ?? undefined,
+        interactionId: interaction.id,
+        conversationId: interaction.conversation_id ?? undefined,
+      }),
+    });
+    countMetric('Commands');
+    return result.text;
+  } catch (error) {
+    countMetric('CommandFailures');
+    if (error instanceof HttpError)
+      logger.warn('command failed', { code: error.code, detail: error.message });
+    else logger.error('command failed unexpectedly', { error });
+    return COMMAND_FAILED_MESSAGE;
+  } finally {
+    metrics.addMetric('GeminiCommandLatency', MetricUnit.Milliseconds, elapsed(start));
+  }
+}
