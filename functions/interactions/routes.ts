@@ -16,6 +16,7 @@ import {
   interactionSchema,
   toInteraction,
 } from './schemas';
+import { inferenceRoute } from './inference';
 import { conversationNotFound, personNotFound, recordInteraction } from './service';
 
 const tag = 'Interactions';
@@ -96,4 +97,5 @@ export const interactionRoutes: RouteDefinition[] = [
       return ok({ detail: 'Interaction deleted successfully' });
     },
   }),
+  inferenceRoute,
 ];
