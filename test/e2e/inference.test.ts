@@ -51,6 +51,7 @@ describe('POST interactions/{interaction_id}/inference', () => {
     process.env.GEMINI_API_KEY = 'test-key';
     process.env.GEMINI_BASE_URL = fake.url;
     process.env.GEMINI_RETRY_DELAY_MS = '10';
+    delete process.env.GEMINI_MAX_ATTEMPTS;
     resetConfig();
     resetGemini();
     networkId = (await api.post('/api/v1/networks', { name: 'Home' })).body.id;
@@ -164,6 +165,19 @@ describe('POST interactions/{interaction_id}/inference', () => {
 
     expectError(res, 502, 'INFERENCE_FAILED');
     expect((await api.get(`${P}/actions`)).body).toEqual([]);
+  });
+
+  it('answers 502 when the model keeps failing', async () => {
+    process.env.GEMINI_MAX_ATTEMPTS = '2';
+    resetConfig();
+    resetGemini();
+    const interaction = await say('Remind me to water the plants');
+    fake.respondWith(() => reply.error(500, 'boom'));
+
+    const res = await api.post(`${P}/interactions/${interaction.id}/inference`);
+
+    expectError(res, 502, 'INFERENCE_FAILED');
+    expect(fake.requests).toHaveLength(2);
   });
 
   it('answers 503 without a Gemini key', async () => {

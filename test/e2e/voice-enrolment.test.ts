@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { resetGemini } from '../../shared/ai';
-import { analyzeAudio } from '../../shared/audio';
+import { analyzeAudio, decodeAudio } from '../../shared/audio';
 import { resetConfig } from '../../shared/config';
 import { findVoiceprint } from '../../shared/db/repositories/persons';
 import { cosine } from '../../shared/domain/speaker-match';
-import { fixture } from '../helpers/audio';
+import { encodeWav, fixture } from '../helpers/audio';
 import { useTestDatabase } from '../helpers/db';
 import { reply, startFakeGemini, type FakeGemini } from '../helpers/fake-gemini';
 import { createTestApi, multipart } from '../helpers/http';
@@ -167,6 +167,32 @@ describe('voice enrolment', () => {
     expectError(res, 422, 'NO_SPEECH');
     expect(fake.requests).toHaveLength(0);
     expect((await api.get(`${P}/persons/${alice.id}`)).body.has_voice_embedding).toBe(false);
+  });
+
+  it("refuses a sample with too little speech with the audio package's AUDIO_TOO_SHORT", async () => {
+    const { samples } = await decodeAudio(fixture('voice-a-1.mp3'));
+    // A quarter of a second of speech between two seconds of silence.
+    const clip = new Float32Array(16_000 * 2.25);
+    clip.set(samples.subarray(16_000, 16_000 * 1.25), 16_000);
+
+    const res = await api.post(
+      `${P}/persons/${alice.id}/voice`,
+      multipart({ audio_file: { filename: 'short.wav', content: encodeWav([clip], { rate: 16_000 }) } }),
+    );
+
+    expectError(res, 422, 'AUDIO_TOO_SHORT');
+    expect((await api.get(`${P}/persons/${alice.id}`)).body.has_voice_embedding).toBe(false);
+  });
+
+  it('counts every sample when several are enrolled at once', async () => {
+    const results = await Promise.all(
+      ['voice-a-1.mp3', 'voice-a-2.mp3', 'voice-a-3.mp3'].map((name) =>
+        api.post(`${P}/persons/${alice.id}/voice`, multipart({ audio_file: mp3(name) })),
+      ),
+    );
+
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect((await findVoiceprint(database.db, networkId, alice.id))!.voice_sample_count).toBe(3);
   });
 
   it('refuses audio that is not audio, and expected_text without audio', async () => {
