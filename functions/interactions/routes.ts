@@ -20,6 +20,7 @@ import {
   toInteraction,
 } from './schemas';
 import { registerUtterance } from './register';
+import { inferenceRoute } from './inference';
 import { conversationNotFound, personNotFound, recordInteraction } from './service';
 
 const tag = 'Interactions';
@@ -164,4 +165,5 @@ export const interactionRoutes: RouteDefinition[] = [
       return ok({ detail: 'Interaction deleted successfully' });
     },
   }),
+  inferenceRoute,
 ];

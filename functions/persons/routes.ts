@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import {
   createPerson,
   deletePerson,
@@ -5,20 +6,51 @@ import {
   listPersons,
   renamePerson,
 } from '../../shared/db/repositories/persons';
-import { notFound } from '../../shared/http/errors';
-import { created, defineRoute, ok, type RouteDefinition } from '../../shared/http/route';
+import { created, defineRoute, ok, type RequestContext, type RouteDefinition } from '../../shared/http/route';
 import {
   createPersonBody,
   deletedPersonSchema,
   personListSchema,
   personParams,
   personSchema,
+  personUpdatedSchema,
+  personVoiceBody,
   toPerson,
   updatePersonBody,
 } from './schemas';
+import { enrolVoiceSample, personNotFound } from './voice';
 
 const tag = 'Persons';
-export const personNotFound = () => notFound('PERSON_NOT_FOUND', 'Person not found in this network');
+export { personNotFound };
+
+const voiceErrors = {
+  404: 'PERSON_NOT_FOUND',
+  415: 'UNSUPPORTED_AUDIO_FORMAT',
+  422: 'NO_SPEECH, AUDIO_TOO_SHORT, CORRUPT_AUDIO or VOICE_TEXT_MISMATCH (with expected_text and transcript)',
+  502: 'TRANSCRIPTION_FAILED',
+  503: 'TRANSCRIPTION_UNAVAILABLE (rate-limited upstream)',
+};
+
+type UpdateContext = RequestContext<
+  z.infer<typeof personParams>,
+  unknown,
+  z.infer<typeof updatePersonBody> | undefined
+>;
+
+/** PATCH and POST .../update: a voice sample (with the rename in its transaction), or a plain rename. */
+async function updatePerson({ db, networkId, params, body }: UpdateContext) {
+  const person = body?.audio
+    ? await enrolVoiceSample(db, networkId!, params.person_id, {
+        audio: body.audio,
+        expectedText: body.expected_text,
+        name: body.name,
+      })
+    : body?.name
+      ? await renamePerson(db, networkId!, params.person_id, body.name)
+      : await findPerson(db, networkId!, params.person_id);
+  if (!person) throw personNotFound();
+  return person;
+}
 
 const list = (path: string) =>
   defineRoute({
@@ -65,20 +97,44 @@ export const personRoutes: RouteDefinition[] = [
     path: '/persons/{person_id}',
     scope: 'scoped',
     tag,
-    summary: 'Rename a person (JSON or multipart `name`)',
+    summary:
+      'Rename a person and/or add a voice sample (JSON `name`, or multipart `name`, `audio`, `expected_text`)',
     params: personParams,
     body: updatePersonBody,
     accepts: ['json', 'multipart'],
     bodyOptional: true,
     responses: { 200: { description: 'The person', schema: personSchema } },
-    errors: { 404: 'PERSON_NOT_FOUND' },
-    handler: async ({ db, networkId, params, body }) => {
-      const person = body?.name
-        ? await renamePerson(db, networkId!, params.person_id, body.name)
-        : await findPerson(db, networkId!, params.person_id);
-      if (!person) throw personNotFound();
-      return ok(toPerson(person));
-    },
+    errors: voiceErrors,
+    handler: async (ctx) => ok(toPerson(await updatePerson(ctx))),
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/persons/{person_id}/update',
+    scope: 'scoped',
+    tag,
+    summary: 'Same as PATCH, answering with a message',
+    params: personParams,
+    body: updatePersonBody,
+    accepts: ['json', 'multipart'],
+    bodyOptional: true,
+    responses: { 200: { description: 'The person', schema: personUpdatedSchema } },
+    errors: voiceErrors,
+    handler: async (ctx) =>
+      ok({ message: 'Person updated successfully', person: toPerson(await updatePerson(ctx)) }),
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/persons/{person_id}/voice',
+    scope: 'scoped',
+    tag,
+    summary: "Add a voice sample to a person's voiceprint (running mean of the samples' embeddings)",
+    params: personParams,
+    body: personVoiceBody,
+    accepts: ['multipart'],
+    responses: { 200: { description: 'The person, has_voice_embedding true', schema: personSchema } },
+    errors: voiceErrors,
+    handler: async ({ db, networkId, params, body }) =>
+      ok(toPerson(await enrolVoiceSample(db, networkId!, params.person_id, { audio: body.audio_file }))),
   }),
   defineRoute({
     method: 'DELETE',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { PersonView } from '../../shared/db/repositories/persons';
+import { uploadedFile } from '../../shared/http/upload';
 import { iso, isoTimestamp, uuidParam } from '../../shared/http/validation';
 
 const personExample = {
@@ -38,13 +39,48 @@ export const createPersonBody = z
   .object({ name: personName })
   .meta({ id: 'PersonCreate', example: { name: 'Alice' } });
 
+const expectedText = z
+  .string()
+  .trim()
+  .min(1)
+  .max(1000)
+  .meta({
+    description:
+      'What the person says in `audio`. When the server has a Gemini key, a sample whose transcript does not ' +
+      'match it is refused (422 VOICE_TEXT_MISMATCH); without one it is not checked.',
+  });
+
 /**
- * PATCH body, as JSON or multipart. Only `name` is handled here; `audio` and `expected_text` (voice
- * enrolment) belong to the interaction pipeline, which extends this route.
+ * PATCH and POST .../update body, as JSON (`name` only) or multipart. `audio` adds a voice sample to the
+ * person's voiceprint; `expected_text` only makes sense with it.
  */
 export const updatePersonBody = z
-  .object({ name: personName.optional() })
+  .object({
+    name: personName.optional(),
+    audio: uploadedFile('A voice sample (WAV, MP3 or FLAC) of this person').optional(),
+    expected_text: expectedText.optional(),
+  })
+  .refine((body) => !body.expected_text || body.audio, {
+    message: 'expected_text needs an audio sample',
+    path: ['expected_text'],
+  })
   .meta({ id: 'PersonUpdate', example: { name: 'Alice B.' } });
+
+export const personVoiceBody = z
+  .object({
+    audio_file: uploadedFile('A voice sample (WAV, MP3 or FLAC) of this person'),
+    description: z
+      .string()
+      .max(500)
+      .optional()
+      .meta({ description: 'Free text about the recording; accepted for older clients, not stored' }),
+  })
+  .meta({ id: 'PersonVoiceSample' });
+
+export const personUpdatedSchema = z.object({ message: z.string(), person: personSchema }).meta({
+  id: 'PersonUpdated',
+  example: { message: 'Person updated successfully', person: personExample },
+});
 
 export const deletedPersonSchema = z
   .object({ message: z.string(), deleted_person_id: z.uuid(), network_id: z.uuid() })

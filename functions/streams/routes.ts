@@ -6,7 +6,10 @@ import {
   upsertStreamQuality,
 } from '../../shared/db/repositories/streams';
 import type { Executor } from '../../shared/db/transaction';
+import { analyzeAudio } from '../../shared/audio';
+import { streamScore, type StreamLocation } from '../../shared/domain/stream-score';
 import { notFound } from '../../shared/http/errors';
+import { countMetric } from '../../shared/observability';
 import { defineRoute, ok, type RouteDefinition } from '../../shared/http/route';
 import {
   bestStreamSchema,
@@ -16,6 +19,9 @@ import {
   phoneRssiBody,
   streamClientParams,
   streamInfoSchema,
+  streamAudioAnswer,
+  streamAudioBody,
+  streamAudioParams,
   streamScoresSchema,
   toStreamInfo,
 } from './schemas';
@@ -117,6 +123,69 @@ export const streamRoutes: RouteDefinition[] = [
       await requireClient(db, networkId!, target);
       await upsertStreamQuality(db, { networkId: networkId!, clientId: target, rssi: body.rssi });
       return ok({ message: `RSSI recorded for ${target}`, rssi: body.rssi });
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/streams/{stream_id}/audio',
+    scope: 'scoped',
+    tag,
+    summary:
+      "Measure a device's audio sample and fold it into its stream quality (no transcription, nothing stored)",
+    params: streamAudioParams,
+    body: streamAudioBody,
+    accepts: ['multipart'],
+    responses: { 200: { description: 'Quality metrics of the sample', schema: streamAudioAnswer } },
+    errors: {
+      400: 'EMPTY_AUDIO',
+      404: 'CLIENT_NOT_FOUND',
+      413: 'AUDIO_TOO_LARGE or AUDIO_TOO_LONG',
+      415: 'UNSUPPORTED_AUDIO_FORMAT',
+      422: 'CORRUPT_AUDIO',
+    },
+    handler: async ({ db, networkId, params, body }) => {
+      const clientId = params.stream_id;
+      await requireClient(db, networkId!, clientId);
+      // Quality only: the speaker embedding is the expensive part and says nothing about the stream.
+      const { audio, quality } = await analyzeAudio(body.audio_data.content, { embedding: false });
+      const stream = await upsertStreamQuality(db, {
+        networkId: networkId!,
+        clientId,
+        sample: {
+          snr: quality.snrDb,
+          speechClarity: quality.speechClarity,
+          volumeLevel: quality.volumeRms,
+          noiseLevel: quality.noiseLevel,
+          speechRatio: quality.speechRatio,
+        },
+      });
+      const best = await bestStream(db, networkId!);
+      countMetric('StreamSamplesMeasured');
+      return ok({
+        client_id: clientId,
+        timestamp: body.timestamp ?? new Date().toISOString(),
+        sample: {
+          duration_s: round2(audio.durationS),
+          format: audio.format,
+          snr: quality.snrDb,
+          speech_clarity: quality.speechClarity,
+          volume_level: quality.volumeRms,
+          noise_level: quality.noiseLevel,
+          speech_ratio: quality.speechRatio,
+          clipping_ratio: quality.clippingRatio,
+          score: streamScore({
+            snr: quality.snrDb,
+            speechClarity: quality.speechClarity,
+            volumeLevel: quality.volumeRms,
+            location: stream.location as StreamLocation | null,
+            rssi: stream.rssi,
+          }),
+        },
+        current_score: round2(stream.score),
+        sample_count: stream.sample_count,
+        is_best_stream: best?.client_id === clientId,
+        metadata: body.metadata ?? {},
+      });
     },
   }),
 ];

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { StreamQuality } from '../../shared/db/types';
+import { uploadedFile } from '../../shared/http/upload';
 import { clientIdSchema, iso, isoTimestamp } from '../../shared/http/validation';
 
 export const locationSchema = z
@@ -133,3 +134,75 @@ export const toStreamInfo = (
   is_best_stream: isBest,
   last_update: iso(quality?.last_update),
 });
+
+export const streamAudioParams = z.object({
+  stream_id: clientIdSchema.meta({ description: 'The client id of the device that recorded the sample' }),
+});
+
+/** A JSON object sent as a multipart text field. */
+const jsonObjectField = z.string().transform((value, ctx) => {
+  try {
+    const parsed: unknown = JSON.parse(value);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+      return parsed as Record<string, unknown>;
+  } catch {
+    // reported below
+  }
+  ctx.addIssue({ code: 'custom', message: 'must be a JSON object' });
+  return z.NEVER;
+});
+
+export const streamAudioBody = z
+  .object({
+    audio_data: uploadedFile('A short audio sample (WAV, MP3 or FLAC) as the device hears the room'),
+    timestamp: isoTimestamp.optional().meta({ description: 'When the sample was recorded' }),
+    metadata: jsonObjectField.optional().meta({ description: 'A JSON object; echoed, not stored' }),
+  })
+  .meta({ id: 'StreamAudioSample' });
+
+export const streamAudioAnswer = z
+  .object({
+    client_id: z.string(),
+    timestamp: isoTimestamp,
+    sample: z
+      .object({
+        duration_s: z.number(),
+        format: z.string(),
+        snr: z.number().meta({ description: 'dB' }),
+        speech_clarity: z.number(),
+        volume_level: z.number().meta({ description: 'RMS of the speech, fraction of full scale' }),
+        noise_level: z.number(),
+        speech_ratio: z.number(),
+        clipping_ratio: z.number(),
+        score: z.number().meta({ description: 'This sample alone, 0..100 (location and RSSI as known)' }),
+      })
+      .meta({ description: 'Quality metrics of this sample' }),
+    current_score: z
+      .number()
+      .meta({ description: "The stream's score after folding this sample in, 0..100" }),
+    sample_count: z.int().min(1),
+    is_best_stream: z.boolean(),
+    metadata: z.record(z.string(), z.unknown()),
+  })
+  .meta({
+    id: 'StreamAudioQuality',
+    example: {
+      client_id: 'kitchen',
+      timestamp: '2026-01-01T09:00:00.000Z',
+      sample: {
+        duration_s: 2.4,
+        format: 'wav',
+        snr: 31.2,
+        speech_clarity: 0.61,
+        volume_level: 0.08,
+        noise_level: 0.002,
+        speech_ratio: 0.72,
+        clipping_ratio: 0,
+        score: 71.4,
+      },
+      current_score: 69.8,
+      sample_count: 5,
+      is_best_stream: true,
+      metadata: {},
+    },
+  });

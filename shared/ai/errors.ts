@@ -46,3 +46,24 @@ export class CommandFailedError extends HttpError {
     this.name = 'CommandFailedError';
   }
 }
+
+/** No `GEMINI_API_KEY`, or the model is rate-limiting us: actions cannot be extracted now. */
+export class InferenceUnavailableError extends HttpError {
+  constructor(
+    detail = 'Inference is not configured on this server (no GEMINI_API_KEY)',
+    retryAfterSeconds?: number,
+  ) {
+    super(503, 'INFERENCE_UNAVAILABLE', detail, {
+      headers: retryAfterSeconds ? { 'Retry-After': String(retryAfterSeconds) } : {},
+    });
+    this.name = 'InferenceUnavailableError';
+  }
+}
+
+/** The model answered, but not usably (malformed twice, an error, a timeout): 502, nothing is stored. */
+export class InferenceFailedError extends HttpError {
+  constructor(detail: string, cause?: unknown) {
+    super(502, 'INFERENCE_FAILED', detail, { cause });
+    this.name = 'InferenceFailedError';
+  }
+}

@@ -64,7 +64,8 @@ function sameRealm(error: unknown): unknown {
 
 let cachedClient: { key: string; client: GoogleGenAI } | undefined;
 
-function clientFor(settings: GeminiSettings): GoogleGenAI {
+/** The SDK client for these settings, cached per process. Internal to `shared/ai`. */
+export function clientFor(settings: GeminiSettings): GoogleGenAI {
   const key = JSON.stringify(settings);
   if (cachedClient?.key === key) return cachedClient.client;
   const client = new GoogleGenAI({
@@ -101,11 +102,11 @@ export const resetGemini = (): void => {
 };
 
 /** Seconds to wait before retrying, when the upstream is rate-limiting us (429 after all retries). */
-const RATE_LIMITED_RETRY_AFTER = 10;
+export const RATE_LIMITED_RETRY_AFTER = 10;
 
-const isRateLimited = (error: unknown): boolean => error instanceof ApiError && error.status === 429;
+export const isRateLimited = (error: unknown): boolean => error instanceof ApiError && error.status === 429;
 
-const describeFailure = (error: unknown): string => {
+export const describeFailure = (error: unknown): string => {
   if (error instanceof ApiError) return `the model answered HTTP ${error.status}`;
   // Matched by text as well: retry wrappers and realms can hide the original error class.
   const text = error instanceof Error ? `${error.name} ${error.message}` : String(error);

@@ -1,0 +1,209 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { resetGemini } from '../../shared/ai';
+import { resetConfig } from '../../shared/config';
+import { useTestDatabase } from '../helpers/db';
+import { reply, startFakeGemini, type FakeGemini } from '../helpers/fake-gemini';
+import { createTestApi } from '../helpers/http';
+
+const database = useTestDatabase();
+const api = createTestApi();
+let fake: FakeGemini;
+const savedEnv = { ...process.env };
+const NO_INTENT = { message: 'Intent not recognized, no inference performed.' };
+
+const expectError = (res: { status: number; body: any }, status: number, code: string) => {
+  expect(res.status).toBe(status);
+  expect(res.body).toMatchObject({
+    detail: expect.any(String),
+    error_code: code,
+    timestamp: expect.any(String),
+  });
+};
+
+const reminder = {
+  action_type: 'remind',
+  title: 'Call Anna',
+  scheduled_time: '2026-01-02T09:00:00',
+  contact: 'Anna',
+};
+
+beforeAll(async () => {
+  fake = await startFakeGemini();
+});
+
+afterAll(async () => {
+  await fake.close();
+  process.env = savedEnv;
+  resetConfig();
+  resetGemini();
+});
+
+describe('POST interactions/{interaction_id}/inference', () => {
+  let networkId: string;
+  let P: string;
+  let alice: { id: string };
+
+  const say = async (content: string, personId = alice.id) =>
+    (await api.post(`${P}/interactions`, { content, interaction_type: 'text', person_id: personId })).body;
+
+  beforeEach(async () => {
+    fake.reset();
+    process.env.GEMINI_API_KEY = 'test-key';
+    process.env.GEMINI_BASE_URL = fake.url;
+    process.env.GEMINI_RETRY_DELAY_MS = '10';
+    delete process.env.GEMINI_MAX_ATTEMPTS;
+    resetConfig();
+    resetGemini();
+    networkId = (await api.post('/api/v1/networks', { name: 'Home' })).body.id;
+    P = `/api/v1/${networkId}`;
+    alice = (await api.post(`${P}/persons`, { name: 'Alice' })).body;
+  });
+
+  it('stores the reminder the model finds, linked to the interaction, and lists it as pending', async () => {
+    await database.db
+      .updateTable('networks')
+      .set({ settings: JSON.stringify({ timezone: 'Europe/Berlin' }) })
+      .where('id', '=', networkId)
+      .execute();
+    await api.post(`${P}/service/client/register/kitchen`);
+    await say('My sister Anna phoned this morning');
+    const interaction = await say('Remind me to call her back tomorrow at nine');
+    fake.enqueue(reply.json(reminder));
+
+    const res = await api.post(`${P}/interactions/${interaction.id}/inference`, { client_id: 'kitchen' });
+
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({
+      network_id: networkId,
+      person_id: alice.id,
+      interaction_id: interaction.id,
+      conversation_id: interaction.conversation_id,
+      action_type: 'remind',
+      status: 'pending',
+      // 09:00 in Berlin in winter.
+      scheduled_time: '2026-01-02T08:00:00.000Z',
+      details: {
+        title: 'Call Anna',
+        contact: 'Anna',
+        source_text: 'Remind me to call her back tomorrow at nine',
+        client_id: 'kitchen',
+      },
+    });
+    const pending = await api.get(`${P}/actions?status=pending`);
+    expect(pending.body.map((a: any) => a.id)).toEqual([res.body.id]);
+    expect(fake.requests).toHaveLength(1);
+    const request = fake.requests[0]!.body;
+    const prompt = request.contents[0].parts[0].text as string;
+    expect(prompt).toContain('Alice: My sister Anna phoned this morning');
+    expect(prompt).toContain('Utterance from Alice: Remind me to call her back tomorrow at nine');
+    expect(prompt).toContain('Europe/Berlin');
+    expect(request.generationConfig.responseMimeType).toBe('application/json');
+    expect(request.generationConfig.responseJsonSchema.properties.action_type.enum).toEqual([
+      'remind',
+      'schedule',
+      'contact',
+      'none',
+    ]);
+  });
+
+  it('answers that no intent was recognised when the model finds no action, and stores nothing', async () => {
+    const interaction = await say('What a lovely day');
+    fake.enqueue(reply.json({ action_type: 'none', title: '', scheduled_time: null, contact: null }));
+
+    const res = await api.post(`${P}/interactions/${interaction.id}/inference`);
+
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual(NO_INTENT);
+    expect((await api.get(`${P}/actions`)).body).toEqual([]);
+  });
+
+  it('stores a contact action without a time', async () => {
+    const interaction = await say('I need to email the plumber');
+    fake.enqueue(
+      reply.json({
+        action_type: 'contact',
+        title: 'Email the plumber',
+        scheduled_time: null,
+        contact: 'plumber',
+      }),
+    );
+
+    const res = await api.post(`${P}/interactions/${interaction.id}/inference`, {});
+
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({
+      action_type: 'contact',
+      scheduled_time: null,
+      details: { contact: 'plumber' },
+    });
+  });
+
+  it('asks again after one malformed answer', async () => {
+    const interaction = await say('Put the dentist on Friday at 3 pm in the calendar');
+    fake.enqueue(
+      reply.text('not json'),
+      reply.json({
+        action_type: 'schedule',
+        title: 'Dentist',
+        scheduled_time: '2026-01-09T15:00:00Z',
+        contact: null,
+      }),
+    );
+
+    const res = await api.post(`${P}/interactions/${interaction.id}/inference`);
+
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ action_type: 'schedule', scheduled_time: '2026-01-09T15:00:00.000Z' });
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it('answers 502 and stores nothing after two malformed answers', async () => {
+    const interaction = await say('Remind me to water the plants');
+    fake.enqueue(reply.json({ action_type: 'remind', title: '' }), reply.json({ action_type: 'teleport' }));
+
+    const res = await api.post(`${P}/interactions/${interaction.id}/inference`);
+
+    expectError(res, 502, 'INFERENCE_FAILED');
+    expect((await api.get(`${P}/actions`)).body).toEqual([]);
+  });
+
+  it('answers 502 when the model keeps failing', async () => {
+    process.env.GEMINI_MAX_ATTEMPTS = '2';
+    resetConfig();
+    resetGemini();
+    const interaction = await say('Remind me to water the plants');
+    fake.respondWith(() => reply.error(500, 'boom'));
+
+    const res = await api.post(`${P}/interactions/${interaction.id}/inference`);
+
+    expectError(res, 502, 'INFERENCE_FAILED');
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it('answers 503 without a Gemini key', async () => {
+    delete process.env.GEMINI_API_KEY;
+    resetConfig();
+    resetGemini();
+    const interaction = await say('Remind me to water the plants');
+
+    const res = await api.post(`${P}/interactions/${interaction.id}/inference`);
+
+    expectError(res, 503, 'INFERENCE_UNAVAILABLE');
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it("answers 404 for another network's interaction and for an unregistered client", async () => {
+    const other = (await api.post('/api/v1/networks', { name: 'Office' })).body.id;
+    const foreign = (
+      await api.post(`/api/v1/${other}/interactions`, { content: 'Remind me', interaction_type: 'text' })
+    ).body;
+    const own = await say('Remind me to water the plants');
+
+    const wrongNetwork = await api.post(`${P}/interactions/${foreign.id}/inference`);
+    const wrongClient = await api.post(`${P}/interactions/${own.id}/inference`, { client_id: 'garage' });
+
+    expectError(wrongNetwork, 404, 'INTERACTION_NOT_FOUND');
+    expectError(wrongClient, 404, 'CLIENT_NOT_FOUND');
+    expect(fake.requests).toHaveLength(0);
+  });
+});
