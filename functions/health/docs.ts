@@ -1,11 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { config } from '../../shared/config';
 import { buildOpenApiDocument } from '../../shared/http/openapi';
 import { defineRoute, ok, type HttpResult, type RouteDefinition } from '../../shared/http/route';
+import type { BoundedContext } from '../contexts';
 
 /**
  * The API reference: `/openapi.json` built from every context's route table, and two pages whose scripts
@@ -33,21 +35,43 @@ export const docsContentSecurityPolicy: Record<string, string> = {
   'upgrade-insecure-requests': null as unknown as string,
 };
 
-let documentCache: Promise<unknown> | undefined;
-/** Built once per container: the routes do not change while it runs. */
-export const openApiDocument = (): Promise<unknown> =>
-  (documentCache ??= import('../contexts').then(({ contexts }) =>
-    buildOpenApiDocument(
-      contexts.flatMap((c) => c.routes),
-      {
-        title: 'Mira Backend API',
-        version: config().appVersion,
-        description:
-          'Every route is served under `/api/v1` and `/api/v2`, network-scoped (`/api/vN/{network_id}/...`) ' +
-          'and token-scoped (`/api/vN/...`). Every error is `{detail, error_code, timestamp}`.',
-      },
-    ),
-  ));
+/** The document for a set of contexts; the bundler writes it beside the health Lambda at build time. */
+export const generateOpenApiDocument = (contexts: BoundedContext[]) =>
+  buildOpenApiDocument(
+    contexts.flatMap((c) => c.routes),
+    {
+      title: 'Mira Backend API',
+      version: config().appVersion,
+      description:
+        'Every route is served under `/api/v1` and `/api/v2`, network-scoped (`/api/vN/{network_id}/...`) ' +
+        'and token-scoped (`/api/vN/...`). Every error is `{detail, error_code, timestamp}`.',
+    },
+  );
+
+/** File name of the prebuilt document in a Lambda bundle. */
+export const OPENAPI_FILE = 'openapi.json';
+
+/**
+ * The route tables import every context's code (the audio contexts bring onnxruntime-node), which the
+ * health Lambda must not carry; so its bundle ships the document prebuilt from the same schemas, and only
+ * the local server and tests build it from the tables. The specifier is a variable so that esbuild leaves
+ * this import out of the bundle.
+ */
+const CONTEXTS_MODULE = '../contexts';
+
+let documentCache: Promise<Record<string, any>> | undefined;
+/** Built (or read) once per container: the routes do not change while it runs. */
+export const openApiDocument = (): Promise<Record<string, any>> =>
+  (documentCache ??= (async () => {
+    const prebuilt = join(dirname(fileURLToPath(import.meta.url)), OPENAPI_FILE);
+    if (existsSync(prebuilt)) {
+      const document = JSON.parse(readFileSync(prebuilt, 'utf8'));
+      document.info.version = config().appVersion;
+      return document;
+    }
+    const { contexts } = (await import(CONTEXTS_MODULE)) as typeof import('../contexts');
+    return generateOpenApiDocument(contexts) as Record<string, any>;
+  })());
 
 interface Asset {
   file: string;

@@ -13,6 +13,7 @@ import {
   type BundleResult,
 } from '../../scripts/build-bundles';
 import { probeBundle, startFakeSecretsManager } from '../../scripts/probe-bundle';
+import { signAccessToken } from '../../shared/auth/tokens';
 import { createNetwork } from '../../shared/db/repositories/networks';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { apiEvent, networkReadRequest, wrongMethodRequest } from '../helpers/bundles';
@@ -62,6 +63,7 @@ describe('function bundles', () => {
         CA_BUNDLE_FILE,
         'node_modules',
         ...(AUDIO_CONTEXTS.has(name) ? ['models'] : []),
+        ...(name === defaultContextName ? ['openapi.json'] : []),
       ];
       expect(entries.filter((e) => !allowed.includes(e))).toEqual([]);
       if (!AUDIO_CONTEXTS.has(name))
@@ -85,6 +87,28 @@ describe('function bundles', () => {
       message: 'Mira Backend API',
       status: 'running',
     });
+  });
+
+  it('serves the API reference from the health bundle alone: the document of every context and the pages', async () => {
+    const { invocations } = await probeBundle(
+      built.get(defaultContextName)!.outDir,
+      [
+        apiEvent('GET', '/openapi.json'),
+        apiEvent('GET', '/docs'),
+        apiEvent('GET', '/docs/swagger-ui-bundle.js'),
+      ],
+      { DATABASE_URL: NO_DATABASE },
+    );
+
+    const [document, page, script] = invocations;
+    expect(document.statusCode).toBe(200);
+    const paths = Object.keys(JSON.parse(document.body!).paths);
+    expect(paths).toEqual(
+      expect.arrayContaining(['/api/{version}/{network_id}/interactions/register', '/api/{version}/persons']),
+    );
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('swagger-ui');
+    expect(script.statusCode).toBe(200);
   });
 
   it('reads its secrets from Secrets Manager during init, before the first request', async () => {
@@ -133,13 +157,26 @@ describe('function bundles', () => {
 
   withDatabase('serves a network-scoped read from each context bundle against PostgreSQL', async () => {
     const network = await createNetwork(database!.db, 'Bundle smoke test');
+    // The network's owner calls, so the bundles check a real token against the database (no legacy mode).
+    const owner = await database!.db
+      .insertInto('users')
+      .values({ email: 'owner@bundle.test' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await database!.db
+      .insertInto('network_members')
+      .values({ network_id: network.id, user_id: owner.id, role: 'owner' })
+      .execute();
+    const token = await signAccessToken(owner.id);
     let served = 0;
     for (const context of contexts) {
       const request = networkReadRequest(context, network.id);
       if (!request) continue;
+      request.event.headers.authorization = `Bearer ${token}`;
       const { invocations } = await probeBundle(built.get(context.name)!.outDir, [request.event], {
         DATABASE_URL: database!.url,
-        LEGACY_NETWORK_AUTH: 'true',
+        LEGACY_NETWORK_AUTH: 'false',
+        JWT_SECRET: process.env.JWT_SECRET!,
         // The response is checked against its zod schema inside the bundle (zod as bundled, see build-bundles).
         VALIDATE_RESPONSES: 'true',
       });
