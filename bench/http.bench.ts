@@ -5,6 +5,8 @@ import { migrateToLatest } from '../shared/db/migrate';
 process.env.LOG_LEVEL = 'SILENT';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+// Network id alone, as old clients call: measures the pipeline, not token verification.
+process.env.LEGACY_NETWORK_AUTH = 'true';
 
 const { contexts, defaultContextName } = await import('../functions/contexts');
 const { LocalDispatcher, toApiGatewayEvent } = await import('../shared/http/local-dispatch');
@@ -25,6 +27,8 @@ const call = (method: string, url: string, body?: unknown) =>
 
 const network = JSON.parse((await call('POST', '/api/v1/networks', { name: 'bench' })).body!);
 await call('POST', `/api/v1/${network.id}/service/clients`, { client_id: 'kitchen' });
+const probe = await call('GET', `/api/v1/${network.id}/service/info`);
+if (probe.statusCode !== 200) throw new Error(`service/info answered ${probe.statusCode}: ${probe.body}`);
 
 async function measure(label: string, run: () => Promise<unknown>, iterations = 500) {
   for (let i = 0; i < 50; i++) await run();

@@ -20,6 +20,8 @@ import { migrateToLatest } from '../shared/db/migrate';
 process.env.LOG_LEVEL = 'SILENT';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+// Network id alone, as old clients call: measures the pipeline, not token verification.
+process.env.LEGACY_NETWORK_AUTH = 'true';
 
 const { reply, startFakeGemini } = await import('../test/helpers/fake-gemini');
 const { multipart } = await import('../test/helpers/http');

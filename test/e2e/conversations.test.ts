@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { useTestDatabase } from '../helpers/db';
-import { createTestApi, expectError } from '../helpers/http';
+import { createTestApi } from '../helpers/http';
+import { expectError } from '../helpers/expect-error';
 
 const database = useTestDatabase();
 const api = createTestApi();

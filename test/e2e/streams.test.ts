@@ -2,7 +2,8 @@ import { beforeEach, describe, expect, it } from '@jest/globals';
 import { sql } from 'kysely';
 import { upsertStreamQuality } from '../../shared/db/repositories/streams';
 import { useTestDatabase } from '../helpers/db';
-import { createTestApi, expectError } from '../helpers/http';
+import { createTestApi } from '../helpers/http';
+import { expectError } from '../helpers/expect-error';
 
 const database = useTestDatabase();
 const api = createTestApi();

@@ -1,4 +1,3 @@
-import { expect } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { contexts, defaultContextName } from '../../functions/contexts';
 import { LocalDispatcher, toApiGatewayEvent } from '../../shared/http/local-dispatch';
@@ -107,17 +106,3 @@ export function createTestApi() {
 }
 
 export type TestApi = ReturnType<typeof createTestApi>;
-
-/**
- * Asserts API.md's error answer: the status, and exactly `{detail, error_code, timestamp}` (plus the
- * `errors` list of a 422). Routes whose errors carry documented extra fields assert those themselves.
- */
-export function expectError(res: { status: number; body: any }, status: number, code: string): void {
-  expect(res.status).toBe(status);
-  expect(res.body).toEqual({
-    detail: expect.any(String),
-    error_code: code,
-    timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
-    ...(res.body?.errors ? { errors: expect.any(Array) } : {}),
-  });
-}
