@@ -208,32 +208,52 @@ export async function transcribeAndEnrich(
     } satisfies GenerateContentConfig,
   };
 
+  return generateStructured(client, request, enrichmentAnswer, {
+    what: 'Transcription',
+    unavailable: (detail) => new TranscriptionUnavailableError(detail, RATE_LIMITED_RETRY_AFTER),
+    failed: (detail, cause) => new TranscriptionFailedError(detail, cause),
+  });
+}
+
+/** How a structured call reports failure: its name, and the errors of its unavailable (503) and failed (502) cases. */
+export interface StructuredCallErrors {
+  what: string;
+  unavailable: (detail: string) => Error;
+  failed: (detail: string, cause?: unknown) => Error;
+}
+
+/**
+ * One structured-output call, its JSON answer validated by `schema`. Two tries: a malformed answer is
+ * usually a one-off; a second malformed one means something is wrong. Transport retries (429, 5xx) are the
+ * SDK's; a call still rate-limited after them is "unavailable", any other failure "failed".
+ */
+export async function generateStructured<T extends z.ZodType>(
+  client: GoogleGenAI,
+  request: Parameters<GoogleGenAI['models']['generateContent']>[0],
+  schema: T,
+  errors: StructuredCallErrors,
+): Promise<z.output<T>> {
   let lastProblem = '';
-  // Two tries: a malformed answer is usually a one-off; a second malformed one means something is wrong.
   for (let attempt = 1; attempt <= 2; attempt++) {
     let response: GenerateContentResponse;
     try {
       response = await client.models.generateContent(request);
     } catch (error) {
       if (isRateLimited(error))
-        throw new TranscriptionUnavailableError(
-          'Transcription is rate-limited upstream; retry shortly',
-          RATE_LIMITED_RETRY_AFTER,
-        );
-      throw new TranscriptionFailedError(`Transcription failed: ${describeFailure(error)}`, error);
+        throw errors.unavailable(`${errors.what} is rate-limited upstream; retry shortly`);
+      throw errors.failed(`${errors.what} failed: ${describeFailure(error)}`, error);
     }
-    const problem = parseEnrichment(response);
-    if (problem.ok) return problem.value;
-    lastProblem = problem.reason;
+    const parsed = parseStructured(response, schema);
+    if (parsed.ok) return parsed.value;
+    lastProblem = parsed.reason;
   }
-  throw new TranscriptionFailedError(
-    `Transcription failed: the model's answer was malformed (${lastProblem})`,
-  );
+  throw errors.failed(`${errors.what} failed: the model's answer was malformed (${lastProblem})`);
 }
 
-function parseEnrichment(
+function parseStructured<T extends z.ZodType>(
   response: GenerateContentResponse,
-): { ok: true; value: Enrichment } | { ok: false; reason: string } {
+  schema: T,
+): { ok: true; value: z.output<T> } | { ok: false; reason: string } {
   const text = response.text;
   if (!text) return { ok: false, reason: 'empty answer' };
   let json: unknown;
@@ -242,7 +262,7 @@ function parseEnrichment(
   } catch {
     return { ok: false, reason: 'not JSON' };
   }
-  const parsed = enrichmentAnswer.safeParse(json);
+  const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     return { ok: false, reason: `${issue.path.join('.') || 'answer'}: ${issue.message}` };

@@ -1,11 +1,10 @@
-import type { GenerateContentConfig, GenerateContentResponse } from '@google/genai';
+import type { GenerateContentConfig } from '@google/genai';
 import { z } from 'zod';
 import { InferenceFailedError, InferenceUnavailableError } from './errors';
 import {
   clientFor,
-  describeFailure,
+  generateStructured,
   geminiSettings,
-  isRateLimited,
   RATE_LIMITED_RETRY_AFTER,
   type ContextUtterance,
   type GeminiSettings,
@@ -127,44 +126,12 @@ export async function extractAction(request: ExtractActionRequest): Promise<Extr
     } satisfies GenerateContentConfig,
   };
 
-  let lastProblem = '';
-  // Two tries, as for transcription: a malformed answer is usually a one-off.
-  for (let attempt = 1; attempt <= 2; attempt++) {
-    let response: GenerateContentResponse;
-    try {
-      response = await client.models.generateContent(call);
-    } catch (error) {
-      if (isRateLimited(error))
-        throw new InferenceUnavailableError(
-          'Inference is rate-limited upstream; retry shortly',
-          RATE_LIMITED_RETRY_AFTER,
-        );
-      throw new InferenceFailedError(`Inference failed: ${describeFailure(error)}`, error);
-    }
-    const parsed = parseExtraction(response);
-    if (parsed.ok) return toAction(parsed.value, request.timeZone);
-    lastProblem = parsed.reason;
-  }
-  throw new InferenceFailedError(`Inference failed: the model's answer was malformed (${lastProblem})`);
-}
-
-function parseExtraction(
-  response: GenerateContentResponse,
-): { ok: true; value: z.output<typeof extractionAnswer> } | { ok: false; reason: string } {
-  const text = response.text;
-  if (!text) return { ok: false, reason: 'empty answer' };
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return { ok: false, reason: 'not JSON' };
-  }
-  const parsed = extractionAnswer.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    return { ok: false, reason: `${issue.path.join('.') || 'answer'}: ${issue.message}` };
-  }
-  return { ok: true, value: parsed.data };
+  const answer = await generateStructured(client, call, extractionAnswer, {
+    what: 'Inference',
+    unavailable: (detail) => new InferenceUnavailableError(detail, RATE_LIMITED_RETRY_AFTER),
+    failed: (detail, cause) => new InferenceFailedError(detail, cause),
+  });
+  return toAction(answer, request.timeZone);
 }
 
 function toAction(answer: z.output<typeof extractionAnswer>, timeZone: string): ExtractedAction | null {
