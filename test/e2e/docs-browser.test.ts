@@ -83,9 +83,8 @@ describeIfChromium('API reference pages in a browser', () => {
 
   it('renders the route groups in Redoc at /redoc', async () => {
     const { page, problems, outside } = await open('/redoc');
-    await page.waitForFunction("document.body.innerText.includes('Conversations')", undefined, {
-      timeout: 30_000,
-    });
+    // A locator, not waitForFunction: a string predicate is evaluated with eval, which the page's CSP forbids.
+    await page.getByText('Conversations', { exact: true }).first().waitFor({ timeout: 30_000 });
     const text = await page.innerText('body');
     for (const group of ['Persons', 'Conversations', 'Interactions', 'Actions', 'Streams', 'Service']) {
       expect(text).toContain(group);
