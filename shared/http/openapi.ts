@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { RouteDefinition } from './route';
 import { errorSchema } from './validation';
+import { compareCodeUnits } from './router';
 
 /**
  * Builds the OpenAPI 3.1 document from the route tables: the very zod schemas that validate requests and
@@ -249,7 +250,7 @@ export function buildOpenApiDocument(routes: RouteDefinition[], info: OpenApiInf
     name,
     ...(TAG_DESCRIPTIONS[name] ? { description: TAG_DESCRIPTIONS[name] } : {}),
   }));
-  const sortedPaths = Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b)));
+  const sortedPaths = Object.fromEntries(Object.entries(paths).sort(([a], [b]) => compareCodeUnits(a, b)));
   return {
     openapi: '3.1.0',
     info,
@@ -257,7 +258,7 @@ export function buildOpenApiDocument(routes: RouteDefinition[], info: OpenApiInf
     tags,
     paths: sortedPaths,
     components: {
-      schemas: Object.fromEntries(Object.entries(components).sort(([a], [b]) => a.localeCompare(b))),
+      schemas: Object.fromEntries(Object.entries(components).sort(([a], [b]) => compareCodeUnits(a, b))),
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
     },
   };

@@ -60,6 +60,9 @@ interface CompiledRoute {
   specificity: string;
 }
 
+/** Orders strings by UTF-16 code units: the same on every machine and locale, and cheap. */
+export const compareCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 function compile(route: RouteDefinition): CompiledRoute {
   const template = normalise(route.path);
   const paramNames: string[] = [];
@@ -91,7 +94,10 @@ export class Router {
   private readonly root: CompiledRoute[];
 
   constructor(routes: RouteDefinition[]) {
-    const bySpecificity = (a: CompiledRoute, b: CompiledRoute) => a.specificity.localeCompare(b.specificity);
+    // A code-unit comparison, not localeCompare: the strings are '0'/'1' digits, and the first
+    // localeCompare of a process builds an ICU collator, 8 to 19 ms of the Lambda's cold init.
+    const bySpecificity = (a: CompiledRoute, b: CompiledRoute) =>
+      compareCodeUnits(a.specificity, b.specificity);
     this.scoped = routes
       .filter((r) => r.scope === 'scoped')
       .map(compile)
