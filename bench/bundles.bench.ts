@@ -2,8 +2,8 @@
  * Size and cold init of every function bundle, built exactly as the images build them. Cold init is what
  * Lambda pays before the first answer: importing index.mjs (module evaluation, secrets loading) plus the
  * first invocation, each in a fresh Node process. Targets: <= 150 ms without audio, <= 600 ms for audio
- * contexts (model sessions included). Init runs the real secrets path (Powertools Parameters and the AWS
- * SDK) against a local fake Secrets Manager; HTTP bundles then answer GET / (health) or a request their
+ * contexts (model sessions included). Init runs the real secrets path (signed GetSecretValue calls,
+ * shared/config/secrets-manager.ts) against a local fake Secrets Manager; HTTP bundles then answer GET / (health) or a request their
  * router rejects before the database; the migrate bundle an unknown action.
  */
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -93,37 +93,64 @@ export interface FakeSecretsManager {
   env: Record<string, string>;
   /** GetSecretValue calls received, by secret id. */
   calls: string[];
+  /** Every request as received: method, path, headers and body (to check signing). */
+  requests: Array<{ method: string; path: string; headers: Record<string, string>; body: string }>;
+  /** The secrets served, by id; change them to simulate a rotation. */
+  secrets: Record<string, unknown>;
+  /** Answer the next `times` calls for `secretId` with this error instead of the secret. */
+  failNext: (secretId: string, error: { status: number; type: string }, times?: number) => void;
   close: () => Promise<void>;
 }
 
 /**
  * A local stand-in for Secrets Manager's GetSecretValue (AWS JSON 1.1 protocol), so a bundle can run its
- * real init path (Powertools Parameters, AWS SDK) offline. The SDK honours AWS_ENDPOINT_URL_SECRETS_MANAGER.
+ * real init path offline. Our client, like the AWS SDK, honours AWS_ENDPOINT_URL_SECRETS_MANAGER.
  */
 export async function startFakeSecretsManager(secrets: Record<string, unknown>): Promise<FakeSecretsManager> {
   const { createServer } = await import('node:http');
   const calls: string[] = [];
+  const requests: FakeSecretsManager['requests'] = [];
+  const failures = new Map<string, Array<{ status: number; type: string }>>();
   const server = createServer((request, response) => {
     let body = '';
     request.on('data', (chunk) => (body += chunk));
     request.on('end', () => {
-      const { SecretId } = JSON.parse(body || '{}') as { SecretId?: string };
-      calls.push(String(SecretId));
-      const secret = SecretId ? secrets[SecretId] : undefined;
-      response.setHeader('Content-Type', 'application/x-amz-json-1.1');
-      if (request.headers['x-amz-target'] !== 'secretsmanager.GetSecretValue' || secret === undefined) {
-        response.statusCode = 400;
-        response.end(JSON.stringify({ __type: 'ResourceNotFoundException', message: 'not found' }));
-        return;
+      requests.push({
+        method: request.method ?? '',
+        path: request.url ?? '',
+        headers: request.headers as Record<string, string>,
+        body,
+      });
+      let secretId: string | undefined;
+      try {
+        secretId = (JSON.parse(body || '{}') as { SecretId?: string }).SecretId;
+      } catch {
+        // Reported as a bad request below.
       }
-      response.end(
-        JSON.stringify({
-          ARN: SecretId,
-          Name: SecretId,
-          VersionId: 'v1',
-          SecretString: JSON.stringify(secret),
-        }),
-      );
+      calls.push(String(secretId));
+      const answer = (status: number, payload: unknown) => {
+        response.statusCode = status;
+        response.setHeader('Content-Type', 'application/x-amz-json-1.1');
+        response.end(JSON.stringify(payload));
+      };
+      const failure = secretId ? failures.get(secretId)?.shift() : undefined;
+      if (failure) return answer(failure.status, { __type: failure.type, message: 'injected failure' });
+      if (request.headers['x-amz-target'] !== 'secretsmanager.GetSecretValue' || !secretId) {
+        return answer(400, { __type: 'ValidationException', message: 'not a GetSecretValue request' });
+      }
+      const secret = secrets[secretId];
+      if (secret === undefined) {
+        return answer(400, {
+          __type: 'ResourceNotFoundException',
+          message: "Secrets Manager can't find the specified secret.",
+        });
+      }
+      answer(200, {
+        ARN: secretId,
+        Name: secretId,
+        VersionId: 'v1',
+        SecretString: typeof secret === 'string' ? secret : JSON.stringify(secret),
+      });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -134,8 +161,13 @@ export async function startFakeSecretsManager(secrets: Record<string, unknown>):
       AWS_REGION: 'eu-west-1',
       AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
       AWS_SECRET_ACCESS_KEY: 'example',
+      AWS_SESSION_TOKEN: 'session-token',
     },
     calls,
+    requests,
+    secrets,
+    failNext: (secretId, error, times = 1) =>
+      failures.set(secretId, [...(failures.get(secretId) ?? []), ...Array(times).fill(error)]),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

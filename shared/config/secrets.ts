@@ -1,11 +1,13 @@
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { type AwsEnvironment, getSecretString } from './secrets-manager';
 import { resetConfig, setDatabasePasswordProvider } from './index';
 
 /**
  * In AWS the configuration's secrets live in Secrets Manager; the CDK app passes their ARNs in the
  * environment. They are read once per Lambda instance, during init (the bundle's entry awaits this before
- * it loads the handler), through Powertools Parameters, which caches them (maxAge) so a second call in
- * the same instance costs nothing. Locally none of the ARNs is set and the shell's environment is used.
+ * it loads the handler), and cached for maxAge so a second call in the same instance costs nothing.
+ * Locally none of the ARNs is set and the shell's environment is used. The client is a signed request of
+ * our own (./secrets-manager.ts explains why not the AWS SDK), so the cache is ours too: a map of
+ * promises, which also makes concurrent first reads share one request.
  *
  * - `APP_SECRET_ARN`: JSON `{GEMINI_API_KEY, JWT_SECRET}`.
  * - `DB_SECRET_ARN`: the RDS secret, JSON `{username, password, dbname, port, host}`; DATABASE_URL is built
@@ -39,21 +41,45 @@ export const SECRETS_MAX_AGE_SECONDS = 900;
  */
 export const DATABASE_PASSWORD_MAX_AGE_SECONDS = 120;
 
-let provider: SecretsProvider | undefined;
-const secrets = () => (provider ??= new SecretsProvider());
+interface CachedSecret {
+  value: Promise<Record<string, unknown>>;
+  expiresAt: number;
+}
+const cache = new Map<string, CachedSecret>();
 
-async function readJsonSecret(
+async function fetchJsonSecret(
   arn: string,
   what: string,
-  maxAge = SECRETS_MAX_AGE_SECONDS,
+  env: AwsEnvironment,
 ): Promise<Record<string, unknown>> {
+  let value: unknown;
   try {
-    const value = await secrets().get(arn, { transform: 'json', maxAge });
-    if (!value || typeof value !== 'object') throw new Error('the secret is not a JSON object');
-    return value as Record<string, unknown>;
+    value = JSON.parse(await getSecretString(arn, env));
   } catch (error) {
     throw new SecretsLoadError(`Cannot read the ${what} secret`, { cause: error });
   }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    throw new SecretsLoadError(`The ${what} secret is not a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function readJsonSecret(
+  arn: string,
+  what: string,
+  env: AwsEnvironment,
+  maxAge = SECRETS_MAX_AGE_SECONDS,
+): Promise<Record<string, unknown>> {
+  const now = Date.now();
+  const cached = cache.get(arn);
+  if (cached && cached.expiresAt > now) return cached.value;
+  const value = fetchJsonSecret(arn, what, env);
+  cache.set(arn, { value, expiresAt: now + maxAge * 1000 });
+  // A failed read is not cached: the next caller asks again.
+  value.catch(() => {
+    if (cache.get(arn)?.value === value) cache.delete(arn);
+  });
+  return value;
 }
 
 /** `postgres://user:password@proxy:port/dbname` from the RDS secret; user and password URL-encoded. */
@@ -83,9 +109,9 @@ export async function loadSecretsIntoEnvironment(
   env: NodeJS.ProcessEnv & SecretsEnvironment = process.env,
 ): Promise<void> {
   const [app, db] = await Promise.all([
-    env.APP_SECRET_ARN ? readJsonSecret(env.APP_SECRET_ARN, 'application') : undefined,
+    env.APP_SECRET_ARN ? readJsonSecret(env.APP_SECRET_ARN, 'application', env) : undefined,
     env.DB_SECRET_ARN
-      ? readJsonSecret(env.DB_SECRET_ARN, 'database', DATABASE_PASSWORD_MAX_AGE_SECONDS)
+      ? readJsonSecret(env.DB_SECRET_ARN, 'database', env, DATABASE_PASSWORD_MAX_AGE_SECONDS)
       : undefined,
   ]);
   if (app) {
@@ -103,7 +129,7 @@ export async function loadSecretsIntoEnvironment(
     env.DATABASE_CA_FILE ??= `${env.LAMBDA_TASK_ROOT ?? '/var/task'}/rds-ca-bundle.pem`;
     const arn = env.DB_SECRET_ARN!;
     setDatabasePasswordProvider(async () => {
-      const current = await readJsonSecret(arn, 'database', DATABASE_PASSWORD_MAX_AGE_SECONDS);
+      const current = await readJsonSecret(arn, 'database', env, DATABASE_PASSWORD_MAX_AGE_SECONDS);
       if (typeof current.password !== 'string')
         throw new SecretsLoadError('The database secret has no password');
       return current.password;
@@ -112,8 +138,8 @@ export async function loadSecretsIntoEnvironment(
   resetConfig();
 }
 
-/** Tests: drop the provider and its cache. */
+/** Tests: forget the cached secrets. */
 export function resetSecretsProvider(): void {
-  provider = undefined;
+  cache.clear();
   setDatabasePasswordProvider(undefined);
 }

@@ -1,6 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { Hash } from '@smithy/hash-node';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { config, databasePasswordProvider, resetConfig } from '../../shared/config';
 import {
   DATABASE_PASSWORD_MAX_AGE_SECONDS,
@@ -9,38 +9,122 @@ import {
   resetSecretsProvider,
   SecretsLoadError,
 } from '../../shared/config/secrets';
+import { getSecretString, SecretsManagerError } from '../../shared/config/secrets-manager';
+import { type FakeSecretsManager, startFakeSecretsManager } from '../../scripts/probe-bundle';
 
 const APP_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:mira-app';
 const DB_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:mira-db';
-const secretsManager = mockClient(SecretsManagerClient);
+const DB_SECRET = {
+  username: 'mira',
+  password: 'p@ss/word:1',
+  dbname: 'mira',
+  port: 5432,
+  host: 'mira-db.abc.eu-west-1.rds.amazonaws.com',
+};
+let secretsManager: FakeSecretsManager;
 
 const awsEnvironment = (): NodeJS.ProcessEnv => ({
+  ...secretsManager.env,
   APP_SECRET_ARN: APP_ARN,
   DB_SECRET_ARN: DB_ARN,
   DB_PROXY_ENDPOINT: 'mira-proxy.proxy-abc.eu-west-1.rds.amazonaws.com',
   LAMBDA_TASK_ROOT: '/var/task',
-  AWS_REGION: 'eu-west-1',
+});
+
+beforeAll(async () => {
+  secretsManager = await startFakeSecretsManager({});
+});
+
+afterAll(async () => {
+  await secretsManager.close();
 });
 
 beforeEach(() => {
-  secretsManager.reset();
   resetSecretsProvider();
-  secretsManager.on(GetSecretValueCommand, { SecretId: APP_ARN }).resolves({
-    SecretString: JSON.stringify({ GEMINI_API_KEY: 'gemini-key', JWT_SECRET: 'jwt-secret' }),
-  });
-  secretsManager.on(GetSecretValueCommand, { SecretId: DB_ARN }).resolves({
-    SecretString: JSON.stringify({
-      username: 'mira',
-      password: 'p@ss/word:1',
-      dbname: 'mira',
-      port: 5432,
-      host: 'mira-db.abc.eu-west-1.rds.amazonaws.com',
-    }),
-  });
+  secretsManager.calls.length = 0;
+  secretsManager.requests.length = 0;
+  secretsManager.secrets[APP_ARN] = { GEMINI_API_KEY: 'gemini-key', JWT_SECRET: 'jwt-secret' };
+  secretsManager.secrets[DB_ARN] = DB_SECRET;
 });
 
 afterEach(() => {
   resetConfig();
+});
+
+describe('the Secrets Manager client', () => {
+  it('signs GetSecretValue exactly as the AWS SDK signer does, session token included', async () => {
+    await getSecretString(APP_ARN, secretsManager.env);
+
+    const [received] = secretsManager.requests;
+    const signer = new SignatureV4({
+      service: 'secretsmanager',
+      region: 'eu-west-1',
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example', sessionToken: 'session-token' },
+      sha256: Hash.bind(null, 'sha256'),
+      // Secrets Manager does not need the payload hash header; aws4 signs content-length instead.
+      applyChecksum: false,
+    });
+    const amzDate = received.headers['x-amz-date'];
+    const signingDate = new Date(
+      amzDate.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'),
+    );
+    const expected = await signer.sign(
+      {
+        method: 'POST',
+        protocol: 'http:',
+        hostname: '127.0.0.1',
+        path: '/',
+        headers: {
+          host: received.headers.host,
+          'content-length': received.headers['content-length'],
+          'content-type': received.headers['content-type'],
+          'x-amz-target': received.headers['x-amz-target'],
+        },
+        body: received.body,
+      },
+      { signingDate },
+    );
+    expect(received.method).toBe('POST');
+    expect(received.headers['x-amz-target']).toBe('secretsmanager.GetSecretValue');
+    expect(received.headers['x-amz-security-token']).toBe('session-token');
+    expect(JSON.parse(received.body)).toEqual({ SecretId: APP_ARN });
+    expect(received.headers.authorization).toBe(expected.headers.authorization);
+  });
+
+  it('retries throttling and server errors, then answers', async () => {
+    secretsManager.failNext(APP_ARN, { status: 400, type: 'ThrottlingException' });
+    secretsManager.failNext(APP_ARN, { status: 500, type: 'InternalServiceError' });
+
+    const value = await getSecretString(APP_ARN, secretsManager.env);
+
+    expect(JSON.parse(value).JWT_SECRET).toBe('jwt-secret');
+    expect(secretsManager.calls).toEqual([APP_ARN, APP_ARN, APP_ARN]);
+  });
+
+  it('does not retry a refusal, and names it', async () => {
+    secretsManager.failNext(APP_ARN, { status: 400, type: 'AccessDeniedException' });
+
+    const error = await getSecretString(APP_ARN, secretsManager.env).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(SecretsManagerError);
+    expect((error as SecretsManagerError).code).toBe('AccessDeniedException');
+    expect(secretsManager.calls).toHaveLength(1);
+  });
+
+  it('refuses to run without a region or credentials', async () => {
+    const { AWS_REGION: _region, ...noRegion } = secretsManager.env;
+    const { AWS_SECRET_ACCESS_KEY: _key, ...noKey } = secretsManager.env;
+
+    await expect(getSecretString(APP_ARN, noRegion)).rejects.toThrow('AWS_REGION is not set');
+    await expect(getSecretString(APP_ARN, noKey)).rejects.toThrow('No AWS credentials');
+    expect(secretsManager.calls).toHaveLength(0);
+  });
+
+  it('gives up when Secrets Manager cannot be reached', async () => {
+    const env = { ...secretsManager.env, AWS_ENDPOINT_URL_SECRETS_MANAGER: 'http://127.0.0.1:9' };
+
+    await expect(getSecretString(APP_ARN, env)).rejects.toThrow(/ECONNREFUSED/);
+  });
 });
 
 describe('loading secrets in AWS', () => {
@@ -88,13 +172,11 @@ describe('loading secrets in AWS', () => {
     await loadSecretsIntoEnvironment(awsEnvironment());
     await loadSecretsIntoEnvironment(awsEnvironment());
 
-    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+    expect(secretsManager.calls.sort()).toEqual([APP_ARN, DB_ARN]);
   });
 
   it('leaves the Gemini key unset while the secret holds the placeholder', async () => {
-    secretsManager.on(GetSecretValueCommand, { SecretId: APP_ARN }).resolves({
-      SecretString: JSON.stringify({ GEMINI_API_KEY: 'REPLACE_ME', JWT_SECRET: 'jwt-secret' }),
-    });
+    secretsManager.secrets[APP_ARN] = { GEMINI_API_KEY: 'REPLACE_ME', JWT_SECRET: 'jwt-secret' };
     const env = awsEnvironment();
 
     await loadSecretsIntoEnvironment(env);
@@ -104,9 +186,36 @@ describe('loading secrets in AWS', () => {
   });
 
   it('fails init with a named error when a secret cannot be read', async () => {
-    secretsManager.on(GetSecretValueCommand, { SecretId: DB_ARN }).rejects(new Error('AccessDenied'));
+    secretsManager.failNext(DB_ARN, { status: 400, type: 'AccessDeniedException' });
 
     await expect(loadSecretsIntoEnvironment(awsEnvironment())).rejects.toThrow(SecretsLoadError);
+  });
+
+  it('asks again after a failed read instead of caching the failure', async () => {
+    secretsManager.failNext(DB_ARN, { status: 400, type: 'AccessDeniedException' });
+    await expect(loadSecretsIntoEnvironment(awsEnvironment())).rejects.toThrow(SecretsLoadError);
+
+    const env = awsEnvironment();
+    await loadSecretsIntoEnvironment(env);
+
+    expect(new URL(env.DATABASE_URL!).username).toBe('mira');
+  });
+
+  it('shares one request between concurrent first reads', async () => {
+    await Promise.all([
+      loadSecretsIntoEnvironment(awsEnvironment()),
+      loadSecretsIntoEnvironment(awsEnvironment()),
+    ]);
+
+    expect(secretsManager.calls.sort()).toEqual([APP_ARN, DB_ARN]);
+  });
+
+  it('refuses a secret that is not a JSON object', async () => {
+    secretsManager.secrets[APP_ARN] = 'not json';
+
+    await expect(loadSecretsIntoEnvironment(awsEnvironment())).rejects.toThrow(
+      'Cannot read the application secret',
+    );
   });
 
   it('does nothing locally, where no secret ARN is set', async () => {
@@ -115,7 +224,7 @@ describe('loading secrets in AWS', () => {
     await loadSecretsIntoEnvironment(env);
 
     expect(env).toEqual({ DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres' });
-    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+    expect(secretsManager.calls).toHaveLength(0);
   });
 });
 
@@ -129,9 +238,7 @@ describe('the rotated database password', () => {
       expect(await password()).toBe('p@ss/word:1');
 
       // Act: the secret is rotated, and time passes beyond the cache's maximum age.
-      secretsManager.on(GetSecretValueCommand, { SecretId: DB_ARN }).resolves({
-        SecretString: JSON.stringify({ username: 'mira', password: 'rotated', dbname: 'mira' }),
-      });
+      secretsManager.secrets[DB_ARN] = { username: 'mira', password: 'rotated', dbname: 'mira' };
       const beforeExpiry = await password();
       clock.mockReturnValue(now + (DATABASE_PASSWORD_MAX_AGE_SECONDS + 1) * 1000);
       const afterExpiry = await password();
