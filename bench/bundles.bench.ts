@@ -4,15 +4,22 @@
  * first invocation, each in a fresh Node process. Targets: <= 150 ms without audio, <= 600 ms for audio
  * contexts (model sessions included). Init runs the real secrets path (signed GetSecretValue calls,
  * shared/config/secrets-manager.ts) against a local fake Secrets Manager; HTTP bundles then answer GET / (health) or a request their
- * router rejects before the database; the migrate bundle an unknown action.
+ * router rejects before the database; the realtime bundle a $connect without a token; the migrate bundle
+ * an unknown action.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { contexts } from '../functions/contexts';
-import { AUDIO_CONTEXTS, buildBundle, functionNames, MIGRATE_FUNCTION } from '../scripts/build-bundles';
+import {
+  AUDIO_CONTEXTS,
+  buildBundle,
+  functionNames,
+  MIGRATE_FUNCTION,
+  REALTIME_FUNCTION,
+} from '../scripts/build-bundles';
 import { probeBundle, startFakeSecretsManager } from '../scripts/probe-bundle';
-import { apiEvent, wrongMethodRequest } from '../test/helpers/bundles';
+import { apiEvent, webSocketEvent, wrongMethodRequest } from '../test/helpers/bundles';
 
 const secretsManager = await startFakeSecretsManager({
   'arn:app': { GEMINI_API_KEY: 'bench', JWT_SECRET: 'bench' },
@@ -41,9 +48,11 @@ try {
     const event =
       name === MIGRATE_FUNCTION
         ? { action: 'none' }
-        : name === 'health'
-          ? apiEvent('GET', '/')
-          : wrongMethodRequest(context!);
+        : name === REALTIME_FUNCTION
+          ? webSocketEvent('$connect', 'bench', { queryStringParameters: { client_id: 'bench' } })
+          : name === 'health'
+            ? apiEvent('GET', '/')
+            : wrongMethodRequest(context!);
     const imports: number[] = [];
     const calls: number[] = [];
     const cpu: number[] = [];

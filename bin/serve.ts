@@ -1,13 +1,16 @@
 /**
  * Local API: serves the very handlers the Lambdas use, on the embedded PGlite database unless
- * DATABASE_URL points at a PostgreSQL server. Each HTTP request becomes an API Gateway v2 event.
+ * DATABASE_URL points at a PostgreSQL server. Each HTTP request becomes an API Gateway v2 event; the
+ * realtime socket's connections become the WebSocket API's events.
  */
 import { createServer, type Server } from 'node:http';
 import { contexts, defaultContextName } from '../functions/contexts';
 import { config } from '../shared/config';
 import { closeDb, describeDatabase, getDb } from '../shared/db/client';
 import { migrateToLatest } from '../shared/db/migrate';
+import { errorBody } from '../shared/http/errors';
 import { LocalDispatcher, toApiGatewayEvent } from '../shared/http/local-dispatch';
+import { attachLocalRealtime, REALTIME_PATH } from '../shared/http/local-realtime';
 
 // Old clients reach network-scoped routes by network id alone; locally that stays on unless said otherwise.
 process.env.LEGACY_NETWORK_AUTH ??= 'true';
@@ -24,6 +27,19 @@ export async function startLocalServer(
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', async () => {
+      if (REALTIME_PATH.test(new URL(req.url ?? '/', 'http://localhost').pathname)) {
+        res.writeHead(426, {
+          'Content-Type': 'application/json',
+          Upgrade: 'websocket',
+          Connection: 'Upgrade',
+        });
+        res.end(
+          JSON.stringify(
+            errorBody('This is a WebSocket: open it with an Upgrade request', 'UPGRADE_REQUIRED'),
+          ),
+        );
+        return;
+      }
       try {
         const event = toApiGatewayEvent({
           method: req.method ?? 'GET',
@@ -54,6 +70,18 @@ export async function startLocalServer(
       }
     });
   });
+
+  // The realtime socket, served by the same handler as the WebSocket API's Lambda.
+  const realtime = attachLocalRealtime(
+    server,
+    async () => (await import('../functions/realtime/handler')).handler,
+  );
+  // Upgraded sockets are no longer the HTTP server's connections: close them too, or close() never ends.
+  const closeHttp = server.close.bind(server);
+  server.close = (callback) => {
+    realtime.close();
+    return closeHttp(callback);
+  };
 
   await new Promise<void>((resolve) => server.listen(port, host, resolve));
   return server;

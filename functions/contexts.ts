@@ -19,6 +19,8 @@ export interface BoundedContext {
   routes: RouteDefinition[];
   /** Loads the context's Lambda handler module (lazily: the audio contexts load ONNX models). */
   loadHandler: () => Promise<ApiHandler>;
+  /** Pushes events to the realtime sockets (shared/realtime): in AWS it may post to their connections. */
+  publishesRealtime?: boolean;
 }
 
 export const contexts: BoundedContext[] = [
@@ -29,6 +31,7 @@ export const contexts: BoundedContext[] = [
   },
   {
     name: 'service',
+    publishesRealtime: true,
     routes: serviceRoutes,
     loadHandler: async () => (await import('./service/handler')).handler,
   },
@@ -44,11 +47,13 @@ export const contexts: BoundedContext[] = [
   },
   {
     name: 'interactions',
+    publishesRealtime: true,
     routes: interactionRoutes,
     loadHandler: async () => (await import('./interactions/handler')).handler,
   },
   {
     name: 'actions',
+    publishesRealtime: true,
     routes: actionRoutes,
     loadHandler: async () => (await import('./actions/handler')).handler,
   },

@@ -29,6 +29,8 @@ export const HTTP_API_ROUTE_QUOTA = 300;
 export interface RouteTable {
   name: string;
   routes: RouteDefinition[];
+  /** The context posts events to the realtime sockets (granted ManageConnections on the WebSocket API). */
+  publishesRealtime?: boolean;
 }
 
 export interface ApiRoute {

@@ -5,6 +5,7 @@ import { ApiStack } from './stacks/api-stack';
 import { DataStack } from './stacks/data-stack';
 import { NetworkStack } from './stacks/network-stack';
 import { ObservabilityStack } from './stacks/observability-stack';
+import { REALTIME_FUNCTION } from '../scripts/build-bundles';
 
 export interface MiraStacks {
   network: NetworkStack;
@@ -39,7 +40,8 @@ export function buildMira(
   const observability = new ObservabilityStack(app, `${config.prefix}-Observability`, {
     config,
     api: api.api,
-    functions: api.functions,
+    // Every function's invocations, errors and duration: the contexts' and the realtime socket's.
+    functions: new Map([...api.functions, [REALTIME_FUNCTION, api.realtimeFunction]]),
     database: data.database,
     proxy: data.proxy,
   });

@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely/migration';
 import * as initial from './2026_11_28_0001_initial';
 import * as arbitration from './2026_11_28_0003_arbitration';
+import * as realtimeConnections from './2026_11_28_0004_realtime_connections';
 
 /**
  * Every migration, by its sortable name. A static map because an esbuild bundle has no migrations folder
@@ -9,6 +10,7 @@ import * as arbitration from './2026_11_28_0003_arbitration';
 export const migrations: Record<string, Migration> = {
   '2026_11_28_0001_initial': initial,
   '2026_11_28_0003_arbitration': arbitration,
+  '2026_11_28_0004_realtime_connections': realtimeConnections,
 };
 
 export const staticMigrationProvider: MigrationProvider = {

@@ -31,6 +31,10 @@ export const AUDIO_CONTEXTS: ReadonlySet<string> = new Set(['interactions', 'per
 
 /** The function that runs migrations at deploy time; not an HTTP context. */
 export const MIGRATE_FUNCTION = 'migrate';
+/** The function behind the realtime WebSocket API ($connect, $disconnect, messages); not an HTTP context. */
+export const REALTIME_FUNCTION = 'realtime';
+/** Function folders that are not bounded contexts of the HTTP API. */
+export const NON_HTTP_FUNCTIONS: readonly string[] = [MIGRATE_FUNCTION, REALTIME_FUNCTION];
 
 /**
  * Packages with native binaries or data files esbuild cannot inline. A bundle that imports one gets it

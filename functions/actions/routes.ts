@@ -1,3 +1,4 @@
+import { publishToNetwork } from '../../shared/realtime/publisher';
 import { deleteAction, listActions, setActionStatus } from '../../shared/db/repositories/actions';
 import { notFound } from '../../shared/http/errors';
 import { defineRoute, noContent, ok, type RouteDefinition } from '../../shared/http/route';
@@ -37,7 +38,9 @@ export const actionRoutes: RouteDefinition[] = [
     handler: async ({ db, networkId, params, body }) => {
       const action = await setActionStatus(db, networkId!, params.action_id, body.status);
       if (!action) throw actionNotFound();
-      return ok(toAction(action));
+      const answer = toAction(action);
+      await publishToNetwork(db, networkId!, { event: 'action', data: answer });
+      return ok(answer);
     },
   }),
   defineRoute({

@@ -1,3 +1,4 @@
+import { publishToNetwork } from '../../shared/realtime/publisher';
 import { z } from 'zod';
 import {
   extractAction,
@@ -108,6 +109,8 @@ export const inferenceRoute = defineRoute({
       scheduledTime: extracted.scheduledTime,
     });
     countMetric('ActionsExtracted');
-    return created(toAction(action));
+    const answer = toAction(action);
+    await publishToNetwork(db, networkId!, { event: 'action', data: answer });
+    return created(answer);
   },
 });

@@ -48,8 +48,11 @@ import type { Database, JsonObject } from '../../shared/db/types';
 import { matchSpeaker, updateVoiceprint } from '../../shared/domain/speaker-match';
 import { streamScore, type StreamLocation } from '../../shared/domain/stream-score';
 import { detectWakeWord, mayWake, wakeWordSettings, type WakeWordMatch } from '../../shared/domain/wake-word';
-import { HttpError, networkNotFound, unprocessable } from '../../shared/http/errors';
+import { conflict, HttpError, networkNotFound, unprocessable } from '../../shared/http/errors';
 import { countMetric, logger, metrics, MetricUnit } from '../../shared/observability';
+import { publishToNetwork } from '../../shared/realtime/publisher';
+import { listActions } from '../../shared/db/repositories/actions';
+import { toAction } from '../actions/schemas';
 import { BETTER_STREAM_MESSAGE, toInteraction } from './schemas';
 import { clientNotFound } from './service';
 
@@ -138,7 +141,19 @@ async function processUtterance(
   // 1. The network and the client (registered in this network), then the audio.
   const network = await findNetwork(db, networkId);
   if (!network) throw networkNotFound();
-  if (!(await findClient(db, networkId, clientId))) throw clientNotFound(clientId);
+  const client = await findClient(db, networkId, clientId);
+  if (!client) throw clientNotFound(clientId);
+  // Disabled means Mira is not listening: nothing heard is stored (PATCH P/service/... enables it again).
+  if (!network.service_enabled)
+    throw conflict(
+      'SERVICE_DISABLED',
+      'The service is disabled for this network; enable it to register speech',
+    );
+  if (!client.enabled)
+    throw conflict(
+      'CLIENT_DISABLED',
+      `The service is disabled for client ${clientId}; enable it to register speech`,
+    );
   countMetric('UtterancesReceived');
   // Fail fast, before any work: without a model and without the client's transcript nothing can be stored.
   if (!request.transcript && !isGeminiConfigured())
@@ -211,12 +226,23 @@ async function processUtterance(
         ? 'SpeakerNew'
         : 'SpeakerUnknown',
   );
-  if (!stored.isCommand) return { statusCode: 201, body: toInteraction(stored.interaction) };
+  const interaction = toInteraction(stored.interaction);
+  // Every client of the network sees what was heard (token-scoped uploaders get only this: a 204).
+  await publishToNetwork(db, networkId, { event: 'interaction', data: interaction });
+  if (!stored.isCommand) return { statusCode: 201, body: interaction };
 
   // 8. The wake word: run the command outside the storing transaction, then record its reply as the answer.
   countMetric('WakeWords');
   const message = await answerCommand(db, stored.interaction, stored.speaker, stored.command);
   await complete(db, 200, { message });
+  await publishToNetwork(db, networkId, {
+    event: 'command_response',
+    data: { interaction_id: stored.interaction.id, message },
+  });
+  // Reminders and the like the command's tools created.
+  for (const action of await listActions(db, networkId, { interactionId: stored.interaction.id })) {
+    await publishToNetwork(db, networkId, { event: 'action', data: toAction(action) });
+  }
   return { statusCode: 200, body: { message } };
 }
 

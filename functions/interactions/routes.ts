@@ -79,7 +79,7 @@ export const interactionRoutes: RouteDefinition[] = [
     errors: {
       400: 'EMPTY_AUDIO',
       404: 'CLIENT_NOT_FOUND',
-      409: 'IDEMPOTENCY_IN_PROGRESS',
+      409: 'IDEMPOTENCY_IN_PROGRESS, SERVICE_DISABLED or CLIENT_DISABLED (the network or the client is disabled)',
       413: 'AUDIO_TOO_LARGE or AUDIO_TOO_LONG',
       415: 'UNSUPPORTED_AUDIO_FORMAT',
       422: 'NO_SPEECH, CORRUPT_AUDIO, AUDIO_TOO_SHORT, IDEMPOTENCY_KEY_REUSED or INVALID_IDEMPOTENCY_KEY',
@@ -105,7 +105,7 @@ export const interactionRoutes: RouteDefinition[] = [
         idempotencyKey: headers['idempotency-key'],
       });
       // Token-scoped clients (desktop app) and `Prefer: respond-async` get the outcome on the realtime
-      // socket. TODO(realtime): push `interaction` / `command_response` events once the socket exists.
+      // socket: the `interaction` event, then `command_response` for a command (published by the pipeline).
       if (scope === 'token' || /\brespond-async\b/i.test(headers.prefer ?? '')) return noContent();
       return {
         statusCode: answer.statusCode,

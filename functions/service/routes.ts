@@ -1,3 +1,4 @@
+import { publishToNetwork } from '../../shared/realtime/publisher';
 import {
   createNetwork,
   deleteClient,
@@ -65,6 +66,7 @@ const toggleService = (enabled: boolean) =>
         return ok({ message: `Service ${verb} for client ${body.client_id}` });
       }
       await setServiceEnabled(db, networkId!, enabled);
+      await publishToNetwork(db, networkId!, { event: 'service_status', enabled });
       return ok({ message: `Service ${verb}` });
     },
   });
@@ -79,6 +81,7 @@ const toggleNetwork = (enabled: boolean) =>
     responses: { 200: { description: 'Done', schema: messageSchema } },
     handler: async ({ db, networkId }) => {
       await setServiceEnabled(db, networkId!, enabled);
+      await publishToNetwork(db, networkId!, { event: 'service_status', enabled });
       return ok({ message: `Network ${enabled ? 'enabled' : 'disabled'}` });
     },
   });

@@ -1,15 +1,24 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import {
+  CfnElement,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  Validations,
+  type StackProps,
+} from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as triggers from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
-import { AUDIO_CONTEXTS, MIGRATE_FUNCTION } from '../../scripts/build-bundles';
+import { AUDIO_CONTEXTS, MIGRATE_FUNCTION, REALTIME_FUNCTION } from '../../scripts/build-bundles';
 import { generateApiRoutes, type RouteTable } from '../api-routes';
 import { sizingFor, type StageConfig } from '../config/stages';
 import { ContextFunction } from '../constructs/context-function';
@@ -42,6 +51,9 @@ export class ApiStack extends Stack {
   /** Context name -> function. */
   readonly functions = new Map<string, lambda.Function>();
   readonly migrateFunction: lambda.Function;
+  readonly realtimeApi: apigw.WebSocketApi;
+  readonly realtimeStage: apigw.WebSocketStage;
+  readonly realtimeFunction: lambda.Function;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -80,6 +92,25 @@ export class ApiStack extends Stack {
       this.functions.set(context.name, built.function);
     }
 
+    // The realtime socket's function: authenticates $connect, records and forgets connections, answers pings.
+    const realtime = new ContextFunction(this, 'RealtimeFunction', {
+      context: REALTIME_FUNCTION,
+      description: `Mira ${config.stage}: realtime WebSocket ($connect, $disconnect, ping)`,
+      sizing: sizingFor(config, REALTIME_FUNCTION, false),
+      vpc: props.vpc,
+      securityGroups: [functionsSg, props.databaseClients],
+      logRetention: config.logRetentionDays,
+      removalPolicy,
+      environment: {
+        ...databaseEnvironment,
+        APP_SECRET_ARN: props.appSecret.secretArn,
+        LOG_LEVEL: config.logLevel,
+      },
+    });
+    props.appSecret.grantRead(realtime.function);
+    props.databaseSecret.grantRead(realtime.function);
+    this.realtimeFunction = realtime.function;
+
     const migrate = new ContextFunction(this, 'MigrateFunction', {
       context: MIGRATE_FUNCTION,
       description: `Mira ${config.stage}: database migrations (deploy-time trigger, or {"action":"run_migrations"})`,
@@ -98,7 +129,7 @@ export class ApiStack extends Stack {
       executeOnHandlerChange: true,
       timeout: Duration.minutes(5),
       // New code must not serve requests before its schema exists.
-      executeBefore: [...this.functions.values()],
+      executeBefore: [...this.functions.values(), realtime.function],
     });
     Validations.of(trigger).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
@@ -168,7 +199,81 @@ export class ApiStack extends Stack {
       });
     }
 
+    // The realtime socket: a WebSocket API in front of the realtime function. Publishing contexts post to
+    // its connections through the management endpoint (REALTIME_CALLBACK_URL), signed with their role.
+    const realtimeIntegration = (id: string) => new WebSocketLambdaIntegration(id, realtime.function);
+    this.realtimeApi = new apigw.WebSocketApi(this, 'RealtimeApi', {
+      apiName: `${config.prefix}-realtime`,
+      description: `Mira ${config.stage} realtime socket`,
+      connectRouteOptions: { integration: realtimeIntegration('RealtimeConnectIntegration') },
+      disconnectRouteOptions: { integration: realtimeIntegration('RealtimeDisconnectIntegration') },
+      // Two-way: the function's answer to a message (the pong) goes back on the socket.
+      defaultRouteOptions: {
+        integration: realtimeIntegration('RealtimeMessageIntegration'),
+        returnResponse: true,
+      },
+    });
+    const realtimeLogs = new logs.LogGroup(this, 'RealtimeAccessLogs', {
+      retention: config.logRetentionDays,
+      removalPolicy,
+    });
+    this.realtimeStage = new apigw.WebSocketStage(this, 'RealtimeStage', {
+      webSocketApi: this.realtimeApi,
+      stageName: 'ws',
+      autoDeploy: true,
+      throttle: { rateLimit: config.api.throttlingRateLimit, burstLimit: config.api.throttlingBurstLimit },
+      accessLogSettings: {
+        destination: new apigw.LogGroupLogDestination(realtimeLogs),
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            connectionId: '$context.connectionId',
+            routeKey: '$context.routeKey',
+            eventType: '$context.eventType',
+            status: '$context.status',
+            ip: '$context.identity.sourceIp',
+            requestTime: '$context.requestTime',
+            integrationError: '$context.integrationErrorMessage',
+          }),
+        ),
+      },
+    });
+    for (const context of props.contexts.filter((c) => c.publishesRealtime)) {
+      const fn = this.functions.get(context.name)!;
+      fn.addEnvironment('REALTIME_CALLBACK_URL', this.realtimeStage.callbackUrl);
+      // Only posting to connections of this API's stage (not GET/DELETE, not other stages).
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['execute-api:ManageConnections'],
+          resources: [
+            this.formatArn({
+              service: 'execute-api',
+              resource: this.realtimeApi.apiId,
+              resourceName: `${this.realtimeStage.stageName}/POST/@connections/*`,
+            }),
+          ],
+        }),
+      );
+      Validations.of(fn).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${this.getLogicalId(
+          this.realtimeApi.node.defaultChild as CfnElement,
+        )}>/${this.realtimeStage.stageName}/POST/@connections/*]`,
+        reason: 'PostToConnection on the realtime stage: connection ids are only known at run time',
+      });
+    }
+    for (const routeKey of ['$connect', '$disconnect', '$default']) {
+      const route = this.realtimeApi.node.tryFindChild(`${routeKey}-Route`);
+      if (route)
+        Validations.of(route).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason:
+            'The realtime function authorises $connect itself (access token or API key in the query, ' +
+            'as browsers cannot send headers on a WebSocket handshake); later routes need an open connection',
+        });
+    }
+
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint });
+    new CfnOutput(this, 'RealtimeUrl', { value: this.realtimeStage.url });
     new CfnOutput(this, 'MigrateFunctionName', { value: migrate.function.functionName });
   }
 }

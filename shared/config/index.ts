@@ -29,6 +29,12 @@ export interface AppConfig {
   databaseCaFile: string | undefined;
   /** `STAGE=prod` or `NODE_ENV=production`: no generated JWT secret, no legacy network access. */
   production: boolean;
+  /**
+   * API Gateway's management endpoint of the realtime WebSocket API
+   * (`https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`), to which events are posted in AWS.
+   * Unset locally, where the local server holds the sockets itself.
+   */
+  realtimeCallbackUrl: string | undefined;
   auth: AuthConfig;
 }
 
@@ -92,6 +98,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     databaseSsl: parseSsl(env.DATABASE_SSL, databaseUrl),
     databaseCaFile: env.DATABASE_CA_FILE || undefined,
     production,
+    realtimeCallbackUrl: env.REALTIME_CALLBACK_URL || undefined,
     auth: {
       accessTokenSeconds: 30 * 60,
       refreshTokenSeconds: 7 * 24 * 60 * 60,

@@ -195,6 +195,16 @@ export interface UtteranceClaimTable {
   updated_at: CreatedAt;
 }
 
+export interface RealtimeConnectionTable {
+  connection_id: string;
+  network_id: string;
+  user_id: string | null;
+  api_key_id: string | null;
+  client_id: string;
+  connected_at: CreatedAt;
+  last_seen_at: CreatedAt;
+}
+
 export interface Database {
   networks: NetworkTable;
   network_clients: NetworkClientTable;
@@ -211,6 +221,7 @@ export interface Database {
   actions: ActionTable;
   stream_quality: StreamQualityTable;
   utterance_claims: UtteranceClaimTable;
+  realtime_connections: RealtimeConnectionTable;
 }
 
 export type Network = Selectable<NetworkTable>;

@@ -113,6 +113,33 @@ async function userNetwork(db: Db, userId: string, wanted: string | undefined): 
   return { principal: { kind: 'user', userId, role: 'owner' }, networkId: own };
 }
 
+/**
+ * Who opens a realtime socket, and for which network: the `token` query parameter is a user's access token
+ * (the network named by `network_id` if they are a member there, else their own) or a network API key.
+ * Browsers cannot set headers on a WebSocket handshake, hence the query parameter.
+ */
+export async function authenticateSocket(
+  db: Db,
+  credential: string | undefined,
+  wantedNetworkId: string | undefined,
+): Promise<{ networkId: string; userId?: string; apiKeyId?: string }> {
+  if (!credential) throw unauthorized('The realtime socket needs ?token=<access token or API key>');
+  if (wantedNetworkId !== undefined && !uuid.safeParse(wantedNetworkId).success) {
+    throw unprocessable('VALIDATION_ERROR', 'network_id must be a UUID', [
+      { path: 'query.network_id', message: 'Invalid UUID' },
+    ]);
+  }
+  if (isApiKey(credential)) {
+    const key = await authenticateApiKey(db, credential);
+    if (wantedNetworkId && wantedNetworkId !== key.networkId)
+      throw forbidden('This API key is for another network');
+    return { networkId: key.networkId, apiKeyId: key.apiKeyId };
+  }
+  const { userId } = await authenticateUser(db, credential);
+  const access = await userNetwork(db, userId, wantedNetworkId);
+  return { networkId: access.networkId!, userId };
+}
+
 function xNetworkId(headers: Record<string, string>): string | undefined {
   const value = headers['x-network-id']?.trim();
   if (!value) return undefined;

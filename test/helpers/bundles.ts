@@ -37,3 +37,18 @@ export function networkReadRequest(context: BoundedContext, networkId: string) {
   );
   return route ? { route, event: apiEvent('GET', concrete(route, networkId)) } : undefined;
 }
+
+/** An API Gateway WebSocket event for the realtime function. */
+export const webSocketEvent = (
+  routeKey: '$connect' | '$disconnect' | '$default',
+  connectionId: string,
+  extra: { queryStringParameters?: Record<string, string>; body?: string } = {},
+) => ({
+  requestContext: {
+    routeKey,
+    connectionId,
+    eventType: routeKey === '$connect' ? 'CONNECT' : routeKey === '$disconnect' ? 'DISCONNECT' : 'MESSAGE',
+    requestId: `request-${connectionId}`,
+  },
+  ...extra,
+});

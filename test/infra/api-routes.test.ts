@@ -9,7 +9,7 @@ import {
   selectApiRoute,
   type RouteTable,
 } from '../../lib/api-routes';
-import { MIGRATE_FUNCTION, ROOT } from '../../scripts/build-bundles';
+import { NON_HTTP_FUNCTIONS, ROOT } from '../../scripts/build-bundles';
 import type { RouteDefinition } from '../../shared/http/route';
 import { Router } from '../../shared/http/router';
 
@@ -33,17 +33,17 @@ const functionFolders = readdirSync(join(ROOT, 'functions')).filter((name) =>
 );
 
 describe('contexts and function folders', () => {
-  it('has a context entry for every function folder except the migrate function', () => {
+  it('has a context entry for every function folder except the migrate and realtime functions', () => {
     const names = contexts.map((c) => c.name);
     const missing = functionFolders.filter(
-      (folder) => folder !== MIGRATE_FUNCTION && !names.includes(folder),
+      (folder) => !NON_HTTP_FUNCTIONS.includes(folder) && !names.includes(folder),
     );
 
     expect(missing).toEqual([]);
   });
 
   it('has a handler and a folder for every context', () => {
-    const withoutHandler = [...contexts.map((c) => c.name), MIGRATE_FUNCTION].filter(
+    const withoutHandler = [...contexts.map((c) => c.name), ...NON_HTTP_FUNCTIONS].filter(
       (name) => !existsSync(join(ROOT, 'functions', name, 'handler.ts')),
     );
 

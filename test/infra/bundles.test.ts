@@ -10,13 +10,15 @@ import {
   COMPILE_CACHE_DIR,
   functionNames,
   MIGRATE_FUNCTION,
+  NON_HTTP_FUNCTIONS,
+  REALTIME_FUNCTION,
   type BundleResult,
 } from '../../scripts/build-bundles';
 import { probeBundle, startFakeSecretsManager } from '../../scripts/probe-bundle';
 import { signAccessToken } from '../../shared/auth/tokens';
 import { createNetwork } from '../../shared/db/repositories/networks';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { apiEvent, networkReadRequest, wrongMethodRequest } from '../helpers/bundles';
+import { apiEvent, networkReadRequest, webSocketEvent, wrongMethodRequest } from '../helpers/bundles';
 
 /**
  * Builds every function's bundle exactly as functions/Dockerfile does (same script), each into an empty
@@ -49,8 +51,8 @@ const isMiraError = (body: string | undefined) => {
 };
 
 describe('function bundles', () => {
-  it('builds one bundle per context and one for migrations', () => {
-    expect([...built.keys()].sort()).toEqual([...contexts.map((c) => c.name), MIGRATE_FUNCTION].sort());
+  it('builds one bundle per context, one for migrations and one for the realtime socket', () => {
+    expect([...built.keys()].sort()).toEqual([...contexts.map((c) => c.name), ...NON_HTTP_FUNCTIONS].sort());
   });
 
   it('holds only the handler, its production externals, the RDS CA bundle and (audio only) models', () => {
@@ -200,6 +202,61 @@ describe('function bundles', () => {
 
     expect(invocations[0].result).toEqual({ action: 'run_migrations', applied: [] });
   });
+
+  it('refuses a realtime connection without a token, before any database work', async () => {
+    const { invocations } = await probeBundle(
+      built.get(REALTIME_FUNCTION)!.outDir,
+      [webSocketEvent('$connect', 'c1', { queryStringParameters: { client_id: 'desk' } })],
+      { DATABASE_URL: NO_DATABASE },
+    );
+
+    expect(invocations[0].statusCode).toBe(401);
+    expect(isMiraError(invocations[0].body)).toBe(true);
+  });
+
+  withDatabase(
+    'opens, pings and closes a realtime connection with a user token against PostgreSQL',
+    async () => {
+      const network = await createNetwork(database!.db, 'Realtime bundle');
+      const user = await database!.db
+        .insertInto('users')
+        .values({ email: 'realtime@bundle.test' })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await database!.db
+        .insertInto('network_members')
+        .values({ network_id: network.id, user_id: user.id, role: 'owner' })
+        .execute();
+      const token = await signAccessToken(user.id);
+
+      const { invocations } = await probeBundle(
+        built.get(REALTIME_FUNCTION)!.outDir,
+        [
+          webSocketEvent('$connect', 'bundle-conn=', { queryStringParameters: { token, client_id: 'desk' } }),
+          webSocketEvent('$default', 'bundle-conn=', { body: '{"type":"ping"}' }),
+        ],
+        { DATABASE_URL: database!.url, JWT_SECRET: process.env.JWT_SECRET! },
+      );
+
+      expect(invocations.map(({ statusCode, body }) => ({ statusCode, body }))).toEqual([
+        { statusCode: 200, body: undefined },
+        { statusCode: 200, body: '{"type":"pong"}' },
+      ]);
+      const rows = await database!.db.selectFrom('realtime_connections').selectAll().execute();
+      expect(rows).toMatchObject([
+        { connection_id: 'bundle-conn=', network_id: network.id, client_id: 'desk' },
+      ]);
+
+      await probeBundle(
+        built.get(REALTIME_FUNCTION)!.outDir,
+        [webSocketEvent('$disconnect', 'bundle-conn=')],
+        {
+          DATABASE_URL: database!.url,
+        },
+      );
+      expect(await database!.db.selectFrom('realtime_connections').selectAll().execute()).toEqual([]);
+    },
+  );
 
   it('refuses an unknown action in the migrate bundle', async () => {
     const { invocations } = await probeBundle(built.get(MIGRATE_FUNCTION)!.outDir, [{ action: 'drop' }], {

@@ -1,11 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Match } from 'aws-cdk-lib/assertions';
 import { contexts, defaultContextName } from '../../functions/contexts';
 import { generateApiRoutes } from '../../lib/api-routes';
 import { stages } from '../../lib/config/stages';
 import { join } from 'node:path';
-import { AUDIO_CONTEXTS, MIGRATE_FUNCTION, ROOT } from '../../scripts/build-bundles';
+import {
+  AUDIO_CONTEXTS,
+  MIGRATE_FUNCTION,
+  NON_HTTP_FUNCTIONS,
+  REALTIME_FUNCTION,
+  ROOT,
+} from '../../scripts/build-bundles';
 import { synthesiseMira, type SynthesisedMira } from '../helpers/cdk';
 
 type Resource = { Type: string; Properties: Record<string, any> };
@@ -52,10 +58,10 @@ const rolesReading = (secretName: string): string[] => {
 };
 
 describe('dev stage: functions', () => {
-  it('has one x86_64 container-image function per context, plus the migrate function', () => {
+  it('has one x86_64 container-image function per context, plus the migrate and realtime functions', () => {
     const ids = functionIds();
 
-    expect([...ids.keys()].sort()).toEqual([...contexts.map((c) => c.name), MIGRATE_FUNCTION].sort());
+    expect([...ids.keys()].sort()).toEqual([...contexts.map((c) => c.name), ...NON_HTTP_FUNCTIONS].sort());
     for (const id of ids.values()) {
       const fn = mira.api.toJSON().Resources[id] as Resource;
       expect(fn.Properties.PackageType).toBe('Image');
@@ -101,7 +107,7 @@ describe('dev stage: functions', () => {
     const dependents = Object.values(mira.api.toJSON().Resources as Record<string, any>).filter(
       (r) => r.Type === 'AWS::Lambda::Function' && (r.DependsOn ?? []).includes(trigger[0]),
     );
-    expect(dependents).toHaveLength(contexts.length);
+    expect(dependents).toHaveLength(contexts.length + 1);
   });
 });
 
@@ -117,7 +123,7 @@ describe('dev stage: images', () => {
     const copied = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1].split(' '));
 
     expect(images.map((i) => i.source.dockerBuildArgs.CONTEXT).sort()).toEqual(
-      [...contexts.map((c) => c.name), MIGRATE_FUNCTION].sort(),
+      [...contexts.map((c) => c.name), ...NON_HTTP_FUNCTIONS].sort(),
     );
     expect(copied).toContain('functions');
     for (const image of images) {
@@ -131,12 +137,86 @@ describe('dev stage: images', () => {
   });
 });
 
-describe('dev stage: secrets', () => {
-  it('lets exactly the HTTP functions read the application secret', () => {
-    const ids = functionIds();
-    const httpRoles = contexts.map((c) => roleOf(ids.get(c.name)!)).sort();
+describe('dev stage: realtime socket', () => {
+  const resources = () => mira.api.toJSON().Resources as Record<string, Resource>;
+  const ofType = (type: string) => Object.entries(resources()).filter(([, r]) => r.Type === type);
 
-    expect(rolesReading('AppSecret')).toEqual(httpRoles);
+  it('routes $connect, $disconnect and messages of a WebSocket API to the realtime function', () => {
+    const realtimeId = functionIds().get(REALTIME_FUNCTION)!;
+    const [[apiId, api]] = ofType('AWS::ApiGatewayV2::Api').filter(
+      ([, r]) => r.Properties.ProtocolType === 'WEBSOCKET',
+    );
+    const routes = ofType('AWS::ApiGatewayV2::Route').filter(([, r]) => r.Properties.ApiId.Ref === apiId);
+    const integrations = new Map(ofType('AWS::ApiGatewayV2::Integration'));
+
+    expect(api.Properties.RouteSelectionExpression).toBe('$request.body.action');
+    expect(routes.map(([, r]) => r.Properties.RouteKey).sort()).toEqual([
+      '$connect',
+      '$default',
+      '$disconnect',
+    ]);
+    for (const [, route] of routes) {
+      const integrationId = String(route.Properties.Target['Fn::Join'][1][1].Ref);
+      expect(JSON.stringify(integrations.get(integrationId)!.Properties.IntegrationUri)).toContain(
+        realtimeId,
+      );
+    }
+    // The pong is the function's answer to a ping: the message route returns it to the socket.
+    const messageRoute = routes.find(([, r]) => r.Properties.RouteKey === '$default')![1];
+    expect(messageRoute.Properties.RouteResponseSelectionExpression).toBe('$default');
+  });
+
+  it('logs and throttles the socket stage', () => {
+    const [[, stage]] = ofType('AWS::ApiGatewayV2::Stage').filter(([, r]) => r.Properties.StageName === 'ws');
+
+    expect(stage.Properties.AccessLogSettings.DestinationArn).toBeDefined();
+    expect(stage.Properties.DefaultRouteSettings.ThrottlingRateLimit).toBeGreaterThan(0);
+  });
+
+  it('lets exactly the publishing contexts post to connections, and only with POST on the socket stage', () => {
+    const ids = functionIds();
+    const publishers = contexts.filter((c) => c.publishesRealtime).map((c) => c.name);
+    const posting = new Set<string>();
+    for (const [, policy] of ofType('AWS::IAM::Policy')) {
+      for (const statement of policy.Properties.PolicyDocument.Statement as any[]) {
+        if (![statement.Action].flat().some((a: string) => a.startsWith('execute-api:'))) continue;
+        expect(statement.Action).toBe('execute-api:ManageConnections');
+        expect(JSON.stringify(statement.Resource)).toContain('/ws/POST/@connections/*');
+        for (const role of policy.Properties.Roles) posting.add(role.Ref);
+      }
+    }
+
+    expect(publishers.sort()).toEqual(['actions', 'interactions', 'service']);
+    expect([...posting].sort()).toEqual(publishers.map((name) => roleOf(ids.get(name)!)).sort());
+    for (const name of publishers) {
+      const variables = resources()[ids.get(name)!].Properties.Environment.Variables;
+      expect(JSON.stringify(variables.REALTIME_CALLBACK_URL)).toContain('execute-api');
+    }
+    expect(
+      resources()[ids.get('persons')!].Properties.Environment.Variables.REALTIME_CALLBACK_URL,
+    ).toBeUndefined();
+  });
+
+  it('marks every context that publishes events as a publisher', () => {
+    for (const context of contexts) {
+      const folder = join(ROOT, 'functions', context.name);
+      const publishes = readdirSync(folder).some((file) =>
+        readFileSync(join(folder, file), 'utf8').includes('realtime/publisher'),
+      );
+      expect({ context: context.name, publishes }).toEqual({
+        context: context.name,
+        publishes: Boolean(context.publishesRealtime),
+      });
+    }
+  });
+});
+
+describe('dev stage: secrets', () => {
+  it('lets exactly the HTTP and realtime functions read the application secret (the JWT secret)', () => {
+    const ids = functionIds();
+    const roles = [...contexts.map((c) => c.name), REALTIME_FUNCTION].map((name) => roleOf(ids.get(name)!));
+
+    expect(rolesReading('AppSecret')).toEqual(roles.sort());
   });
 
   it('lets exactly the HTTP functions and the migrate function read the database secret', () => {
@@ -179,9 +259,12 @@ describe('dev stage: HTTP API', () => {
       const integrationId = JSON.stringify(target).match(/"Ref":"([^"]+)"/)![1];
       return resources[integrationId].Properties.IntegrationUri['Fn::GetAtt'][0];
     };
+    const httpApiId = Object.entries(resources).find(
+      ([, r]) => r.Type === 'AWS::ApiGatewayV2::Api' && r.Properties.ProtocolType === 'HTTP',
+    )![0];
     const routes = Object.values(
       mira.api.findResources('AWS::ApiGatewayV2::Route') as Record<string, Resource>,
-    );
+    ).filter((r) => r.Properties.ApiId.Ref === httpApiId);
     const byKey = new Map(
       routes.map((r) => [r.Properties.RouteKey as string, targetFunction(r.Properties.Target)]),
     );
@@ -291,7 +374,7 @@ describe('dev stage: observability', () => {
     );
     const described = alarms.map((a) => String(a.Properties.AlarmDescription));
 
-    expect(described.filter((d) => d.includes('invocations failed'))).toHaveLength(contexts.length);
+    expect(described.filter((d) => d.includes('invocations failed'))).toHaveLength(contexts.length + 1);
     expect(described.some((d) => d.includes('5xx'))).toBe(true);
     expect(described.some((d) => d.includes('p95 latency'))).toBe(true);
     expect(described.some((d) => d.includes('connections'))).toBe(true);

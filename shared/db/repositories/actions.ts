@@ -28,10 +28,15 @@ export const insertAction = (db: Executor, action: NewAction): Promise<Action> =
     .returningAll()
     .executeTakeFirstOrThrow();
 
-/** Newest first, optionally by status. */
-export const listActions = (db: Executor, networkId: string, filter: { status?: ActionStatus } = {}) => {
+/** Newest first, optionally by status or by the interaction they came from. */
+export const listActions = (
+  db: Executor,
+  networkId: string,
+  filter: { status?: ActionStatus; interactionId?: string } = {},
+) => {
   let query = db.selectFrom('actions').selectAll().where('network_id', '=', networkId);
   if (filter.status) query = query.where('status', '=', filter.status);
+  if (filter.interactionId) query = query.where('interaction_id', '=', filter.interactionId);
   return query.orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
 };
 

@@ -1,0 +1,112 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { Context } from 'aws-lambda';
+import { getDb } from '../../shared/db/client';
+import {
+  addRealtimeConnection,
+  pruneRealtimeConnections,
+  removeRealtimeConnection,
+  touchRealtimeConnection,
+} from '../../shared/db/repositories/realtime';
+import { authenticateSocket } from '../../shared/http/auth';
+import { errorBody, HttpError, unprocessable } from '../../shared/http/errors';
+import { countMetric, logger, metrics } from '../../shared/observability';
+
+/**
+ * The realtime socket (API.md: `/api/vN/realtime/ws?token=...&client_id=...`). In AWS an API Gateway
+ * WebSocket API holds the sockets and invokes this function on `$connect`, `$disconnect` and every
+ * message (`$default`); events are pushed by whichever function made the change (shared/realtime). The
+ * local server turns its own WebSocket connections into the same events.
+ */
+export interface WebSocketEvent {
+  requestContext: {
+    routeKey: string;
+    connectionId: string;
+    eventType?: 'CONNECT' | 'MESSAGE' | 'DISCONNECT';
+    requestId?: string;
+  };
+  queryStringParameters?: Record<string, string | undefined> | null;
+  body?: string | null;
+  isBase64Encoded?: boolean;
+}
+
+export interface WebSocketResult {
+  statusCode: number;
+  body?: string;
+}
+
+/** Longest accepted `client_id`, as for registered clients. */
+const MAX_CLIENT_ID_LENGTH = 100;
+/** Messages are small JSON objects; anything bigger is refused unread. */
+const MAX_MESSAGE_BYTES = 4096;
+
+const json = (statusCode: number, body: unknown): WebSocketResult => ({
+  statusCode,
+  body: JSON.stringify(body),
+});
+
+async function connect(event: WebSocketEvent): Promise<WebSocketResult> {
+  const query = event.queryStringParameters ?? {};
+  const clientId = query.client_id?.trim();
+  if (!clientId || clientId.length > MAX_CLIENT_ID_LENGTH) {
+    throw unprocessable(
+      'VALIDATION_ERROR',
+      `client_id is required (at most ${MAX_CLIENT_ID_LENGTH} characters)`,
+      [{ path: 'query.client_id', message: clientId ? 'Too long' : 'Required' }],
+    );
+  }
+  const db = await getDb();
+  const who = await authenticateSocket(db, query.token, query.network_id || undefined);
+  await pruneRealtimeConnections(db);
+  await addRealtimeConnection(db, { connectionId: event.requestContext.connectionId, clientId, ...who });
+  countMetric('RealtimeConnections');
+  logger.info('realtime socket opened', { networkId: who.networkId, clientId });
+  return { statusCode: 200 };
+}
+
+async function message(event: WebSocketEvent): Promise<WebSocketResult> {
+  const raw = event.body ?? '';
+  if (Buffer.byteLength(raw) > MAX_MESSAGE_BYTES) {
+    return json(200, { event: 'error', ...errorBody('Message too large', 'MESSAGE_TOO_LARGE') });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed && typeof parsed === 'object' && (parsed as { type?: unknown }).type === 'ping') {
+    // A ping also says the socket is alive: its row is kept fresh.
+    await touchRealtimeConnection(await getDb(), event.requestContext.connectionId);
+    return json(200, { type: 'pong' });
+  }
+  return json(200, {
+    event: 'error',
+    ...errorBody('Unknown message; the only message a client sends is {"type": "ping"}', 'UNKNOWN_MESSAGE'),
+  });
+}
+
+async function route(event: WebSocketEvent): Promise<WebSocketResult> {
+  try {
+    switch (event.requestContext.routeKey) {
+      case '$connect':
+        return await connect(event);
+      case '$disconnect':
+        await removeRealtimeConnection(await getDb(), event.requestContext.connectionId);
+        return { statusCode: 200 };
+      default:
+        return await message(event);
+    }
+  } catch (error) {
+    // On $connect the status refuses the handshake (API Gateway answers it to the client).
+    if (error instanceof HttpError) return json(error.status, error.toBody());
+    logger.error('realtime handler failed', { error, routeKey: event.requestContext.routeKey });
+    return json(500, errorBody('Internal server error', 'INTERNAL_ERROR'));
+  }
+}
+
+export const handler = middy<WebSocketEvent, WebSocketResult, Error, Context>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics))
+  .handler(route);

@@ -1,0 +1,137 @@
+import type { Context } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { WebSocketEvent, WebSocketResult } from '../../functions/realtime/handler';
+import { logger } from '../observability';
+import { setLocalRealtimeTransport } from '../realtime/publisher';
+import { errorBody } from './errors';
+import { lambdaContext } from './local-dispatch';
+
+/** API.md: `/api/v1/realtime/ws` and `/api/v2/realtime/ws`. */
+export const REALTIME_PATH = /^\/api\/v[12]\/realtime\/ws\/?$/;
+
+/** Dead peers (a laptop that slept) are found by WebSocket pings and dropped. */
+const HEARTBEAT_MS = 30_000;
+/** Client messages are tiny JSON objects. */
+const MAX_PAYLOAD_BYTES = 64 * 1024;
+
+type RealtimeHandler = (event: WebSocketEvent, context: Context) => Promise<WebSocketResult>;
+
+const event = (
+  routeKey: string,
+  connectionId: string,
+  extra: Partial<WebSocketEvent> = {},
+): WebSocketEvent => ({
+  requestContext: {
+    routeKey,
+    connectionId,
+    eventType: routeKey === '$connect' ? 'CONNECT' : routeKey === '$disconnect' ? 'DISCONNECT' : 'MESSAGE',
+    requestId: randomUUID(),
+  },
+  ...extra,
+});
+
+function refuse(socket: Duplex, statusCode: number, body: string): void {
+  const reason = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 422: 'Unprocessable Entity' };
+  socket.end(
+    `HTTP/1.1 ${statusCode} ${reason[statusCode as keyof typeof reason] ?? 'Error'}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * The realtime socket of the local server: the same handler as the Lambda behind API Gateway's WebSocket
+ * API gets the same `$connect`, `$default` and `$disconnect` events, and this server plays API Gateway's
+ * part: it holds the sockets and delivers what the publishers post to a connection id.
+ */
+export function attachLocalRealtime(
+  server: Server,
+  loadHandler: () => Promise<RealtimeHandler>,
+): { close: () => void } {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD_BYTES });
+  const sockets = new Map<string, WebSocket>();
+  // Events published between the handshake's $connect and the socket's opening wait here.
+  const pending = new Map<string, string[]>();
+  const alive = new WeakSet<WebSocket>();
+
+  setLocalRealtimeTransport({
+    async send(connectionId, message) {
+      const queued = pending.get(connectionId);
+      if (queued) {
+        queued.push(message);
+        return 'sent';
+      }
+      const socket = sockets.get(connectionId);
+      if (!socket || socket.readyState !== WebSocket.OPEN) return 'gone';
+      await new Promise<void>((resolve, reject) =>
+        socket.send(message, (error) => (error ? reject(error) : resolve())),
+      );
+      return 'sent';
+    },
+  });
+
+  const onUpgrade = async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (!REALTIME_PATH.test(url.pathname)) {
+      refuse(socket, 404, JSON.stringify(errorBody('No WebSocket at this path', 'NOT_FOUND')));
+      return;
+    }
+    const connectionId = randomUUID();
+    pending.set(connectionId, []);
+    try {
+      const handler = await loadHandler();
+      const context = lambdaContext('realtime');
+      const connected = await handler(
+        event('$connect', connectionId, { queryStringParameters: Object.fromEntries(url.searchParams) }),
+        context,
+      );
+      if (connected.statusCode !== 200) {
+        pending.delete(connectionId);
+        refuse(socket, connected.statusCode, connected.body ?? '');
+        return;
+      }
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        sockets.set(connectionId, ws);
+        for (const message of pending.get(connectionId) ?? []) ws.send(message);
+        pending.delete(connectionId);
+        alive.add(ws);
+        ws.on('pong', () => alive.add(ws));
+        ws.on('message', async (data) => {
+          const answer = await handler(event('$default', connectionId, { body: data.toString() }), context);
+          if (answer.body && ws.readyState === WebSocket.OPEN) ws.send(answer.body);
+        });
+        ws.on('close', async () => {
+          sockets.delete(connectionId);
+          await handler(event('$disconnect', connectionId), context);
+        });
+      });
+    } catch (error) {
+      pending.delete(connectionId);
+      logger.error('realtime upgrade failed', { error });
+      refuse(socket, 500, JSON.stringify(errorBody('Internal server error', 'INTERNAL_ERROR')));
+    }
+  };
+  server.on('upgrade', (request, socket, head) => void onUpgrade(request, socket, head));
+
+  const heartbeat = setInterval(() => {
+    for (const ws of sockets.values()) {
+      if (!alive.has(ws)) {
+        ws.terminate();
+        continue;
+      }
+      alive.delete(ws);
+      ws.ping();
+    }
+  }, HEARTBEAT_MS).unref();
+
+  return {
+    close: () => {
+      clearInterval(heartbeat);
+      setLocalRealtimeTransport(undefined);
+      for (const ws of sockets.values()) ws.terminate();
+      wss.close();
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import { awsTargetFromEnvironment, sendSigned } from '../aws/signed-request';
+import { config } from '../config';
+import type { Db } from '../db/client';
+import { listRealtimeConnections, removeRealtimeConnection } from '../db/repositories/realtime';
+import { countMetric, logger } from '../observability';
+
+/**
+ * Events pushed to a network's realtime sockets (API.md, "Realtime socket"). Each carries what the REST
+ * API would answer for the same object, so a client renders both the same way.
+ */
+export type RealtimeEvent =
+  | { event: 'service_status'; enabled: boolean }
+  | { event: 'interaction'; data: unknown }
+  | { event: 'action'; data: unknown }
+  | { event: 'command_response'; data: { interaction_id?: string; message: string } };
+
+/** How a message reaches one socket. */
+export interface ConnectionTransport {
+  /** `gone` when the socket no longer exists: its row is then removed. */
+  send(connectionId: string, message: string): Promise<'sent' | 'gone'>;
+}
+
+/** PostToConnection is quick when the socket exists; a slow one must not hold the request up for long. */
+export const POST_TO_CONNECTION_TIMEOUT_MS = 2000;
+
+/**
+ * API Gateway's management API: `POST {callbackUrl}/@connections/{connectionId}` with the message as body,
+ * signed for `execute-api` with the function's role (which the CDK app grants ManageConnections).
+ * 410 Gone means the client went away without API Gateway telling us yet.
+ */
+export function apiGatewayTransport(callbackUrl: string, env = process.env): ConnectionTransport {
+  const base = callbackUrl.replace(/\/+$/, '');
+  return {
+    async send(connectionId, message) {
+      const response = await sendSigned(awsTargetFromEnvironment(env), {
+        service: 'execute-api',
+        url: new URL(`${base}/@connections/${encodeURIComponent(connectionId)}`),
+        headers: { 'Content-Type': 'application/json' },
+        body: message,
+        timeoutMs: POST_TO_CONNECTION_TIMEOUT_MS,
+      });
+      if (response.statusCode === 410) return 'gone';
+      if (response.statusCode >= 200 && response.statusCode < 300) return 'sent';
+      throw new Error(`PostToConnection answered ${response.statusCode}: ${response.body.slice(0, 200)}`);
+    },
+  };
+}
+
+let localTransport: ConnectionTransport | undefined;
+let awsTransport: { url: string; transport: ConnectionTransport } | undefined;
+
+/** The local server holds its sockets itself and registers how to reach them (undefined to stop). */
+export function setLocalRealtimeTransport(transport: ConnectionTransport | undefined): void {
+  localTransport = transport;
+}
+
+function currentTransport(): ConnectionTransport | undefined {
+  if (localTransport) return localTransport;
+  const url = config().realtimeCallbackUrl;
+  if (!url) return undefined;
+  if (awsTransport?.url !== url) awsTransport = { url, transport: apiGatewayTransport(url) };
+  return awsTransport.transport;
+}
+
+/**
+ * Sends `event` to every open socket of the network. Never throws: the change it reports is already
+ * committed, and a client that misses an event still finds the data through the REST API. Call it after
+ * the transaction commits, and await it (a Lambda is frozen once it has answered).
+ */
+export async function publishToNetwork(db: Db, networkId: string, event: RealtimeEvent): Promise<void> {
+  const transport = currentTransport();
+  if (!transport) return;
+  try {
+    const connections = await listRealtimeConnections(db, networkId);
+    if (connections.length === 0) return;
+    const message = JSON.stringify(event);
+    const results = await Promise.allSettled(
+      connections.map((c) => transport.send(c.connection_id, message)),
+    );
+    let sent = 0;
+    for (const [i, result] of results.entries()) {
+      const connectionId = connections[i].connection_id;
+      if (result.status === 'rejected') {
+        logger.warn('realtime send failed', { connectionId, event: event.event, error: result.reason });
+        countMetric('RealtimeSendFailures');
+      } else if (result.value === 'gone') {
+        await removeRealtimeConnection(db, connectionId);
+      } else sent++;
+    }
+    if (sent) countMetric('RealtimeEventsSent', sent);
+  } catch (error) {
+    logger.warn('realtime publish failed', { networkId, event: event.event, error });
+    countMetric('RealtimeSendFailures');
+  }
+}

@@ -1,0 +1,180 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { Hash } from '@smithy/hash-node';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { createServer, type Server } from 'node:http';
+import { resetConfig } from '../../shared/config';
+import { createNetwork } from '../../shared/db/repositories/networks';
+import { addRealtimeConnection } from '../../shared/db/repositories/realtime';
+import {
+  publishToNetwork,
+  setLocalRealtimeTransport,
+  type RealtimeEvent,
+} from '../../shared/realtime/publisher';
+import { useTestDatabase } from '../helpers/db';
+
+const database = useTestDatabase();
+
+/**
+ * A loopback stand-in for API Gateway's management API (`POST /{stage}/@connections/{id}`): it records
+ * what it receives and answers 410 Gone for connections it is told are gone.
+ */
+interface Received {
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+let server: Server;
+let received: Received[] = [];
+let gone = new Set<string>();
+let failing = new Set<string>();
+let callbackUrl: string;
+const savedEnv = { ...process.env };
+
+beforeAll(async () => {
+  server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => (body += chunk));
+    request.on('end', () => {
+      const path = request.url ?? '';
+      received.push({ path, headers: request.headers as Record<string, string>, body });
+      const connectionId = decodeURIComponent(path.split('/@connections/')[1] ?? '');
+      response.statusCode = gone.has(connectionId) ? 410 : failing.has(connectionId) ? 500 : 200;
+      response.end(response.statusCode === 200 ? '' : '{"message":"nope"}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  callbackUrl = `http://127.0.0.1:${port}/ws`;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+});
+
+let networkId: string;
+let otherNetworkId: string;
+
+beforeEach(async () => {
+  received = [];
+  gone = new Set();
+  failing = new Set();
+  Object.assign(process.env, {
+    REALTIME_CALLBACK_URL: callbackUrl,
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'example',
+    AWS_SESSION_TOKEN: 'session-token',
+  });
+  resetConfig();
+  networkId = (await createNetwork(database.db, 'Home')).id;
+  otherNetworkId = (await createNetwork(database.db, 'Neighbours')).id;
+});
+
+afterEach(() => {
+  for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
+  Object.assign(process.env, savedEnv);
+  resetConfig();
+  setLocalRealtimeTransport(undefined);
+});
+
+const connect = (connectionId: string, network = networkId) =>
+  addRealtimeConnection(database.db, {
+    connectionId,
+    networkId: network,
+    clientId: `client-${connectionId}`,
+  });
+const connectionIds = async () =>
+  (await database.db.selectFrom('realtime_connections').select('connection_id').execute())
+    .map((r) => r.connection_id)
+    .sort();
+
+const event: RealtimeEvent = { event: 'service_status', enabled: false };
+
+describe('publishing realtime events through API Gateway', () => {
+  it("posts the event to every socket of the network, and to no other network's", async () => {
+    await connect('A1=');
+    await connect('A2=');
+    await connect('B1=', otherNetworkId);
+
+    await publishToNetwork(database.db, networkId, event);
+
+    expect(received.map((r) => decodeURIComponent(r.path)).sort()).toEqual([
+      '/ws/@connections/A1=',
+      '/ws/@connections/A2=',
+    ]);
+    for (const request of received) expect(JSON.parse(request.body)).toEqual(event);
+  });
+
+  it('signs each post exactly as the AWS SDK signer does for execute-api', async () => {
+    await connect('L0SM9cOFvHcCIhw=');
+
+    await publishToNetwork(database.db, networkId, event);
+
+    const [request] = received;
+    const signer = new SignatureV4({
+      service: 'execute-api',
+      region: 'eu-west-1',
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example', sessionToken: 'session-token' },
+      sha256: Hash.bind(null, 'sha256'),
+      applyChecksum: false,
+    });
+    const amzDate = request.headers['x-amz-date'];
+    const signingDate = new Date(
+      amzDate.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'),
+    );
+    const expected = await signer.sign(
+      {
+        method: 'POST',
+        protocol: 'http:',
+        hostname: '127.0.0.1',
+        path: request.path,
+        headers: {
+          host: request.headers.host,
+          'content-length': request.headers['content-length'],
+          'content-type': request.headers['content-type'],
+        },
+        body: request.body,
+      },
+      { signingDate },
+    );
+    expect(request.headers.authorization).toBe(expected.headers.authorization);
+    expect(request.headers['x-amz-security-token']).toBe('session-token');
+  });
+
+  it('forgets a socket API Gateway says is gone, and keeps the others', async () => {
+    await connect('alive=');
+    await connect('gone=');
+    gone.add('gone=');
+
+    await publishToNetwork(database.db, networkId, event);
+
+    expect(await connectionIds()).toEqual(['alive=']);
+  });
+
+  it('never fails the caller: a failing socket is logged and kept for the next event', async () => {
+    await connect('flaky=');
+    failing.add('flaky=');
+
+    await expect(publishToNetwork(database.db, networkId, event)).resolves.toBeUndefined();
+
+    expect(await connectionIds()).toEqual(['flaky=']);
+  });
+
+  it('never fails the caller when API Gateway cannot be reached', async () => {
+    process.env.REALTIME_CALLBACK_URL = 'http://127.0.0.1:9/ws';
+    resetConfig();
+    await connect('A1=');
+
+    await expect(publishToNetwork(database.db, networkId, event)).resolves.toBeUndefined();
+  });
+
+  it('sends nothing, and reads nothing, where no realtime endpoint is configured', async () => {
+    delete process.env.REALTIME_CALLBACK_URL;
+    resetConfig();
+    await connect('A1=');
+
+    await publishToNetwork(database.db, networkId, event);
+
+    expect(received).toEqual([]);
+  });
+});
