@@ -47,7 +47,7 @@ export async function issueTokens(
   const refresh = await signRefreshToken(user.id, familyId);
   await insertRefreshToken(db, { jti: refresh.jti, familyId, userId: user.id, expiresAt: refresh.expiresAt });
   return {
-    access_token: await signAccessToken(user.id),
+    access_token: await signAccessToken(user.id, familyId),
     refresh_token: refresh.token,
     token_type: 'bearer',
     user: { id: user.id, email: user.email, username: user.username, is_active: user.is_active },

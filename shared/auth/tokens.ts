@@ -44,6 +44,8 @@ export class TokenError extends Error {
 export interface AccessClaims extends JWTPayload {
   sub: string;
   type: 'access';
+  /** The refresh token family of the sign-in that issued it: revoking the family ends it too. */
+  fam?: string;
 }
 
 export interface RefreshClaims extends JWTPayload {
@@ -70,8 +72,8 @@ const sign = async (
   return jwt.sign(signingKey());
 };
 
-export const signAccessToken = (userId: string): Promise<string> =>
-  sign({ type: 'access' }, userId, config().auth.accessTokenSeconds);
+export const signAccessToken = (userId: string, familyId?: string): Promise<string> =>
+  sign({ type: 'access', ...(familyId ? { fam: familyId } : {}) }, userId, config().auth.accessTokenSeconds);
 
 export async function signRefreshToken(
   userId: string,

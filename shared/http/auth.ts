@@ -4,7 +4,7 @@ import { hashApiKey, isApiKey } from '../auth/api-keys';
 import { TokenError, verifyAccessToken } from '../auth/tokens';
 import { config } from '../config';
 import type { Db } from '../db/client';
-import { findActiveApiKey, touchApiKey } from '../db/repositories/credentials';
+import { findActiveApiKey, isRefreshFamilyRevoked, touchApiKey } from '../db/repositories/credentials';
 import { findOwnNetworkId, findRole } from '../db/repositories/members';
 import { findUserById } from '../db/repositories/users';
 import { forbidden, HttpError, networkNotFound, unauthorized, unprocessable } from './errors';
@@ -63,6 +63,10 @@ export async function authenticateUser(db: Db, token: string): Promise<{ userId:
     const user = await findUserById(db, claims.sub);
     if (!user || !user.is_active)
       throw invalidToken('The user of this token no longer exists or is disabled');
+    // A stolen refresh token that was replayed revokes its family: the access tokens it issued stop now,
+    // not when they expire.
+    if (claims.fam && (await isRefreshFamilyRevoked(db, claims.fam)))
+      throw invalidToken('This session was revoked; sign in again', 'TOKEN_REVOKED');
     return { userId: user.id };
   } catch (error) {
     if (error instanceof TokenError) {

@@ -94,6 +94,16 @@ export const revokeRefreshFamily = (db: Executor, familyId: string) =>
     .where('revoked_at', 'is', null)
     .execute();
 
+/** True once any token of the family was revoked (reuse detected, or all of a user's sessions ended). */
+export const isRefreshFamilyRevoked = async (db: Executor, familyId: string): Promise<boolean> =>
+  (await db
+    .selectFrom('refresh_tokens')
+    .select('jti')
+    .where('family_id', '=', familyId)
+    .where('revoked_at', 'is not', null)
+    .limit(1)
+    .executeTakeFirst()) !== undefined;
+
 export const revokeUserRefreshTokens = (db: Executor, userId: string) =>
   db
     .updateTable('refresh_tokens')

@@ -125,6 +125,9 @@ describe('accounts and tokens', () => {
     const second = await api.post('/api/v1/auth/refresh', { refresh_token: first.body.refresh_token });
     const replay = await api.post('/api/v1/auth/refresh', { refresh_token: account.refreshToken });
     const afterReplay = await api.post('/api/v1/auth/refresh', { refresh_token: second.body.refresh_token });
+    const accessAfterReplay = await api.get('/api/v1/persons', {
+      headers: { authorization: `Bearer ${second.body.access_token}` },
+    });
 
     // Assess
     expect(first.status).toBe(200);
@@ -133,6 +136,9 @@ describe('accounts and tokens', () => {
     expect(replay.status).toBe(401);
     expect(replay.body.error_code).toBe('REFRESH_TOKEN_REUSED');
     expect(afterReplay.status).toBe(401);
+    // The access tokens of the revoked family stop at once, not when they expire.
+    expect(accessAfterReplay.status).toBe(401);
+    expect(accessAfterReplay.body.error_code).toBe('TOKEN_REVOKED');
     const live = await database.db
       .selectFrom('refresh_tokens')
       .select('jti')
