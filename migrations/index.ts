@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely/migration';
 import * as initial from './2026_11_28_0001_initial';
 import * as arbitration from './2026_11_28_0003_arbitration';
 import * as realtimeConnections from './2026_11_28_0004_realtime_connections';
+import * as actionOrigin from './2026_11_28_0005_action_origin';
 
 /**
  * Every migration, by its sortable name. A static map because an esbuild bundle has no migrations folder
@@ -11,6 +12,7 @@ export const migrations: Record<string, Migration> = {
   '2026_11_28_0001_initial': initial,
   '2026_11_28_0003_arbitration': arbitration,
   '2026_11_28_0004_realtime_connections': realtimeConnections,
+  '2026_11_28_0005_action_origin': actionOrigin,
 };
 
 export const staticMigrationProvider: MigrationProvider = {

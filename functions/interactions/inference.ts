@@ -6,7 +6,7 @@ import {
   isGeminiConfigured,
   networkTimeZone,
 } from '../../shared/ai';
-import { insertAction } from '../../shared/db/repositories/actions';
+import { findInferredAction, insertInferredAction } from '../../shared/db/repositories/actions';
 import { findInteraction, listInteractions } from '../../shared/db/repositories/interactions';
 import { findClient } from '../../shared/db/repositories/networks';
 import { listPersons } from '../../shared/db/repositories/persons';
@@ -49,8 +49,13 @@ export const inferenceRoute = defineRoute({
   body: inferenceBody,
   bodyOptional: true,
   responses: {
-    201: { description: 'The extracted action', schema: actionSchema },
-    200: { description: 'No action asked for', schema: noIntentSchema },
+    201: { description: 'The extracted action, stored', schema: actionSchema },
+    200: {
+      description:
+        '`{message}` when no action was asked for; or the action an earlier call already extracted from ' +
+        'this interaction (an interaction yields one inferred action, however often it is asked)',
+      schema: z.union([actionSchema, noIntentSchema]),
+    },
   },
   errors: {
     404: 'INTERACTION_NOT_FOUND or CLIENT_NOT_FOUND',
@@ -62,6 +67,9 @@ export const inferenceRoute = defineRoute({
     if (!interaction) throw notFound('INTERACTION_NOT_FOUND', 'Interaction not found in this network');
     if (body?.client_id && !(await findClient(db, networkId!, body.client_id)))
       throw notFound('CLIENT_NOT_FOUND', `Client ${body.client_id} is not registered in this network`);
+    // Asked before: the stored answer, without a model call.
+    const earlierAction = await findInferredAction(db, networkId!, interaction.id);
+    if (earlierAction) return ok(toAction(earlierAction));
     // Before the context queries: without a key there is nothing to do.
     if (!isGeminiConfigured()) throw new InferenceUnavailableError();
 
@@ -93,7 +101,7 @@ export const inferenceRoute = defineRoute({
     });
     if (!extracted) return ok({ message: NO_INTENT_MESSAGE });
 
-    const action = await insertAction(db, {
+    const action = await insertInferredAction(db, {
       networkId: networkId!,
       actionType: extracted.actionType,
       details: {
@@ -108,6 +116,10 @@ export const inferenceRoute = defineRoute({
       conversationId: interaction.conversation_id,
       scheduledTime: extracted.scheduledTime,
     });
+    if (!action) {
+      // A concurrent call for the same interaction stored its action first: that one is the answer.
+      return ok(toAction((await findInferredAction(db, networkId!, interaction.id))!));
+    }
     countMetric('ActionsExtracted');
     const answer = toAction(action);
     await publishToNetwork(db, networkId!, { event: 'action', data: answer });

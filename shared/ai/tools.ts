@@ -217,6 +217,7 @@ export async function createReminder(
       action_type: 'remind',
       details: JSON.stringify({ text, source: 'voice_command' }),
       scheduled_time: when,
+      origin: 'command',
     })
     .returning(['id', 'scheduled_time'])
     .executeTakeFirstOrThrow();

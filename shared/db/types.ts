@@ -150,6 +150,8 @@ export interface IdempotencyRecordTable {
 export type ActionType = 'remind' | 'schedule' | 'contact';
 export type ActionStatus = 'pending' | 'done' | 'dismissed';
 
+export type ActionOrigin = 'inference' | 'command';
+
 export interface ActionTable {
   id: Generated<string>;
   network_id: string;
@@ -158,6 +160,8 @@ export interface ActionTable {
   conversation_id: string | null;
   action_type: ActionType;
   details: Json<JsonObject>;
+  /** `inference` or `command`; null for rows from before the column. */
+  origin: ColumnType<ActionOrigin | null, ActionOrigin | null | undefined, ActionOrigin | null>;
   status: Generated<ActionStatus>;
   scheduled_time: NullableTimestamp;
   completed_time: NullableTimestamp;

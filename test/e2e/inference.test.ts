@@ -106,6 +106,36 @@ describe('POST interactions/{interaction_id}/inference', () => {
     ]);
   });
 
+  it('answers the stored action when asked again, without a second model call or a second action', async () => {
+    const interaction = await say('Remind me to call Anna tomorrow at nine');
+    fake.enqueue(reply.json(reminder));
+    const first = await api.post(`${P}/interactions/${interaction.id}/inference`);
+
+    const again = await api.post(`${P}/interactions/${interaction.id}/inference`);
+
+    expect(first.status).toBe(201);
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(first.body);
+    expect(fake.requests).toHaveLength(1);
+    expect((await api.get(`${P}/actions`)).body).toHaveLength(1);
+  });
+
+  it('stores one action when the same interaction is inferred twice at once', async () => {
+    const interaction = await say('Remind me to call Anna tomorrow at nine');
+    fake.enqueue(reply.json(reminder));
+    fake.enqueue(reply.json(reminder));
+
+    const answers = await Promise.all([
+      api.post(`${P}/interactions/${interaction.id}/inference`),
+      api.post(`${P}/interactions/${interaction.id}/inference`),
+    ]);
+
+    const actions = (await api.get(`${P}/actions`)).body;
+    expect(actions).toHaveLength(1);
+    expect(answers.map((a) => a.body.id)).toEqual([actions[0].id, actions[0].id]);
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 201]);
+  });
+
   it('answers that no intent was recognised when the model finds no action, and stores nothing', async () => {
     const interaction = await say('What a lovely day');
     fake.enqueue(reply.json({ action_type: 'none', title: '', scheduled_time: null, contact: null }));

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor } from '../transaction';
-import type { Action, ActionStatus, ActionType, JsonObject } from '../types';
+import type { Action, ActionOrigin, ActionStatus, ActionType, JsonObject } from '../types';
 
 export interface NewAction {
   networkId: string;
@@ -10,6 +10,7 @@ export interface NewAction {
   interactionId?: string | null;
   conversationId?: string | null;
   scheduledTime?: Date | null;
+  origin?: ActionOrigin;
 }
 
 /** Stores an action drawn from an interaction; references must already be checked to be the network's. */
@@ -24,9 +25,41 @@ export const insertAction = (db: Executor, action: NewAction): Promise<Action> =
       interaction_id: action.interactionId ?? null,
       conversation_id: action.conversationId ?? null,
       scheduled_time: action.scheduledTime ?? null,
+      origin: action.origin ?? null,
     })
     .returningAll()
     .executeTakeFirstOrThrow();
+
+/**
+ * Stores the action inferred from an interaction unless one already is (then undefined): the partial
+ * unique index decides, so two concurrent inference calls store one action between them.
+ */
+export const insertInferredAction = (db: Executor, action: NewAction & { interactionId: string }) =>
+  db
+    .insertInto('actions')
+    .values({
+      network_id: action.networkId,
+      action_type: action.actionType,
+      details: JSON.stringify(action.details ?? {}),
+      person_id: action.personId ?? null,
+      interaction_id: action.interactionId,
+      conversation_id: action.conversationId ?? null,
+      scheduled_time: action.scheduledTime ?? null,
+      origin: 'inference',
+    })
+    .onConflict((oc) => oc.column('interaction_id').where('origin', '=', 'inference').doNothing())
+    .returningAll()
+    .executeTakeFirst();
+
+/** The action inferred from an interaction, if any. */
+export const findInferredAction = (db: Executor, networkId: string, interactionId: string) =>
+  db
+    .selectFrom('actions')
+    .selectAll()
+    .where('network_id', '=', networkId)
+    .where('interaction_id', '=', interactionId)
+    .where('origin', '=', 'inference')
+    .executeTakeFirst();
 
 /** Newest first, optionally by status or by the interaction they came from. */
 export const listActions = (
