@@ -79,8 +79,8 @@ export async function startLocalServer(
   // Upgraded sockets are no longer the HTTP server's connections: close them too, or close() never ends.
   const closeHttp = server.close.bind(server);
   server.close = (callback) => {
-    realtime.close();
-    return closeHttp(callback);
+    void realtime.close().finally(() => closeHttp(callback));
+    return server;
   };
 
   await new Promise<void>((resolve) => server.listen(port, host, resolve));

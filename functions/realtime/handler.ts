@@ -11,6 +11,7 @@ import {
 } from '../../shared/db/repositories/realtime';
 import { authenticateSocket } from '../../shared/http/auth';
 import { errorBody, HttpError, unprocessable } from '../../shared/http/errors';
+import { clientIdSchema } from '../../shared/http/validation';
 import { countMetric, logger, metrics } from '../../shared/observability';
 
 /**
@@ -33,11 +34,10 @@ export interface WebSocketEvent {
 
 export interface WebSocketResult {
   statusCode: number;
+  headers?: Record<string, string>;
   body?: string;
 }
 
-/** Longest accepted `client_id`, as for registered clients. */
-const MAX_CLIENT_ID_LENGTH = 100;
 /** Messages are small JSON objects; anything bigger is refused unread. */
 const MAX_MESSAGE_BYTES = 4096;
 
@@ -48,20 +48,25 @@ const json = (statusCode: number, body: unknown): WebSocketResult => ({
 
 async function connect(event: WebSocketEvent): Promise<WebSocketResult> {
   const query = event.queryStringParameters ?? {};
-  const clientId = query.client_id?.trim();
-  if (!clientId || clientId.length > MAX_CLIENT_ID_LENGTH) {
+  // The same rule as a registered client's name.
+  const clientId = clientIdSchema.safeParse(query.client_id?.trim());
+  if (!clientId.success) {
     throw unprocessable(
       'VALIDATION_ERROR',
-      `client_id is required (at most ${MAX_CLIENT_ID_LENGTH} characters)`,
-      [{ path: 'query.client_id', message: clientId ? 'Too long' : 'Required' }],
+      'client_id is required: 1 to 64 letters, digits, "-", "_" or spaces',
+      [{ path: 'query.client_id', message: query.client_id ? 'Invalid client_id' : 'Required' }],
     );
   }
   const db = await getDb();
   const who = await authenticateSocket(db, query.token, query.network_id || undefined);
   await pruneRealtimeConnections(db);
-  await addRealtimeConnection(db, { connectionId: event.requestContext.connectionId, clientId, ...who });
+  await addRealtimeConnection(db, {
+    connectionId: event.requestContext.connectionId,
+    clientId: clientId.data,
+    ...who,
+  });
   countMetric('RealtimeConnections');
-  logger.info('realtime socket opened', { networkId: who.networkId, clientId });
+  logger.info('realtime socket opened', { networkId: who.networkId, clientId: clientId.data });
   return { statusCode: 200 };
 }
 
@@ -100,7 +105,7 @@ async function route(event: WebSocketEvent): Promise<WebSocketResult> {
     }
   } catch (error) {
     // On $connect the status refuses the handshake (API Gateway answers it to the client).
-    if (error instanceof HttpError) return json(error.status, error.toBody());
+    if (error instanceof HttpError) return { ...json(error.status, error.toBody()), headers: error.headers }; // WWW-Authenticate on a 401
     logger.error('realtime handler failed', { error, routeKey: event.requestContext.routeKey });
     return json(500, errorBody('Internal server error', 'INTERNAL_ERROR'));
   }

@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, Server } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { WebSocketEvent, WebSocketResult } from '../../functions/realtime/handler';
@@ -33,13 +33,26 @@ const event = (
   ...extra,
 });
 
-function refuse(socket: Duplex, statusCode: number, body: string): void {
-  const reason = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 422: 'Unprocessable Entity' };
-  socket.end(
-    `HTTP/1.1 ${statusCode} ${reason[statusCode as keyof typeof reason] ?? 'Error'}\r\n` +
-      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+function refuse(
+  socket: Duplex,
+  statusCode: number,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  const lines = Object.entries({
+    'Content-Type': 'application/json',
+    'Content-Length': String(Buffer.byteLength(body)),
+    Connection: 'close',
+    ...headers,
+  }).map(([name, value]) => `${name}: ${value}\r\n`);
+  socket.end(`HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? 'Error'}\r\n${lines.join('')}\r\n${body}`);
 }
+
+/** What `ws` needs to complete a handshake (RFC 6455); checked before $connect stores anything. */
+const isWebSocketHandshake = (request: IncomingMessage) =>
+  request.headers.upgrade?.toLowerCase() === 'websocket' &&
+  request.headers['sec-websocket-version'] === '13' &&
+  /^[A-Za-z0-9+/]{22}==$/.test(request.headers['sec-websocket-key'] ?? '');
 
 /**
  * The realtime socket of the local server: the same handler as the Lambda behind API Gateway's WebSocket
@@ -49,7 +62,7 @@ function refuse(socket: Duplex, statusCode: number, body: string): void {
 export function attachLocalRealtime(
   server: Server,
   loadHandler: () => Promise<RealtimeHandler>,
-): { close: () => void } {
+): { close: () => Promise<void> } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD_BYTES });
   const sockets = new Map<string, WebSocket>();
   // Events published between the handshake's $connect and the socket's opening wait here.
@@ -72,10 +85,34 @@ export function attachLocalRealtime(
     },
   });
 
+  /** $disconnect runs once per connection, whoever notices first; close() waits for the ones under way. */
+  const disconnecting = new Map<string, Promise<unknown>>();
+  const disconnect = (connectionId: string, handler: RealtimeHandler, context: Context) => {
+    pending.delete(connectionId);
+    sockets.delete(connectionId);
+    if (!disconnecting.has(connectionId)) {
+      const done = handler(event('$disconnect', connectionId), context).finally(() =>
+        disconnecting.delete(connectionId),
+      );
+      disconnecting.set(connectionId, done);
+    }
+  };
+
   const onUpgrade = async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (!REALTIME_PATH.test(url.pathname)) {
       refuse(socket, 404, JSON.stringify(errorBody('No WebSocket at this path', 'NOT_FOUND')));
+      return;
+    }
+    if (!isWebSocketHandshake(request)) {
+      refuse(
+        socket,
+        400,
+        JSON.stringify(errorBody('Not a WebSocket version 13 handshake', 'BAD_HANDSHAKE')),
+        {
+          'Sec-WebSocket-Version': '13',
+        },
+      );
       return;
     }
     const connectionId = randomUUID();
@@ -83,13 +120,21 @@ export function attachLocalRealtime(
     try {
       const handler = await loadHandler();
       const context = lambdaContext('realtime');
+      // A client that goes away before its socket opens must not leave its connection behind.
+      socket.once('close', () => {
+        if (pending.has(connectionId)) disconnect(connectionId, handler, context);
+      });
       const connected = await handler(
         event('$connect', connectionId, { queryStringParameters: Object.fromEntries(url.searchParams) }),
         context,
       );
       if (connected.statusCode !== 200) {
         pending.delete(connectionId);
-        refuse(socket, connected.statusCode, connected.body ?? '');
+        refuse(socket, connected.statusCode, connected.body ?? '', connected.headers);
+        return;
+      }
+      if (socket.destroyed) {
+        disconnect(connectionId, handler, context);
         return;
       }
       wss.handleUpgrade(request, socket, head, (ws) => {
@@ -102,10 +147,7 @@ export function attachLocalRealtime(
           const answer = await handler(event('$default', connectionId, { body: data.toString() }), context);
           if (answer.body && ws.readyState === WebSocket.OPEN) ws.send(answer.body);
         });
-        ws.on('close', async () => {
-          sockets.delete(connectionId);
-          await handler(event('$disconnect', connectionId), context);
-        });
+        ws.on('close', () => disconnect(connectionId, handler, context));
       });
     } catch (error) {
       pending.delete(connectionId);
@@ -127,10 +169,15 @@ export function attachLocalRealtime(
   }, HEARTBEAT_MS).unref();
 
   return {
-    close: () => {
+    /** Closes every socket and waits until their connections are forgotten (before the database closes). */
+    close: async () => {
       clearInterval(heartbeat);
       setLocalRealtimeTransport(undefined);
-      for (const ws of sockets.values()) ws.terminate();
+      const closing = [...sockets.values()].map(
+        (ws) => new Promise((resolve) => ws.once('close', resolve).terminate()),
+      );
+      await Promise.all(closing);
+      await Promise.allSettled([...disconnecting.values()]);
       wss.close();
     },
   };
