@@ -72,6 +72,7 @@ async function connect(event: WebSocketEvent): Promise<WebSocketResult> {
 
 async function message(event: WebSocketEvent): Promise<WebSocketResult> {
   const raw = event.body ?? '';
+  countMetric('RealtimeMessages');
   if (Buffer.byteLength(raw) > MAX_MESSAGE_BYTES) {
     return json(200, { event: 'error', ...errorBody('Message too large', 'MESSAGE_TOO_LARGE') });
   }
@@ -84,6 +85,7 @@ async function message(event: WebSocketEvent): Promise<WebSocketResult> {
   if (parsed && typeof parsed === 'object' && (parsed as { type?: unknown }).type === 'ping') {
     // A ping also says the socket is alive: its row is kept fresh.
     await touchRealtimeConnection(await getDb(), event.requestContext.connectionId);
+
     return json(200, { type: 'pong' });
   }
   return json(200, {
@@ -99,13 +101,18 @@ async function route(event: WebSocketEvent): Promise<WebSocketResult> {
         return await connect(event);
       case '$disconnect':
         await removeRealtimeConnection(await getDb(), event.requestContext.connectionId);
+        countMetric('RealtimeDisconnections');
         return { statusCode: 200 };
       default:
         return await message(event);
     }
   } catch (error) {
     // On $connect the status refuses the handshake (API Gateway answers it to the client).
-    if (error instanceof HttpError) return { ...json(error.status, error.toBody()), headers: error.headers }; // WWW-Authenticate on a 401
+    if (error instanceof HttpError) {
+      countMetric('RealtimeRefused');
+      // With the error's headers: WWW-Authenticate on a 401.
+      return { ...json(error.status, error.toBody()), headers: error.headers };
+    }
     logger.error('realtime handler failed', { error, routeKey: event.requestContext.routeKey });
     return json(500, errorBody('Internal server error', 'INTERNAL_ERROR'));
   }
