@@ -1,24 +1,15 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { resetGemini } from '../../shared/ai';
-import { resetConfig } from '../../shared/config';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import { useTestDatabase } from '../helpers/db';
-import { reply, startFakeGemini, type FakeGemini } from '../helpers/fake-gemini';
+import { expectError } from '../helpers/expect-error';
+import { reply } from '../helpers/fake-gemini';
 import { createTestApi } from '../helpers/http';
+import { useFakeGemini } from '../helpers/use-fake-gemini';
 
 const database = useTestDatabase();
 const api = createTestApi();
-let fake: FakeGemini;
-const savedEnv = { ...process.env };
+const gemini = useFakeGemini();
+const { fake } = gemini;
 const NO_INTENT = { message: 'Intent not recognized, no inference performed.' };
-
-const expectError = (res: { status: number; body: any }, status: number, code: string) => {
-  expect(res.status).toBe(status);
-  expect(res.body).toMatchObject({
-    detail: expect.any(String),
-    error_code: code,
-    timestamp: expect.any(String),
-  });
-};
 
 const reminder = {
   action_type: 'remind',
@@ -26,17 +17,6 @@ const reminder = {
   scheduled_time: '2026-01-02T09:00:00',
   contact: 'Anna',
 };
-
-beforeAll(async () => {
-  fake = await startFakeGemini();
-});
-
-afterAll(async () => {
-  await fake.close();
-  process.env = savedEnv;
-  resetConfig();
-  resetGemini();
-});
 
 describe('POST interactions/{interaction_id}/inference', () => {
   let networkId: string;
@@ -48,12 +28,7 @@ describe('POST interactions/{interaction_id}/inference', () => {
 
   beforeEach(async () => {
     fake.reset();
-    process.env.GEMINI_API_KEY = 'test-key';
-    process.env.GEMINI_BASE_URL = fake.url;
-    process.env.GEMINI_RETRY_DELAY_MS = '10';
-    delete process.env.GEMINI_MAX_ATTEMPTS;
-    resetConfig();
-    resetGemini();
+    gemini.configure();
     networkId = (await api.post('/api/v1/networks', { name: 'Home' })).body.id;
     P = `/api/v1/${networkId}`;
     alice = (await api.post(`${P}/persons`, { name: 'Alice' })).body;
@@ -198,9 +173,7 @@ describe('POST interactions/{interaction_id}/inference', () => {
   });
 
   it('answers 502 when the model keeps failing', async () => {
-    process.env.GEMINI_MAX_ATTEMPTS = '2';
-    resetConfig();
-    resetGemini();
+    gemini.configure({ maxAttempts: 2 });
     const interaction = await say('Remind me to water the plants');
     fake.respondWith(() => reply.error(500, 'boom'));
 
@@ -211,9 +184,7 @@ describe('POST interactions/{interaction_id}/inference', () => {
   });
 
   it('answers 503 without a Gemini key', async () => {
-    delete process.env.GEMINI_API_KEY;
-    resetConfig();
-    resetGemini();
+    gemini.configure({ key: false });
     const interaction = await say('Remind me to water the plants');
 
     const res = await api.post(`${P}/interactions/${interaction.id}/inference`);

@@ -3,14 +3,14 @@ import type { Server } from 'node:http';
 import { createConnection, type AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';
 import { startLocalServer } from '../../bin/serve';
-import { resetGemini } from '../../shared/ai';
 import { resetConfig } from '../../shared/config';
 import { fixture } from '../helpers/audio';
 import { type Account, createApiKey, registerAccount, strictAuth } from '../helpers/auth';
 import { useTestDatabase } from '../helpers/db';
 import { expectError } from '../helpers/expect-error';
-import { reply, startFakeGemini, type FakeGemini } from '../helpers/fake-gemini';
+import { reply } from '../helpers/fake-gemini';
 import { multipart, type RequestOptions, type TestApi, type TestResponse } from '../helpers/http';
+import { useFakeGemini } from '../helpers/use-fake-gemini';
 
 /**
  * The realtime socket as the desktop app sees it: the real local server (bin/serve.ts), real WebSocket
@@ -20,7 +20,8 @@ import { multipart, type RequestOptions, type TestApi, type TestResponse } from 
 const database = useTestDatabase({ clearBetweenTests: false });
 const savedEnv = { ...process.env };
 let mode: ReturnType<typeof strictAuth>;
-let fake: FakeGemini;
+const gemini = useFakeGemini();
+const { fake } = gemini;
 let server: Server;
 let base: string;
 let api: TestApi;
@@ -230,23 +231,13 @@ async function closeAll(): Promise<void> {
 
 beforeAll(async () => {
   mode = strictAuth();
-  fake = await startFakeGemini();
-  process.env.GEMINI_API_KEY = 'test-key';
-  process.env.GEMINI_BASE_URL = fake.url;
-  process.env.GEMINI_MODEL = 'gemini-test-flash';
-  process.env.GEMINI_RETRY_DELAY_MS = '10';
-  process.env.GEMINI_TIMEOUT_MS = '5000';
-  process.env.GEMINI_MAX_ATTEMPTS = '1';
-  resetConfig();
-  resetGemini();
+  gemini.configure({ maxAttempts: 1 });
 });
 
 afterAll(async () => {
-  await fake?.close();
   mode?.restore();
   process.env = savedEnv;
   resetConfig();
-  resetGemini();
 });
 
 describe('the realtime socket', () => {

@@ -1,19 +1,19 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { resetConfig } from '../../shared/config';
-import { resetGemini } from '../../shared/ai';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import { interactionRoutes } from '../../functions/interactions/routes';
 import { createHandler } from '../../shared/http/pipeline';
 import { lambdaContext, toApiGatewayEvent } from '../../shared/http/local-dispatch';
 import { decodeAudio } from '../../shared/audio';
 import { encodeWav, fixture, whiteNoise } from '../helpers/audio';
 import { useTestDatabase } from '../helpers/db';
-import { reply, startFakeGemini, type FakeGemini } from '../helpers/fake-gemini';
+import { expectError } from '../helpers/expect-error';
+import { reply } from '../helpers/fake-gemini';
 import { createTestApi, multipart } from '../helpers/http';
+import { useFakeGemini } from '../helpers/use-fake-gemini';
 
 const database = useTestDatabase();
 const api = createTestApi();
-let fake: FakeGemini;
-const savedEnv = { ...process.env };
+const gemini = useFakeGemini();
+const { fake } = gemini;
 
 const BETTER = 'Interaction was not registered due to better audio streams';
 const CLIENTS = ['kitchen', 'desktop-1', 'phone', 'hall', 'office'];
@@ -26,40 +26,8 @@ const enrichment = (text: string, topics: string[] = ['smalltalk']) => ({
   sentiment: 0.1,
 });
 
-const expectError = (res: { status: number; body: any }, status: number, code: string) => {
-  expect(res.status).toBe(status);
-  expect(res.body).toMatchObject({
-    detail: expect.any(String),
-    error_code: code,
-    timestamp: expect.any(String),
-  });
-};
-
 /** Capture times far apart, so consecutive uploads are different utterances for the arbitration. */
 const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 9, 0, 0) + seconds * 1000).toISOString();
-
-beforeAll(async () => {
-  fake = await startFakeGemini();
-});
-
-afterAll(async () => {
-  await fake.close();
-  process.env = savedEnv;
-  resetConfig();
-  resetGemini();
-});
-
-const configureGemini = (withKey = true) => {
-  if (withKey) process.env.GEMINI_API_KEY = 'test-key';
-  else delete process.env.GEMINI_API_KEY;
-  process.env.GEMINI_BASE_URL = fake.url;
-  process.env.GEMINI_MODEL = 'gemini-test-flash';
-  process.env.GEMINI_RETRY_DELAY_MS = '10';
-  process.env.GEMINI_TIMEOUT_MS = '5000';
-  process.env.GEMINI_MAX_ATTEMPTS = '3';
-  resetConfig();
-  resetGemini();
-};
 
 describe('POST P/interactions/register', () => {
   let networkId: string;
@@ -67,7 +35,7 @@ describe('POST P/interactions/register', () => {
 
   beforeEach(async () => {
     fake.reset();
-    configureGemini();
+    gemini.configure();
     networkId = (await api.post('/api/v1/networks', { name: 'Home' })).body.id;
     P = `/api/v1/${networkId}`;
     for (const client of CLIENTS) await api.post(`${P}/service/client/register/${client}`);
@@ -356,7 +324,7 @@ describe('POST P/interactions/register', () => {
   });
 
   it('uses the client’s own transcript without a Gemini key', async () => {
-    configureGemini(false);
+    gemini.configure({ key: false });
 
     const res = await upload('voice-a-1.mp3', { transcript: 'Lights off please' });
 
@@ -367,7 +335,7 @@ describe('POST P/interactions/register', () => {
   });
 
   it('answers 503 TRANSCRIPTION_UNAVAILABLE without a Gemini key and without a transcript', async () => {
-    configureGemini(false);
+    gemini.configure({ key: false });
 
     const res = await upload('voice-a-1.mp3');
 

@@ -1,49 +1,24 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { resetGemini } from '../../shared/ai';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import { analyzeAudio, decodeAudio } from '../../shared/audio';
-import { resetConfig } from '../../shared/config';
 import { findVoiceprint } from '../../shared/db/repositories/persons';
 import { cosine } from '../../shared/domain/speaker-match';
 import { encodeWav, fixture } from '../helpers/audio';
 import { useTestDatabase } from '../helpers/db';
-import { reply, startFakeGemini, type FakeGemini } from '../helpers/fake-gemini';
+import { expectError } from '../helpers/expect-error';
+import { reply } from '../helpers/fake-gemini';
 import { createTestApi, multipart } from '../helpers/http';
+import { useFakeGemini } from '../helpers/use-fake-gemini';
 
 const database = useTestDatabase();
 const api = createTestApi();
-let fake: FakeGemini;
-const savedEnv = { ...process.env };
+const gemini = useFakeGemini();
+const { fake } = gemini;
 
 const SENTENCE_1 = 'Please remind me to call my sister tomorrow morning at nine.';
 const mp3 = (name: string) => ({ filename: name, content: fixture(name), mimetype: 'audio/mpeg' });
 const enrichment = (text: string) => ({ text, language: 'en-US', entities: [], topics: [], sentiment: 0 });
 
-const expectError = (res: { status: number; body: any }, status: number, code: string) => {
-  expect(res.status).toBe(status);
-  expect(res.body).toMatchObject({
-    detail: expect.any(String),
-    error_code: code,
-    timestamp: expect.any(String),
-  });
-};
-
-const useGemini = (configured: boolean) => {
-  if (configured) process.env.GEMINI_API_KEY = 'test-key';
-  else delete process.env.GEMINI_API_KEY;
-  resetConfig();
-  resetGemini();
-};
-
-beforeAll(async () => {
-  fake = await startFakeGemini();
-});
-
-afterAll(async () => {
-  await fake.close();
-  process.env = savedEnv;
-  resetConfig();
-  resetGemini();
-});
+const useGemini = (configured: boolean) => gemini.configure({ key: configured });
 
 describe('voice enrolment', () => {
   let networkId: string;
@@ -52,8 +27,6 @@ describe('voice enrolment', () => {
 
   beforeEach(async () => {
     fake.reset();
-    process.env.GEMINI_BASE_URL = fake.url;
-    process.env.GEMINI_RETRY_DELAY_MS = '10';
     useGemini(false);
     networkId = (await api.post('/api/v1/networks', { name: 'Home' })).body.id;
     P = `/api/v1/${networkId}`;
@@ -136,8 +109,13 @@ describe('voice enrolment', () => {
       multipart({ name: 'Mallory', audio: mp3('voice-a-3.mp3'), expected_text: SENTENCE_1 }),
     );
 
-    expectError(res, 422, 'VOICE_TEXT_MISMATCH');
+    // The error shape plus its documented fields.
+    expect(res.status).toBe(422);
     expect(res.body).toMatchObject({
+      error_code: 'VOICE_TEXT_MISMATCH',
+      detail: expect.any(String),
+      timestamp: expect.any(String),
+      similarity: expect.any(Number),
       expected_text: SENTENCE_1,
       transcript: 'We should buy fresh bread and some apples on the way home.',
     });

@@ -1,12 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { resetConfig } from '../../shared/config';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import {
   CommandFailedError,
   CommandUnavailableError,
   geminiSettings,
   isWav,
   networkTools,
-  resetGemini,
   runCommand,
   transcribeAndEnrich,
   TranscriptionFailedError,
@@ -15,11 +13,12 @@ import {
 } from '../../shared/ai';
 import { createNetwork, upsertClient } from '../../shared/db/repositories/networks';
 import { useTestDatabase } from '../helpers/db';
-import { reply, startFakeGemini, type FakeGemini } from '../helpers/fake-gemini';
+import { reply } from '../helpers/fake-gemini';
+import { useFakeGemini } from '../helpers/use-fake-gemini';
 
 const database = useTestDatabase();
-let fake: FakeGemini;
-const savedEnv = { ...process.env };
+const gemini = useFakeGemini();
+const { fake } = gemini;
 
 /** One second of a 440 Hz tone at 16 kHz: stands in for speech, the model here is fake. */
 const tone = () =>
@@ -33,27 +32,9 @@ const enrichment = {
   sentiment: 0.2,
 };
 
-beforeAll(async () => {
-  fake = await startFakeGemini();
-});
-
-afterAll(async () => {
-  await fake.close();
-  process.env = savedEnv;
-  resetConfig();
-  resetGemini();
-});
-
 beforeEach(() => {
   fake.reset();
-  process.env.GEMINI_API_KEY = 'test-key';
-  process.env.GEMINI_BASE_URL = fake.url;
-  process.env.GEMINI_MODEL = 'gemini-test-flash';
-  process.env.GEMINI_RETRY_DELAY_MS = '10';
-  process.env.GEMINI_TIMEOUT_MS = '5000';
-  process.env.GEMINI_MAX_ATTEMPTS = '3';
-  resetConfig();
-  resetGemini();
+  gemini.configure();
 });
 
 describe('transcribeAndEnrich', () => {
@@ -169,8 +150,7 @@ describe('transcribeAndEnrich', () => {
   });
 
   it('answers 503 TRANSCRIPTION_UNAVAILABLE without a key, and makes no call', async () => {
-    delete process.env.GEMINI_API_KEY;
-    resetConfig();
+    gemini.configure({ key: false });
 
     const failure = transcribeAndEnrich(tone());
 
