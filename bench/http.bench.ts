@@ -1,31 +1,8 @@
 /** Request pipeline overhead: GET /health and a network-scoped read through the whole Middy pipeline. */
-import { createDb, setDb } from '../shared/db/client';
-import { migrateToLatest } from '../shared/db/migrate';
+import { startBenchApi } from './harness';
 
-process.env.LOG_LEVEL = 'SILENT';
-process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-// Network id alone, as old clients call: measures the pipeline, not token verification.
-process.env.LEGACY_NETWORK_AUTH = 'true';
-
-const { contexts, defaultContextName } = await import('../functions/contexts');
-const { LocalDispatcher, toApiGatewayEvent } = await import('../shared/http/local-dispatch');
-
-const db = await createDb({ dataDir: 'memory' });
-await migrateToLatest(db);
-setDb(db);
-const dispatcher = new LocalDispatcher(contexts, defaultContextName);
-const call = (method: string, url: string, body?: unknown) =>
-  dispatcher.invoke(
-    toApiGatewayEvent({
-      method,
-      url,
-      headers: body ? { 'content-type': 'application/json' } : {},
-      body: body ? Buffer.from(JSON.stringify(body)) : Buffer.alloc(0),
-    }),
-  );
-
-const network = JSON.parse((await call('POST', '/api/v1/networks', { name: 'bench' })).body!);
+const { call, networkId, close } = await startBenchApi();
+const network = { id: networkId };
 await call('POST', `/api/v1/${network.id}/service/clients`, { client_id: 'kitchen' });
 const probe = await call('GET', `/api/v1/${network.id}/service/info`);
 if (probe.statusCode !== 200) throw new Error(`service/info answered ${probe.statusCode}: ${probe.body}`);
@@ -45,4 +22,4 @@ async function measure(label: string, run: () => Promise<unknown>, iterations = 
 
 await measure('GET /health', () => call('GET', '/health'));
 await measure('GET P/service/info', () => call('GET', `/api/v1/${network.id}/service/info`));
-await db.destroy();
+await close();

@@ -14,14 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createDb, setDb } from '../shared/db/client';
-import { migrateToLatest } from '../shared/db/migrate';
-
-process.env.LOG_LEVEL = 'SILENT';
-process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-// Network id alone, as old clients call: measures the pipeline, not token verification.
-process.env.LEGACY_NETWORK_AUTH = 'true';
+import { startBenchApi } from './harness';
 
 const { reply, startFakeGemini } = await import('../test/helpers/fake-gemini');
 const { multipart } = await import('../test/helpers/http');
@@ -33,26 +26,11 @@ process.env.GEMINI_API_KEY = 'bench-key';
 process.env.GEMINI_BASE_URL = fake.url;
 process.env.GEMINI_RETRY_DELAY_MS = '10';
 
-const { contexts, defaultContextName } = await import('../functions/contexts');
-const { LocalDispatcher, toApiGatewayEvent } = await import('../shared/http/local-dispatch');
 const { analyzeAudio } = await import('../shared/audio/index');
 
-const db = await createDb({ dataDir: 'memory' });
-await migrateToLatest(db);
-setDb(db);
-const dispatcher = new LocalDispatcher(contexts, defaultContextName);
-const json = (method: string, url: string, body?: unknown) =>
-  dispatcher.invoke(
-    toApiGatewayEvent({
-      method,
-      url,
-      headers: body ? { 'content-type': 'application/json' } : {},
-      body: body ? Buffer.from(JSON.stringify(body)) : Buffer.alloc(0),
-    }),
-  );
-
-const network = JSON.parse((await json('POST', '/api/v1/networks', { name: 'bench' })).body!);
-await json('POST', `/api/v1/${network.id}/service/client/register/kitchen`);
+const { db, send, call, networkId, close } = await startBenchApi();
+const network = { id: networkId };
+await call('POST', `/api/v1/${network.id}/service/client/register/kitchen`);
 
 const fixtures = join(import.meta.dirname, '..', 'test', 'fixtures', 'audio');
 const files = ['a', 'b', 'c'].flatMap((v) => [1, 2, 3].map((s) => `voice-${v}-${s}.mp3`));
@@ -67,13 +45,11 @@ async function register(i: number, transcript: boolean) {
     captured_at: new Date(clock).toISOString(),
     ...(transcript ? { transcript: 'Benchmark utterance' } : {}),
   });
-  const result = await dispatcher.invoke(
-    toApiGatewayEvent({
-      method: 'POST',
-      url: `/api/v1/${network.id}/interactions/register`,
-      headers: { 'content-type': form.contentType },
-      body: form.buffer,
-    }),
+  const result = await send(
+    'POST',
+    `/api/v1/${network.id}/interactions/register`,
+    { 'content-type': form.contentType },
+    form.buffer,
   );
   if (result.statusCode !== 201) throw new Error(`register answered ${result.statusCode}: ${result.body}`);
 }
@@ -116,4 +92,4 @@ const counts = await db
   .executeTakeFirstOrThrow();
 console.log(`persons created: ${counts.n} (expected 3: the voices were matched)`);
 await fake.close();
-await db.destroy();
+await close();
