@@ -605,7 +605,12 @@ describe('the realtime socket', () => {
     // A row for a connection the server holds no socket for (a crashed client seen by another instance).
     await database.db
       .insertInto('realtime_connections')
-      .values({ connection_id: 'gone-connection', network_id: user.networkId, client_id: 'old-laptop' })
+      .values({
+        connection_id: 'gone-connection',
+        network_id: user.networkId,
+        user_id: user.userId,
+        client_id: 'old-laptop',
+      })
       .execute();
     const socket = await connect({ token: user.accessToken, client_id: 'desktop-1' });
 

@@ -4,6 +4,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { createServer, type Server } from 'node:http';
 import { resetConfig } from '../../shared/config';
 import { createNetwork } from '../../shared/db/repositories/networks';
+import { addMember } from '../../shared/db/repositories/members';
 import { addRealtimeConnection } from '../../shared/db/repositories/realtime';
 import {
   publishToNetwork,
@@ -53,6 +54,8 @@ afterAll(async () => {
 
 let networkId: string;
 let otherNetworkId: string;
+/** A member of both networks: the sockets below are theirs unless a test says otherwise. */
+let userId: string;
 
 beforeEach(async () => {
   received = [];
@@ -68,6 +71,14 @@ beforeEach(async () => {
   resetConfig();
   networkId = (await createNetwork(database.db, 'Home')).id;
   otherNetworkId = (await createNetwork(database.db, 'Neighbours')).id;
+  userId = (
+    await database.db
+      .insertInto('users')
+      .values({ email: 'member@realtime.test' })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+  ).id;
+  for (const id of [networkId, otherNetworkId]) await addMember(database.db, id, userId, 'member');
 });
 
 afterEach(() => {
@@ -77,11 +88,16 @@ afterEach(() => {
   setLocalRealtimeTransport(undefined);
 });
 
-const connect = (connectionId: string, network = networkId) =>
+const connect = (
+  connectionId: string,
+  network = networkId,
+  who: { userId?: string; apiKeyId?: string } = { userId },
+) =>
   addRealtimeConnection(database.db, {
     connectionId,
     networkId: network,
     clientId: `client-${connectionId}`,
+    ...who,
   });
 const connectionIds = async () =>
   (await database.db.selectFrom('realtime_connections').select('connection_id').execute())
@@ -158,6 +174,35 @@ describe('publishing realtime events through API Gateway', () => {
     await expect(publishToNetwork(database.db, networkId, event)).resolves.toBeUndefined();
 
     expect(await connectionIds()).toEqual(['flaky=']);
+  });
+
+  it('stops sending to a member removed from the network, a disabled user and a revoked API key', async () => {
+    const key = await database.db
+      .insertInto('network_api_keys')
+      .values({ network_id: networkId, name: 'hub', prefix: 'mk_test', key_hash: 'hash' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const other = (
+      await database.db
+        .insertInto('users')
+        .values({ email: 'other@realtime.test' })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+    ).id;
+    await addMember(database.db, networkId, other, 'member');
+    await connect('member=');
+    await connect('removed=', networkId, { userId: other });
+    await connect('key=', networkId, { apiKeyId: key.id });
+    await publishToNetwork(database.db, networkId, event);
+    expect(received).toHaveLength(3);
+
+    await database.db.deleteFrom('network_members').where('user_id', '=', other).execute();
+    await database.db.updateTable('network_api_keys').set({ revoked_at: new Date() }).execute();
+    await database.db.updateTable('users').set({ is_active: false }).where('id', '=', userId).execute();
+    received = [];
+    await publishToNetwork(database.db, networkId, event);
+
+    expect(received).toEqual([]);
   });
 
   it('never fails the caller when API Gateway cannot be reached', async () => {

@@ -46,12 +46,28 @@ export const touchRealtimeConnection = (db: Executor, connectionId: string) =>
     .where('connection_id', '=', connectionId)
     .execute();
 
+/**
+ * The network's sockets whose opener may still read it: a member who is still a member and active, or an
+ * API key that is not revoked. A socket outlives the check made when it opened (up to 2 hours), so removing
+ * a member or revoking a key stops their events here, at once.
+ */
 export const listRealtimeConnections = (db: Executor, networkId: string) =>
   db
-    .selectFrom('realtime_connections')
-    .select(['connection_id', 'client_id'])
-    .where('network_id', '=', networkId)
-    .orderBy('connected_at')
+    .selectFrom('realtime_connections as c')
+    .leftJoin('network_members as m', (join) =>
+      join.onRef('m.network_id', '=', 'c.network_id').onRef('m.user_id', '=', 'c.user_id'),
+    )
+    .leftJoin('users as u', (join) => join.onRef('u.id', '=', 'm.user_id').on('u.is_active', '=', true))
+    .leftJoin('network_api_keys as k', (join) =>
+      join
+        .onRef('k.id', '=', 'c.api_key_id')
+        .onRef('k.network_id', '=', 'c.network_id')
+        .on('k.revoked_at', 'is', null),
+    )
+    .select(['c.connection_id', 'c.client_id'])
+    .where('c.network_id', '=', networkId)
+    .where((eb) => eb.or([eb('u.id', 'is not', null), eb('k.id', 'is not', null)]))
+    .orderBy('c.connected_at')
     .execute();
 
 export const pruneRealtimeConnections = (db: Executor) =>
