@@ -69,11 +69,17 @@ export class ApiStack extends Stack {
       DB_NAME: props.databaseName,
     };
 
-    for (const context of props.contexts) {
-      const built = new ContextFunction(this, `${pascal(context.name)}Context`, {
-        context: context.name,
-        description: `Mira ${config.stage}: ${context.name} context`,
-        sizing: sizingFor(config, context.name, AUDIO_CONTEXTS.has(context.name)),
+    /** A function that serves requests: the database and the app secret (JWT, Gemini), read-only. */
+    const servingFunction = (
+      id: string,
+      name: string,
+      description: string,
+      environment: Record<string, string> = {},
+    ) => {
+      const built = new ContextFunction(this, id, {
+        context: name,
+        description: `Mira ${config.stage}: ${description}`,
+        sizing: sizingFor(config, name, AUDIO_CONTEXTS.has(name)),
         vpc: props.vpc,
         securityGroups: [functionsSg, props.databaseClients],
         logRetention: config.logRetentionDays,
@@ -82,34 +88,29 @@ export class ApiStack extends Stack {
           ...databaseEnvironment,
           APP_SECRET_ARN: props.appSecret.secretArn,
           LOG_LEVEL: config.logLevel,
-          CORS_ORIGINS: config.api.corsOrigins.join(','),
-          LEGACY_NETWORK_AUTH: String(config.legacyNetworkAuth),
+          ...environment,
         },
       });
       // Read-only, and only these two secrets: grantRead gives GetSecretValue and DescribeSecret.
       props.appSecret.grantRead(built.function);
       props.databaseSecret.grantRead(built.function);
-      this.functions.set(context.name, built.function);
+      return built.function;
+    };
+
+    for (const context of props.contexts) {
+      const fn = servingFunction(`${pascal(context.name)}Context`, context.name, `${context.name} context`, {
+        CORS_ORIGINS: config.api.corsOrigins.join(','),
+        LEGACY_NETWORK_AUTH: String(config.legacyNetworkAuth),
+      });
+      this.functions.set(context.name, fn);
     }
 
     // The realtime socket's function: authenticates $connect, records and forgets connections, answers pings.
-    const realtime = new ContextFunction(this, 'RealtimeFunction', {
-      context: REALTIME_FUNCTION,
-      description: `Mira ${config.stage}: realtime WebSocket ($connect, $disconnect, ping)`,
-      sizing: sizingFor(config, REALTIME_FUNCTION, false),
-      vpc: props.vpc,
-      securityGroups: [functionsSg, props.databaseClients],
-      logRetention: config.logRetentionDays,
-      removalPolicy,
-      environment: {
-        ...databaseEnvironment,
-        APP_SECRET_ARN: props.appSecret.secretArn,
-        LOG_LEVEL: config.logLevel,
-      },
-    });
-    props.appSecret.grantRead(realtime.function);
-    props.databaseSecret.grantRead(realtime.function);
-    this.realtimeFunction = realtime.function;
+    this.realtimeFunction = servingFunction(
+      'RealtimeFunction',
+      REALTIME_FUNCTION,
+      'realtime WebSocket ($connect, $disconnect, ping)',
+    );
 
     const migrate = new ContextFunction(this, 'MigrateFunction', {
       context: MIGRATE_FUNCTION,
@@ -129,7 +130,7 @@ export class ApiStack extends Stack {
       executeOnHandlerChange: true,
       timeout: Duration.minutes(5),
       // New code must not serve requests before its schema exists.
-      executeBefore: [...this.functions.values(), realtime.function],
+      executeBefore: [...this.functions.values(), this.realtimeFunction],
     });
     Validations.of(trigger).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
@@ -201,7 +202,7 @@ export class ApiStack extends Stack {
 
     // The realtime socket: a WebSocket API in front of the realtime function. Publishing contexts post to
     // its connections through the management endpoint (REALTIME_CALLBACK_URL), signed with their role.
-    const realtimeIntegration = (id: string) => new WebSocketLambdaIntegration(id, realtime.function);
+    const realtimeIntegration = (id: string) => new WebSocketLambdaIntegration(id, this.realtimeFunction);
     this.realtimeApi = new apigw.WebSocketApi(this, 'RealtimeApi', {
       apiName: `${config.prefix}-realtime`,
       description: `Mira ${config.stage} realtime socket`,

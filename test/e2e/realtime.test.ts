@@ -9,7 +9,7 @@ import { type Account, createApiKey, registerAccount, strictAuth } from '../help
 import { useTestDatabase } from '../helpers/db';
 import { expectError } from '../helpers/expect-error';
 import { reply } from '../helpers/fake-gemini';
-import { multipart, type RequestOptions, type TestApi, type TestResponse } from '../helpers/http';
+import { createServerApi, multipart, type TestApi } from '../helpers/http';
 import { useFakeGemini } from '../helpers/use-fake-gemini';
 
 /**
@@ -27,47 +27,6 @@ let base: string;
 let api: TestApi;
 
 const EVENT_TIMEOUT_MS = 5000;
-
-/** The same shape as test/helpers/http.ts's in-process API, but over HTTP to the local server. */
-function serverApi(url: string): TestApi {
-  const request = async <T = any>(
-    method: string,
-    path: string,
-    options: RequestOptions = {},
-  ): Promise<TestResponse<T>> => {
-    const headers: Record<string, string> = { ...options.headers };
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
-    let body: Buffer | string | undefined;
-    const raw = options.body as any;
-    if (raw && typeof raw === 'object' && 'contentType' in raw && 'buffer' in raw) {
-      body = raw.buffer;
-      headers['content-type'] ??= raw.contentType;
-    } else if (Buffer.isBuffer(raw)) {
-      body = raw;
-      headers['content-type'] ??= 'application/octet-stream';
-    } else if (raw !== undefined) {
-      body = typeof raw === 'string' ? raw : JSON.stringify(raw);
-      headers['content-type'] ??= 'application/json';
-    }
-    const res = await fetch(`${url}${path}`, { method, headers, body });
-    const text = await res.text();
-    const responseHeaders = Object.fromEntries(res.headers.entries());
-    let parsed: unknown = text;
-    if ((responseHeaders['content-type'] ?? '').includes('json') && text) parsed = JSON.parse(text);
-    return { status: res.status, headers: responseHeaders, body: parsed as T, text };
-  };
-  return {
-    request,
-    get: <T = any>(path: string, options?: RequestOptions) => request<T>('GET', path, options),
-    post: <T = any>(path: string, body?: unknown, options?: RequestOptions) =>
-      request<T>('POST', path, { ...options, body }),
-    patch: <T = any>(path: string, body?: unknown, options?: RequestOptions) =>
-      request<T>('PATCH', path, { ...options, body }),
-    put: <T = any>(path: string, body?: unknown, options?: RequestOptions) =>
-      request<T>('PUT', path, { ...options, body }),
-    delete: <T = any>(path: string, options?: RequestOptions) => request<T>('DELETE', path, options),
-  };
-}
 
 /** An open socket that keeps every message it received, in order. */
 interface Socket {
@@ -246,7 +205,7 @@ describe('the realtime socket', () => {
   beforeAll(async () => {
     server = await startLocalServer(0, '127.0.0.1');
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    api = serverApi(base);
+    api = createServerApi(base);
   });
 
   afterEach(async () => {

@@ -54,55 +54,72 @@ export function multipart(
 const isMultipart = (body: unknown): body is MultipartForm =>
   typeof body === 'object' && body !== null && 'contentType' in body && 'buffer' in body;
 
+/** The request's headers and bytes, with the content type its body implies. */
+function encodeRequest(options: RequestOptions): { headers: Record<string, string>; body: Buffer } {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let body: Buffer = Buffer.alloc(0);
+  if (isMultipart(options.body)) {
+    body = options.body.buffer;
+    headers['content-type'] ??= options.body.contentType;
+  } else if (Buffer.isBuffer(options.body)) {
+    body = options.body;
+    headers['content-type'] ??= 'application/octet-stream';
+  } else if (typeof options.body === 'string') {
+    body = Buffer.from(options.body);
+    headers['content-type'] ??= 'application/json';
+  } else if (options.body !== undefined) {
+    body = Buffer.from(JSON.stringify(options.body));
+    headers['content-type'] ??= 'application/json';
+  }
+  return { headers, body };
+}
+
+function decodeResponse<T>(status: number, headers: Record<string, string>, text: string): TestResponse<T> {
+  let parsed: unknown = text;
+  if ((headers['content-type'] ?? '').includes('json') && text) parsed = JSON.parse(text);
+  return { status, headers, body: parsed as T, text };
+}
+
+type Send = <T = any>(method: string, path: string, options?: RequestOptions) => Promise<TestResponse<T>>;
+
+const withMethods = (request: Send) => ({
+  request,
+  get: <T = any>(path: string, options?: RequestOptions) => request<T>('GET', path, options),
+  post: <T = any>(path: string, body?: unknown, options?: RequestOptions) =>
+    request<T>('POST', path, { ...options, body }),
+  patch: <T = any>(path: string, body?: unknown, options?: RequestOptions) =>
+    request<T>('PATCH', path, { ...options, body }),
+  put: <T = any>(path: string, body?: unknown, options?: RequestOptions) =>
+    request<T>('PUT', path, { ...options, body }),
+  delete: <T = any>(path: string, options?: RequestOptions) => request<T>('DELETE', path, options),
+});
+
 /**
  * Calls the real Lambda handlers (the whole Middy pipeline) with API Gateway v2 events, routed to the
  * context that owns each path exactly as the local server does.
  */
 export function createTestApi() {
   const dispatcher = new LocalDispatcher(contexts, defaultContextName);
-  const request = async <T = any>(
-    method: string,
-    path: string,
-    options: RequestOptions = {},
-  ): Promise<TestResponse<T>> => {
-    const headers: Record<string, string> = { ...options.headers };
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
-    let body: Buffer = Buffer.alloc(0);
-    if (isMultipart(options.body)) {
-      body = options.body.buffer;
-      headers['content-type'] ??= options.body.contentType;
-    } else if (Buffer.isBuffer(options.body)) {
-      body = options.body;
-      headers['content-type'] ??= 'application/octet-stream';
-    } else if (typeof options.body === 'string') {
-      body = Buffer.from(options.body);
-      headers['content-type'] ??= 'application/json';
-    } else if (options.body !== undefined) {
-      body = Buffer.from(JSON.stringify(options.body));
-      headers['content-type'] ??= 'application/json';
-    }
+  return withMethods(async <T = any>(method: string, path: string, options: RequestOptions = {}) => {
+    const { headers, body } = encodeRequest(options);
     const result = await dispatcher.invoke(
       toApiGatewayEvent({ method, url: path, headers, body, sourceIp: options.sourceIp }),
     );
-    const text = result.body ?? '';
     const responseHeaders = Object.fromEntries(
       Object.entries(result.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]),
     );
-    let parsed: unknown = text;
-    if ((responseHeaders['content-type'] ?? '').includes('json') && text) parsed = JSON.parse(text);
-    return { status: result.statusCode ?? 200, headers: responseHeaders, body: parsed as T, text };
-  };
-  return {
-    request,
-    get: <T = any>(path: string, options?: RequestOptions) => request<T>('GET', path, options),
-    post: <T = any>(path: string, body?: unknown, options?: RequestOptions) =>
-      request<T>('POST', path, { ...options, body }),
-    patch: <T = any>(path: string, body?: unknown, options?: RequestOptions) =>
-      request<T>('PATCH', path, { ...options, body }),
-    put: <T = any>(path: string, body?: unknown, options?: RequestOptions) =>
-      request<T>('PUT', path, { ...options, body }),
-    delete: <T = any>(path: string, options?: RequestOptions) => request<T>('DELETE', path, options),
-  };
+    return decodeResponse<T>(result.statusCode ?? 200, responseHeaders, result.body ?? '');
+  });
+}
+
+/** The same calls over real HTTP, to a running server (the local server of `bin/serve.ts`). */
+export function createServerApi(baseUrl: string): TestApi {
+  return withMethods(async <T = any>(method: string, path: string, options: RequestOptions = {}) => {
+    const { headers, body } = encodeRequest(options);
+    const res = await fetch(`${baseUrl}${path}`, { method, headers, body: body.length ? body : undefined });
+    return decodeResponse<T>(res.status, Object.fromEntries(res.headers.entries()), await res.text());
+  });
 }
 
 export type TestApi = ReturnType<typeof createTestApi>;

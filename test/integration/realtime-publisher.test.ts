@@ -1,6 +1,4 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { Hash } from '@smithy/hash-node';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { createServer, type Server } from 'node:http';
 import { resetConfig } from '../../shared/config';
 import { createNetwork } from '../../shared/db/repositories/networks';
@@ -11,6 +9,7 @@ import {
   setLocalRealtimeTransport,
   type RealtimeEvent,
 } from '../../shared/realtime/publisher';
+import { sdkAuthorization } from '../helpers/aws-signature';
 import { useTestDatabase } from '../helpers/db';
 
 const database = useTestDatabase();
@@ -127,33 +126,12 @@ describe('publishing realtime events through API Gateway', () => {
     await publishToNetwork(database.db, networkId, event);
 
     const [request] = received;
-    const signer = new SignatureV4({
-      service: 'execute-api',
-      region: 'eu-west-1',
-      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example', sessionToken: 'session-token' },
-      sha256: Hash.bind(null, 'sha256'),
-      applyChecksum: false,
-    });
-    const amzDate = request.headers['x-amz-date'];
-    const signingDate = new Date(
-      amzDate.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'),
-    );
-    const expected = await signer.sign(
-      {
-        method: 'POST',
-        protocol: 'http:',
-        hostname: '127.0.0.1',
-        path: request.path,
-        headers: {
-          host: request.headers.host,
-          'content-length': request.headers['content-length'],
-          'content-type': request.headers['content-type'],
-        },
-        body: request.body,
-      },
-      { signingDate },
-    );
-    expect(request.headers.authorization).toBe(expected.headers.authorization);
+    const expected = await sdkAuthorization(request, 'execute-api', [
+      'host',
+      'content-length',
+      'content-type',
+    ]);
+    expect(request.headers.authorization).toBe(expected);
     expect(request.headers['x-amz-security-token']).toBe('session-token');
   });
 

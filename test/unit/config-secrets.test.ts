@@ -1,6 +1,4 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { Hash } from '@smithy/hash-node';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { config, databasePasswordProvider, resetConfig } from '../../shared/config';
 import {
   DATABASE_PASSWORD_MAX_AGE_SECONDS,
@@ -11,6 +9,7 @@ import {
 } from '../../shared/config/secrets';
 import { getSecretString, SecretsManagerError } from '../../shared/config/secrets-manager';
 import { type FakeSecretsManager, startFakeSecretsManager } from '../../scripts/probe-bundle';
+import { sdkAuthorization } from '../helpers/aws-signature';
 
 const APP_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:mira-app';
 const DB_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:mira-db';
@@ -56,39 +55,17 @@ describe('the Secrets Manager client', () => {
     await getSecretString(APP_ARN, secretsManager.env);
 
     const [received] = secretsManager.requests;
-    const signer = new SignatureV4({
-      service: 'secretsmanager',
-      region: 'eu-west-1',
-      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example', sessionToken: 'session-token' },
-      sha256: Hash.bind(null, 'sha256'),
-      // Secrets Manager does not need the payload hash header; aws4 signs content-length instead.
-      applyChecksum: false,
-    });
-    const amzDate = received.headers['x-amz-date'];
-    const signingDate = new Date(
-      amzDate.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'),
-    );
-    const expected = await signer.sign(
-      {
-        method: 'POST',
-        protocol: 'http:',
-        hostname: '127.0.0.1',
-        path: '/',
-        headers: {
-          host: received.headers.host,
-          'content-length': received.headers['content-length'],
-          'content-type': received.headers['content-type'],
-          'x-amz-target': received.headers['x-amz-target'],
-        },
-        body: received.body,
-      },
-      { signingDate },
-    );
+    const expected = await sdkAuthorization(received, 'secretsmanager', [
+      'host',
+      'content-length',
+      'content-type',
+      'x-amz-target',
+    ]);
     expect(received.method).toBe('POST');
     expect(received.headers['x-amz-target']).toBe('secretsmanager.GetSecretValue');
     expect(received.headers['x-amz-security-token']).toBe('session-token');
     expect(JSON.parse(received.body)).toEqual({ SecretId: APP_ARN });
-    expect(received.headers.authorization).toBe(expected.headers.authorization);
+    expect(received.headers.authorization).toBe(expected);
   });
 
   it('retries throttling and server errors, then answers', async () => {

@@ -13,22 +13,20 @@ export interface NewAction {
   origin?: ActionOrigin;
 }
 
+const actionRow = (action: NewAction) => ({
+  network_id: action.networkId,
+  action_type: action.actionType,
+  details: JSON.stringify(action.details ?? {}),
+  person_id: action.personId ?? null,
+  interaction_id: action.interactionId ?? null,
+  conversation_id: action.conversationId ?? null,
+  scheduled_time: action.scheduledTime ?? null,
+  origin: action.origin ?? null,
+});
+
 /** Stores an action drawn from an interaction; references must already be checked to be the network's. */
 export const insertAction = (db: Executor, action: NewAction): Promise<Action> =>
-  db
-    .insertInto('actions')
-    .values({
-      network_id: action.networkId,
-      action_type: action.actionType,
-      details: JSON.stringify(action.details ?? {}),
-      person_id: action.personId ?? null,
-      interaction_id: action.interactionId ?? null,
-      conversation_id: action.conversationId ?? null,
-      scheduled_time: action.scheduledTime ?? null,
-      origin: action.origin ?? null,
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  db.insertInto('actions').values(actionRow(action)).returningAll().executeTakeFirstOrThrow();
 
 /**
  * Stores the action inferred from an interaction unless one already is (then undefined): the partial
@@ -37,16 +35,7 @@ export const insertAction = (db: Executor, action: NewAction): Promise<Action> =
 export const insertInferredAction = (db: Executor, action: NewAction & { interactionId: string }) =>
   db
     .insertInto('actions')
-    .values({
-      network_id: action.networkId,
-      action_type: action.actionType,
-      details: JSON.stringify(action.details ?? {}),
-      person_id: action.personId ?? null,
-      interaction_id: action.interactionId,
-      conversation_id: action.conversationId ?? null,
-      scheduled_time: action.scheduledTime ?? null,
-      origin: 'inference',
-    })
+    .values(actionRow({ ...action, origin: 'inference' }))
     .onConflict((oc) => oc.column('interaction_id').where('origin', '=', 'inference').doNothing())
     .returningAll()
     .executeTakeFirst();
