@@ -8,7 +8,7 @@ import { contexts, defaultContextName } from '../functions/contexts';
 import { config } from '../shared/config';
 import { closeDb, describeDatabase, getDb } from '../shared/db/client';
 import { migrateToLatest } from '../shared/db/migrate';
-import { errorBody } from '../shared/http/errors';
+import { errorBody } from '../shared/errors';
 import { LocalDispatcher, toApiGatewayEvent } from '../shared/http/local-dispatch';
 import { attachLocalRealtime, REALTIME_PATH } from '../shared/http/local-realtime';
 
@@ -35,7 +35,7 @@ export async function startLocalServer(
         });
         res.end(
           JSON.stringify(
-            errorBody('This is a WebSocket: open it with an Upgrade request', 'UPGRADE_REQUIRED'),
+            errorBody('UPGRADE_REQUIRED', 'This is a WebSocket: open it with an Upgrade request'),
           ),
         );
         return;

@@ -1,6 +1,6 @@
 import { publishToNetwork } from '../../shared/realtime/publisher';
 import { deleteAction, listActions, setActionStatus } from '../../shared/db/repositories/actions';
-import { notFound } from '../../shared/http/errors';
+import { actionNotFound } from '../../shared/errors';
 import { defineRoute, noContent, ok, type RouteDefinition } from '../../shared/http/route';
 import {
   actionListQuery,
@@ -12,7 +12,6 @@ import {
 } from './schemas';
 
 const tag = 'Actions';
-const actionNotFound = () => notFound('ACTION_NOT_FOUND', 'Action not found in this network');
 
 export const actionRoutes: RouteDefinition[] = [
   defineRoute({
@@ -23,7 +22,7 @@ export const actionRoutes: RouteDefinition[] = [
     summary: 'Actions of the network, newest first, optionally by status',
     query: actionListQuery,
     responses: { 200: { description: 'The actions', schema: actionListSchema } },
-    handler: async ({ db, networkId, query }) => ok((await listActions(db, networkId!, query)).map(toAction)),
+    handler: async ({ db, networkId, query }) => ok((await listActions(db, networkId, query)).map(toAction)),
   }),
   defineRoute({
     method: 'PATCH',
@@ -34,12 +33,12 @@ export const actionRoutes: RouteDefinition[] = [
     params: actionParams,
     body: actionStatusBody,
     responses: { 200: { description: 'The action', schema: actionSchema } },
-    errors: { 404: 'ACTION_NOT_FOUND' },
+    errors: ['ACTION_NOT_FOUND'],
     handler: async ({ db, networkId, params, body }) => {
-      const action = await setActionStatus(db, networkId!, params.action_id, body.status);
+      const action = await setActionStatus(db, networkId, params.action_id, body.status);
       if (!action) throw actionNotFound();
       const answer = toAction(action);
-      await publishToNetwork(db, networkId!, { event: 'action', data: answer });
+      await publishToNetwork(db, networkId, { event: 'action', data: answer });
       return ok(answer);
     },
   }),
@@ -51,9 +50,9 @@ export const actionRoutes: RouteDefinition[] = [
     summary: 'Delete an action',
     params: actionParams,
     responses: { 204: { description: 'Deleted' } },
-    errors: { 404: 'ACTION_NOT_FOUND' },
+    errors: ['ACTION_NOT_FOUND'],
     handler: async ({ db, networkId, params }) => {
-      if (!(await deleteAction(db, networkId!, params.action_id))) throw actionNotFound();
+      if (!(await deleteAction(db, networkId, params.action_id))) throw actionNotFound();
       return noContent();
     },
   }),

@@ -27,8 +27,7 @@ import {
   decideThrottle,
   ipThrottleKey,
 } from '../../shared/domain/login-throttle';
-import { conflict, forbidden, HttpError, unauthorized } from '../../shared/http/errors';
-import { invalidToken } from '../../shared/http/auth';
+import { forbidden, httpError, HttpError, invalidToken, unauthorized } from '../../shared/errors';
 import type { z } from 'zod';
 import type { loginBody, registerBody, tokenResponse } from './schemas';
 
@@ -58,16 +57,16 @@ export async function issueTokens(
 const taken = (error: unknown) => {
   const constraint = (error as { constraint?: string }).constraint ?? '';
   return constraint.includes('username')
-    ? conflict('USERNAME_TAKEN', 'This username is taken')
-    : conflict('EMAIL_TAKEN', 'An account with this email exists');
+    ? httpError('USERNAME_TAKEN', 'This username is taken')
+    : httpError('EMAIL_TAKEN', 'An account with this email exists');
 };
 
 /** A user, their own network (as owner) and their first tokens, all or nothing. */
 export async function register(db: Db, body: z.infer<typeof registerBody>): Promise<TokenResponse> {
   if (await findUserByEmail(db, body.email))
-    throw conflict('EMAIL_TAKEN', 'An account with this email exists');
+    throw httpError('EMAIL_TAKEN', 'An account with this email exists');
   if (body.username && (await findUserByLogin(db, body.username))) {
-    throw conflict('USERNAME_TAKEN', 'This username is taken');
+    throw httpError('USERNAME_TAKEN', 'This username is taken');
   }
   const passwordHash = await hashPassword(body.password);
   try {
@@ -88,7 +87,7 @@ export async function register(db: Db, body: z.infer<typeof registerBody>): Prom
 }
 
 export const tooManyAttempts = (retryAfterSeconds: number) =>
-  new HttpError(429, 'TOO_MANY_ATTEMPTS', `Too many failed logins; try again in ${retryAfterSeconds} s`, {
+  new HttpError('TOO_MANY_ATTEMPTS', `Too many failed logins; try again in ${retryAfterSeconds} s`, {
     headers: { 'Retry-After': String(retryAfterSeconds) },
   });
 

@@ -9,7 +9,7 @@ import {
   insertUser,
   linkProvider,
 } from '../../shared/db/repositories/users';
-import { badRequest, forbidden, HttpError, serviceUnavailable } from '../../shared/http/errors';
+import { forbidden, httpError, HttpError, unavailable } from '../../shared/errors';
 import { logger } from '../../shared/observability';
 import { defaultNetworkName, issueTokens } from './accounts';
 
@@ -29,7 +29,7 @@ function providerConfig(
 ): OAuthProviderConfig & { clientId: string; clientSecret: string } {
   const cfg = config().auth[provider];
   if (!cfg.clientId || !cfg.clientSecret) {
-    throw serviceUnavailable('OAUTH_NOT_CONFIGURED', `${provider} sign-in is not configured on this server`);
+    throw unavailable('OAUTH_NOT_CONFIGURED', `${provider} sign-in is not configured on this server`);
   }
   return cfg as OAuthProviderConfig & { clientId: string; clientSecret: string };
 }
@@ -65,7 +65,7 @@ export async function checkState(state: string, provider: Provider): Promise<num
     return Number(claims.redirect_port);
   } catch (error) {
     if (error instanceof TokenError)
-      throw badRequest('INVALID_OAUTH_STATE', 'The OAuth state is invalid or expired');
+      throw httpError('INVALID_OAUTH_STATE', 'The OAuth state is invalid or expired');
     throw error;
   }
 }
@@ -76,12 +76,12 @@ async function callProvider<T>(provider: Provider, url: string, init: RequestIni
     response = await fetch(url, { ...init, signal: AbortSignal.timeout(PROVIDER_TIMEOUT_MS) });
   } catch (error) {
     logger.warn('oauth provider unreachable', { provider, error });
-    throw serviceUnavailable('OAUTH_PROVIDER_UNAVAILABLE', `${provider} could not be reached`, 5);
+    throw unavailable('OAUTH_PROVIDER_UNAVAILABLE', `${provider} could not be reached`, 5);
   }
   const body = (await response.json().catch(() => undefined)) as (T & { error?: string }) | undefined;
   if (!response.ok || !body || body.error) {
     logger.warn('oauth provider refused', { provider, status: response.status, error: body?.error });
-    throw new HttpError(401, 'OAUTH_EXCHANGE_FAILED', `${provider} did not accept the authorization code`, {
+    throw new HttpError('OAUTH_EXCHANGE_FAILED', `${provider} did not accept the authorization code`, {
       headers: { 'WWW-Authenticate': 'Bearer' },
     });
   }
@@ -153,9 +153,9 @@ export async function signInWithProvider(db: Db, provider: Provider, identity: P
     let user = await findUserByProvider(trx, provider, identity.subject);
     if (!user) {
       if (!identity.email || !identity.emailVerified) {
-        throw forbidden(
-          `${provider} did not confirm a verified email for this account`,
+        throw httpError(
           'OAUTH_EMAIL_UNVERIFIED',
+          `${provider} did not confirm a verified email for this account`,
         );
       }
       const existing = await findUserByEmail(trx, identity.email);

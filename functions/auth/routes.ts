@@ -8,7 +8,7 @@ import {
   removeMember,
 } from '../../shared/db/repositories/members';
 import { findUserByEmail } from '../../shared/db/repositories/users';
-import { badRequest, conflict, forbidden, notFound, unauthorized } from '../../shared/http/errors';
+import { forbidden, httpError, unauthorized, type ErrorCode } from '../../shared/errors';
 import {
   created,
   defineRoute,
@@ -44,6 +44,9 @@ const tag = 'Auth';
 const tokenResponses = { 200: { description: 'Tokens and the user', schema: tokenResponse } };
 
 /** Keys and members are managed by people, not devices: a user token of a member (or the owner). */
+/** What `requireUser` answers: an API key or a member where an owner's token is needed. */
+const userManaged: ErrorCode[] = ['UNAUTHORIZED', 'USER_TOKEN_REQUIRED', 'OWNER_REQUIRED'];
+
 function requireUser(ctx: RequestContext<unknown, unknown, unknown>, ownerOnly: boolean) {
   const { principal } = ctx;
   if (principal.kind === 'api_key')
@@ -64,7 +67,7 @@ const oauthUrlRoute = (provider: 'google' | 'github') =>
     summary: `The ${provider} consent page URL and its signed state`,
     query: oauthUrlQuery,
     responses: { 200: { description: 'Where to send the user', schema: oauthUrlResponse } },
-    errors: { 503: 'OAUTH_NOT_CONFIGURED' },
+    errors: ['OAUTH_NOT_CONFIGURED'],
     handler: async ({ query }) => ok(await authorizationUrl(provider, query.redirect_port)),
   });
 
@@ -78,7 +81,7 @@ export const authRoutes: RouteDefinition[] = [
     summary: "Create an account and its own network; answers the account's tokens",
     body: registerBody,
     responses: { 201: { description: 'Registered', schema: tokenResponse } },
-    errors: { 409: 'EMAIL_TAKEN, USERNAME_TAKEN' },
+    errors: ['EMAIL_TAKEN', 'USERNAME_TAKEN'],
     handler: async ({ db, body }) => created(await register(db, body)),
   }),
   defineRoute({
@@ -90,7 +93,7 @@ export const authRoutes: RouteDefinition[] = [
     summary: 'Sign in with email or username and password',
     body: loginBody,
     responses: tokenResponses,
-    errors: { 401: 'INVALID_CREDENTIALS', 403: 'ACCOUNT_DISABLED', 429: 'TOO_MANY_ATTEMPTS' },
+    errors: ['INVALID_CREDENTIALS', 'ACCOUNT_DISABLED', 'TOO_MANY_ATTEMPTS'],
     handler: async ({ db, body, event }) => ok(await login(db, body, event.requestContext.http.sourceIp)),
   }),
   defineRoute({
@@ -102,7 +105,7 @@ export const authRoutes: RouteDefinition[] = [
     summary: 'Trade a refresh token for new tokens (each refresh token works once)',
     body: refreshBody,
     responses: tokenResponses,
-    errors: { 401: 'INVALID_TOKEN, TOKEN_EXPIRED, REFRESH_TOKEN_REUSED' },
+    errors: ['INVALID_TOKEN', 'TOKEN_EXPIRED', 'REFRESH_TOKEN_REUSED'],
     handler: async ({ db, body }) => ok(await refresh(db, body.refresh_token)),
   }),
   oauthUrlRoute('google'),
@@ -116,7 +119,7 @@ export const authRoutes: RouteDefinition[] = [
     summary: 'Finish Google sign-in with the code and the state from the redirect',
     body: googleCallbackBody,
     responses: tokenResponses,
-    errors: { 400: 'INVALID_OAUTH_STATE', 401: 'OAUTH_EXCHANGE_FAILED', 403: 'OAUTH_EMAIL_UNVERIFIED' },
+    errors: ['INVALID_OAUTH_STATE', 'OAUTH_EXCHANGE_FAILED', 'OAUTH_EMAIL_UNVERIFIED'],
     handler: async ({ db, body }) => {
       const port = await checkState(body.state, 'google');
       return ok(await signInWithProvider(db, 'google', await googleIdentity(body.code, port)));
@@ -131,11 +134,11 @@ export const authRoutes: RouteDefinition[] = [
     summary: 'Finish GitHub sign-in with the code from the redirect',
     body: githubExchangeBody,
     responses: tokenResponses,
-    errors: { 400: 'INVALID_OAUTH_STATE', 401: 'OAUTH_EXCHANGE_FAILED', 403: 'OAUTH_EMAIL_UNVERIFIED' },
+    errors: ['INVALID_OAUTH_STATE', 'OAUTH_EXCHANGE_FAILED', 'OAUTH_EMAIL_UNVERIFIED'],
     handler: async ({ db, body }) => {
       // API.md's body has no state (the desktop app checks it itself); when one is sent it must be ours.
       if (body.state && (await checkState(body.state, 'github')) !== body.redirect_port) {
-        throw badRequest('INVALID_OAUTH_STATE', 'The state was issued for another redirect port');
+        throw httpError('INVALID_OAUTH_STATE', 'The state was issued for another redirect port');
       }
       return ok(await signInWithProvider(db, 'github', await githubIdentity(body.code, body.redirect_port)));
     },
@@ -150,12 +153,12 @@ export const authRoutes: RouteDefinition[] = [
     summary: 'Create an API key for a device or service; the key is shown only in this answer',
     body: createApiKeyBody,
     responses: { 201: { description: 'The new key', schema: apiKeyCreatedSchema } },
-    errors: { 403: 'OWNER_REQUIRED, USER_TOKEN_REQUIRED' },
+    errors: userManaged,
     handler: async (ctx) => {
       const userId = requireUser(ctx, true);
       const { key, prefix, hash } = generateApiKey();
       const row = await insertApiKey(ctx.db, {
-        networkId: ctx.networkId!,
+        networkId: ctx.networkId,
         name: ctx.body.name,
         prefix,
         hash,
@@ -171,9 +174,10 @@ export const authRoutes: RouteDefinition[] = [
     tag: 'Keys',
     summary: "The network's API keys (prefix only), newest first",
     responses: { 200: { description: 'Keys', schema: apiKeyListSchema } },
+    errors: userManaged,
     handler: async (ctx) => {
       requireUser(ctx, false);
-      return ok((await listApiKeys(ctx.db, ctx.networkId!)).map(toApiKey));
+      return ok((await listApiKeys(ctx.db, ctx.networkId)).map(toApiKey));
     },
   }),
   defineRoute({
@@ -184,11 +188,11 @@ export const authRoutes: RouteDefinition[] = [
     summary: 'Revoke an API key; it stops working at once',
     params: apiKeyParams,
     responses: { 204: { description: 'Revoked' } },
-    errors: { 404: 'API_KEY_NOT_FOUND', 403: 'OWNER_REQUIRED' },
+    errors: [...userManaged, 'API_KEY_NOT_FOUND'],
     handler: async (ctx) => {
       requireUser(ctx, true);
-      if (!(await revokeApiKey(ctx.db, ctx.networkId!, ctx.params.key_id))) {
-        throw notFound('API_KEY_NOT_FOUND', 'No such API key in this network');
+      if (!(await revokeApiKey(ctx.db, ctx.networkId, ctx.params.key_id))) {
+        throw httpError('API_KEY_NOT_FOUND', 'No such API key in this network');
       }
       return noContent();
     },
@@ -202,9 +206,10 @@ export const authRoutes: RouteDefinition[] = [
     tag: 'Members',
     summary: 'The members of the network',
     responses: { 200: { description: 'Members', schema: memberListSchema } },
+    errors: userManaged,
     handler: async (ctx) => {
       requireUser(ctx, false);
-      return ok((await listMembers(ctx.db, ctx.networkId!)).map(toMember));
+      return ok((await listMembers(ctx.db, ctx.networkId)).map(toMember));
     },
   }),
   defineRoute({
@@ -215,13 +220,13 @@ export const authRoutes: RouteDefinition[] = [
     summary: 'Add a registered user to the network by email (owners only)',
     body: addMemberBody,
     responses: { 201: { description: 'The new member', schema: memberSchema } },
-    errors: { 404: 'USER_NOT_FOUND', 409: 'ALREADY_MEMBER', 403: 'OWNER_REQUIRED' },
+    errors: [...userManaged, 'USER_NOT_FOUND', 'ALREADY_MEMBER'],
     handler: async (ctx) => {
       requireUser(ctx, true);
       const user = await findUserByEmail(ctx.db, ctx.body.email);
-      if (!user) throw notFound('USER_NOT_FOUND', 'No account with this email; they must register first');
-      const member = await addMember(ctx.db, ctx.networkId!, user.id, ctx.body.role);
-      if (!member) throw conflict('ALREADY_MEMBER', 'This user is already a member');
+      if (!user) throw httpError('USER_NOT_FOUND', 'No account with this email; they must register first');
+      const member = await addMember(ctx.db, ctx.networkId, user.id, ctx.body.role);
+      if (!member) throw httpError('ALREADY_MEMBER', 'This user is already a member');
       return created(toMember({ ...member, email: user.email, username: user.username }));
     },
   }),
@@ -233,17 +238,17 @@ export const authRoutes: RouteDefinition[] = [
     summary: 'Remove a member (owners; or members leaving); the last owner cannot leave',
     params: memberParams,
     responses: { 204: { description: 'Removed' } },
-    errors: { 404: 'MEMBER_NOT_FOUND', 409: 'LAST_OWNER', 403: 'OWNER_REQUIRED' },
+    errors: [...userManaged, 'MEMBER_NOT_FOUND', 'LAST_OWNER'],
     handler: async (ctx) => {
       requireUser(ctx, ctx.params.user_id !== ctx.principal.userId);
       const { db, networkId } = ctx;
       await db.transaction().execute(async (trx) => {
-        const role = await findRole(trx, networkId!, ctx.params.user_id);
-        if (!role) throw notFound('MEMBER_NOT_FOUND', 'This user is not a member of the network');
-        if (role === 'owner' && (await lockOwners(trx, networkId!)).length <= 1) {
-          throw conflict('LAST_OWNER', 'The last owner cannot be removed; add another owner first');
+        const role = await findRole(trx, networkId, ctx.params.user_id);
+        if (!role) throw httpError('MEMBER_NOT_FOUND', 'This user is not a member of the network');
+        if (role === 'owner' && (await lockOwners(trx, networkId)).length <= 1) {
+          throw httpError('LAST_OWNER', 'The last owner cannot be removed; add another owner first');
         }
-        await removeMember(trx, networkId!, ctx.params.user_id);
+        await removeMember(trx, networkId, ctx.params.user_id);
       });
       return noContent();
     },

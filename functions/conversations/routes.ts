@@ -3,7 +3,7 @@ import {
   findConversation,
   listConversations,
 } from '../../shared/db/repositories/conversations';
-import { notFound } from '../../shared/http/errors';
+import { conversationNotFound } from '../../shared/errors';
 import { defineRoute, ok, type RouteDefinition } from '../../shared/http/route';
 import {
   conversationListQuery,
@@ -15,8 +15,6 @@ import {
 } from './schemas';
 
 const tag = 'Conversations';
-export const conversationNotFound = () =>
-  notFound('CONVERSATION_NOT_FOUND', 'Conversation not found in this network');
 
 export const conversationRoutes: RouteDefinition[] = [
   defineRoute({
@@ -29,7 +27,7 @@ export const conversationRoutes: RouteDefinition[] = [
     responses: { 200: { description: 'A page of conversations', schema: conversationListSchema } },
     handler: async ({ db, networkId, query }) => {
       const now = new Date();
-      return ok((await listConversations(db, networkId!, query)).map((c) => toConversation(c, now)));
+      return ok((await listConversations(db, networkId, query)).map((c) => toConversation(c, now)));
     },
   }),
   defineRoute({
@@ -40,9 +38,9 @@ export const conversationRoutes: RouteDefinition[] = [
     summary: 'One conversation with its participants',
     params: conversationParams,
     responses: { 200: { description: 'The conversation', schema: conversationSchema } },
-    errors: { 404: 'CONVERSATION_NOT_FOUND' },
+    errors: ['CONVERSATION_NOT_FOUND'],
     handler: async ({ db, networkId, params }) => {
-      const conversation = await findConversation(db, networkId!, params.conversation_id);
+      const conversation = await findConversation(db, networkId, params.conversation_id);
       if (!conversation) throw conversationNotFound();
       return ok(toConversation(conversation));
     },
@@ -55,9 +53,9 @@ export const conversationRoutes: RouteDefinition[] = [
     summary: 'Delete a conversation with its interactions and actions',
     params: conversationParams,
     responses: { 200: { description: 'Deleted', schema: deletedConversationSchema } },
-    errors: { 404: 'CONVERSATION_NOT_FOUND' },
+    errors: ['CONVERSATION_NOT_FOUND'],
     handler: async ({ db, networkId, params }) => {
-      const deleted = await deleteConversation(db, networkId!, params.conversation_id);
+      const deleted = await deleteConversation(db, networkId, params.conversation_id);
       if (!deleted) throw conversationNotFound();
       return ok({
         message: 'Conversation deleted successfully',

@@ -10,7 +10,7 @@ import { findInferredAction, insertInferredAction } from '../../shared/db/reposi
 import { findInteraction, listInteractions } from '../../shared/db/repositories/interactions';
 import { findClient } from '../../shared/db/repositories/networks';
 import { listPersons } from '../../shared/db/repositories/persons';
-import { notFound } from '../../shared/http/errors';
+import { httpError } from '../../shared/errors';
 import { created, defineRoute, ok } from '../../shared/http/route';
 import { clientIdSchema, messageSchema } from '../../shared/http/validation';
 import { countMetric } from '../../shared/observability';
@@ -57,32 +57,28 @@ export const inferenceRoute = defineRoute({
       schema: z.union([actionSchema, noIntentSchema]),
     },
   },
-  errors: {
-    404: 'INTERACTION_NOT_FOUND or CLIENT_NOT_FOUND',
-    502: 'INFERENCE_FAILED',
-    503: 'INFERENCE_UNAVAILABLE (no GEMINI_API_KEY, or rate-limited upstream)',
-  },
+  errors: ['INTERACTION_NOT_FOUND', 'CLIENT_NOT_FOUND', 'INFERENCE_FAILED', 'INFERENCE_UNAVAILABLE'],
   handler: async ({ db, networkId, params, body }) => {
-    const interaction = await findInteraction(db, networkId!, params.interaction_id);
-    if (!interaction) throw notFound('INTERACTION_NOT_FOUND', 'Interaction not found in this network');
-    if (body?.client_id && !(await findClient(db, networkId!, body.client_id)))
-      throw notFound('CLIENT_NOT_FOUND', `Client ${body.client_id} is not registered in this network`);
+    const interaction = await findInteraction(db, networkId, params.interaction_id);
+    if (!interaction) throw httpError('INTERACTION_NOT_FOUND', 'Interaction not found in this network');
+    if (body?.client_id && !(await findClient(db, networkId, body.client_id)))
+      throw httpError('CLIENT_NOT_FOUND', `Client ${body.client_id} is not registered in this network`);
     // Asked before: the stored answer, without a model call.
-    const earlierAction = await findInferredAction(db, networkId!, interaction.id);
+    const earlierAction = await findInferredAction(db, networkId, interaction.id);
     if (earlierAction) return ok(toAction(earlierAction));
     // Before the context queries: without a key there is nothing to do.
     if (!isGeminiConfigured()) throw new InferenceUnavailableError();
 
     const [persons, earlier, timeZone] = await Promise.all([
-      listPersons(db, networkId!),
+      listPersons(db, networkId),
       interaction.conversation_id
-        ? listInteractions(db, networkId!, {
+        ? listInteractions(db, networkId, {
             conversationId: interaction.conversation_id,
             limit: CONTEXT_UTTERANCES + 1,
             offset: 0,
           })
         : Promise.resolve([]),
-      networkTimeZone(db, networkId!),
+      networkTimeZone(db, networkId),
     ]);
     const nameOf = new Map(persons.map((p) => [p.id, p.name]));
     const speaker = (personId: string | null) => (personId ? nameOf.get(personId) : undefined);
@@ -102,7 +98,7 @@ export const inferenceRoute = defineRoute({
     if (!extracted) return ok({ message: NO_INTENT_MESSAGE });
 
     const action = await insertInferredAction(db, {
-      networkId: networkId!,
+      networkId: networkId,
       actionType: extracted.actionType,
       details: {
         title: extracted.title,
@@ -118,11 +114,11 @@ export const inferenceRoute = defineRoute({
     });
     if (!action) {
       // A concurrent call for the same interaction stored its action first: that one is the answer.
-      return ok(toAction((await findInferredAction(db, networkId!, interaction.id))!));
+      return ok(toAction((await findInferredAction(db, networkId, interaction.id))!));
     }
     countMetric('ActionsExtracted');
     const answer = toAction(action);
-    await publishToNetwork(db, networkId!, { event: 'action', data: answer });
+    await publishToNetwork(db, networkId, { event: 'action', data: answer });
     return created(answer);
   },
 });

@@ -48,13 +48,12 @@ import type { Database, JsonObject } from '../../shared/db/types';
 import { matchSpeaker, updateVoiceprint } from '../../shared/domain/speaker-match';
 import { streamScore, type StreamLocation } from '../../shared/domain/stream-score';
 import { detectWakeWord, mayWake, wakeWordSettings, type WakeWordMatch } from '../../shared/domain/wake-word';
-import { conflict, HttpError, networkNotFound, unprocessable } from '../../shared/http/errors';
+import { clientNotFound, httpError, HttpError, networkNotFound, noSpeech } from '../../shared/errors';
 import { countMetric, logger, metrics, MetricUnit } from '../../shared/observability';
 import { publishToNetwork } from '../../shared/realtime/publisher';
 import { listActions } from '../../shared/db/repositories/actions';
 import { toAction } from '../actions/schemas';
 import { BETTER_STREAM_MESSAGE, toInteraction } from './schemas';
-import { clientNotFound } from './service';
 
 export interface RegisterRequest {
   networkId: string;
@@ -87,9 +86,6 @@ export const COMMAND_FAILED_MESSAGE =
 const COMMAND_PENDING_MESSAGE = 'Your command is being answered.';
 /** How many earlier utterances of the conversation the command sees. */
 const COMMAND_CONTEXT_SIZE = 10;
-
-export const noSpeech = (detail = 'No speech was detected in the audio') =>
-  unprocessable('NO_SPEECH', detail);
 
 /** Thrown inside the storing transaction when a better copy took over: rolls back, never escapes. */
 class Superseded extends Error {
@@ -145,12 +141,12 @@ async function processUtterance(
   if (!client) throw clientNotFound(clientId);
   // Disabled means Mira is not listening: nothing heard is stored (PATCH P/service/... enables it again).
   if (!network.service_enabled)
-    throw conflict(
+    throw httpError(
       'SERVICE_DISABLED',
       'The service is disabled for this network; enable it to register speech',
     );
   if (!client.enabled)
-    throw conflict(
+    throw httpError(
       'CLIENT_DISABLED',
       `The service is disabled for client ${clientId}; enable it to register speech`,
     );

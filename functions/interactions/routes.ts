@@ -5,7 +5,12 @@ import {
   listInteractions,
 } from '../../shared/db/repositories/interactions';
 import { personExists } from '../../shared/db/repositories/persons';
-import { notFound, unprocessable } from '../../shared/http/errors';
+import {
+  conversationNotFound,
+  interactionNotFound,
+  personNotFound,
+  validationError,
+} from '../../shared/errors';
 import { created, defineRoute, noContent, ok, type RouteDefinition } from '../../shared/http/route';
 import {
   createInteractionBody,
@@ -21,10 +26,9 @@ import {
 } from './schemas';
 import { registerUtterance } from './register';
 import { inferenceRoute } from './inference';
-import { conversationNotFound, personNotFound, recordInteraction } from './service';
+import { recordInteraction } from './service';
 
 const tag = 'Interactions';
-const interactionNotFound = () => notFound('INTERACTION_NOT_FOUND', 'Interaction not found in this network');
 
 export const interactionRoutes: RouteDefinition[] = [
   defineRoute({
@@ -35,10 +39,10 @@ export const interactionRoutes: RouteDefinition[] = [
     summary: 'Record a text interaction; without conversation_id it joins or starts one by the time rules',
     body: createInteractionBody,
     responses: { 201: { description: 'The stored interaction', schema: interactionSchema } },
-    errors: { 404: 'PERSON_NOT_FOUND, CONVERSATION_NOT_FOUND or CLIENT_NOT_FOUND' },
+    errors: ['PERSON_NOT_FOUND', 'CONVERSATION_NOT_FOUND', 'CLIENT_NOT_FOUND'],
     handler: async ({ db, networkId, body }) => {
       const interaction = await recordInteraction(db, {
-        networkId: networkId!,
+        networkId: networkId,
         personId: body.person_id ?? null,
         conversationId: body.conversation_id ?? null,
         clientId: body.client_id ?? null,
@@ -76,27 +80,34 @@ export const interactionRoutes: RouteDefinition[] = [
           '(the outcome will follow on the realtime socket)',
       },
     },
-    errors: {
-      400: 'EMPTY_AUDIO',
-      404: 'CLIENT_NOT_FOUND',
-      409: 'IDEMPOTENCY_IN_PROGRESS, SERVICE_DISABLED or CLIENT_DISABLED (the network or the client is disabled)',
-      413: 'AUDIO_TOO_LARGE or AUDIO_TOO_LONG',
-      415: 'UNSUPPORTED_AUDIO_FORMAT',
-      422: 'NO_SPEECH, CORRUPT_AUDIO, AUDIO_TOO_SHORT, IDEMPOTENCY_KEY_REUSED or INVALID_IDEMPOTENCY_KEY',
-      502: 'TRANSCRIPTION_FAILED (nothing is stored)',
-      503: 'TRANSCRIPTION_UNAVAILABLE (no GEMINI_API_KEY and no `transcript`, or rate-limited upstream)',
-    },
+    errors: [
+      'EMPTY_AUDIO',
+      'CLIENT_NOT_FOUND',
+      'IDEMPOTENCY_IN_PROGRESS',
+      'SERVICE_DISABLED',
+      'CLIENT_DISABLED',
+      'AUDIO_TOO_LARGE',
+      'AUDIO_TOO_LONG',
+      'UNSUPPORTED_AUDIO_FORMAT',
+      'NO_SPEECH',
+      'CORRUPT_AUDIO',
+      'AUDIO_TOO_SHORT',
+      'IDEMPOTENCY_KEY_REUSED',
+      'INVALID_IDEMPOTENCY_KEY',
+      'TRANSCRIPTION_FAILED',
+      'TRANSCRIPTION_UNAVAILABLE',
+    ],
     handler: async ({ db, networkId, query, body, headers, scope }) => {
       const raw = Buffer.isBuffer(body);
       const form = raw ? undefined : body;
       const clientId = form?.client_id ?? query.client_id;
       if (!clientId)
-        throw unprocessable('VALIDATION_ERROR', 'client_id is required', [
+        throw validationError('client_id is required', [
           { path: raw ? 'query.client_id' : 'body.client_id', message: 'Required' },
         ]);
       const capturedAt = form?.captured_at ?? query.captured_at;
       const answer = await registerUtterance(db, {
-        networkId: networkId!,
+        networkId: networkId,
         clientId,
         audio: raw ? body : form!.audio.content,
         rawPcm16: raw,
@@ -122,12 +133,12 @@ export const interactionRoutes: RouteDefinition[] = [
     summary: 'Interactions, newest first, by person and/or conversation',
     query: interactionListQuery,
     responses: { 200: { description: 'A page of interactions', schema: interactionListSchema } },
-    errors: { 404: 'PERSON_NOT_FOUND or CONVERSATION_NOT_FOUND' },
+    errors: ['PERSON_NOT_FOUND', 'CONVERSATION_NOT_FOUND'],
     handler: async ({ db, networkId, query }) => {
-      if (query.person_id && !(await personExists(db, networkId!, query.person_id))) throw personNotFound();
-      if (query.conversation_id && !(await conversationExists(db, networkId!, query.conversation_id)))
+      if (query.person_id && !(await personExists(db, networkId, query.person_id))) throw personNotFound();
+      if (query.conversation_id && !(await conversationExists(db, networkId, query.conversation_id)))
         throw conversationNotFound();
-      const rows = await listInteractions(db, networkId!, {
+      const rows = await listInteractions(db, networkId, {
         personId: query.person_id,
         conversationId: query.conversation_id,
         limit: query.limit,
@@ -144,9 +155,9 @@ export const interactionRoutes: RouteDefinition[] = [
     summary: 'One interaction',
     params: interactionParams,
     responses: { 200: { description: 'The interaction', schema: interactionSchema } },
-    errors: { 404: 'INTERACTION_NOT_FOUND' },
+    errors: ['INTERACTION_NOT_FOUND'],
     handler: async ({ db, networkId, params }) => {
-      const interaction = await findInteraction(db, networkId!, params.interaction_id);
+      const interaction = await findInteraction(db, networkId, params.interaction_id);
       if (!interaction) throw interactionNotFound();
       return ok(toInteraction(interaction));
     },
@@ -159,9 +170,9 @@ export const interactionRoutes: RouteDefinition[] = [
     summary: 'Delete an interaction and the actions drawn from it',
     params: interactionParams,
     responses: { 200: { description: 'Deleted', schema: interactionDeletedSchema } },
-    errors: { 404: 'INTERACTION_NOT_FOUND' },
+    errors: ['INTERACTION_NOT_FOUND'],
     handler: async ({ db, networkId, params }) => {
-      if (!(await deleteInteraction(db, networkId!, params.interaction_id))) throw interactionNotFound();
+      if (!(await deleteInteraction(db, networkId, params.interaction_id))) throw interactionNotFound();
       return ok({ detail: 'Interaction deleted successfully' });
     },
   }),

@@ -11,13 +11,7 @@ import {
 } from '../../shared/db/repositories/interactions';
 import { personExists } from '../../shared/db/repositories/persons';
 import { inTransaction, type Executor } from '../../shared/db/transaction';
-import { notFound } from '../../shared/http/errors';
-
-export const personNotFound = () => notFound('PERSON_NOT_FOUND', 'Person not found in this network');
-export const conversationNotFound = () =>
-  notFound('CONVERSATION_NOT_FOUND', 'Conversation not found in this network');
-export const clientNotFound = (clientId: string) =>
-  notFound('CLIENT_NOT_FOUND', `Client ${clientId} is not registered in this network`);
+import { clientNotFound, conversationNotFound, personNotFound } from '../../shared/errors';
 
 export type RecordInteraction = Omit<NewInteraction, 'conversationId'> & { conversationId?: string | null };
 

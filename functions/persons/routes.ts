@@ -6,7 +6,7 @@ import {
   listPersons,
   renamePerson,
 } from '../../shared/db/repositories/persons';
-import { created, defineRoute, ok, type RequestContext, type RouteDefinition } from '../../shared/http/route';
+import { created, defineRoute, ok, type ScopedContext, type RouteDefinition } from '../../shared/http/route';
 import {
   createPersonBody,
   deletedPersonSchema,
@@ -18,20 +18,23 @@ import {
   toPerson,
   updatePersonBody,
 } from './schemas';
-import { enrolVoiceSample, personNotFound } from './voice';
+import { enrolVoiceSample } from './voice';
+import { personNotFound, type ErrorCode } from '../../shared/errors';
 
 const tag = 'Persons';
-export { personNotFound };
 
-const voiceErrors = {
-  404: 'PERSON_NOT_FOUND',
-  415: 'UNSUPPORTED_AUDIO_FORMAT',
-  422: 'NO_SPEECH, AUDIO_TOO_SHORT, CORRUPT_AUDIO or VOICE_TEXT_MISMATCH (with expected_text and transcript)',
-  502: 'TRANSCRIPTION_FAILED',
-  503: 'TRANSCRIPTION_UNAVAILABLE (rate-limited upstream)',
-};
+const voiceErrors: ErrorCode[] = [
+  'PERSON_NOT_FOUND',
+  'UNSUPPORTED_AUDIO_FORMAT',
+  'NO_SPEECH',
+  'AUDIO_TOO_SHORT',
+  'CORRUPT_AUDIO',
+  'VOICE_TEXT_MISMATCH',
+  'TRANSCRIPTION_FAILED',
+  'TRANSCRIPTION_UNAVAILABLE',
+];
 
-type UpdateContext = RequestContext<
+type UpdateContext = ScopedContext<
   z.infer<typeof personParams>,
   unknown,
   z.infer<typeof updatePersonBody> | undefined
@@ -40,14 +43,14 @@ type UpdateContext = RequestContext<
 /** PATCH and POST .../update: a voice sample (with the rename in its transaction), or a plain rename. */
 async function updatePerson({ db, networkId, params, body }: UpdateContext) {
   const person = body?.audio
-    ? await enrolVoiceSample(db, networkId!, params.person_id, {
+    ? await enrolVoiceSample(db, networkId, params.person_id, {
         audio: body.audio,
         expectedText: body.expected_text,
         name: body.name,
       })
     : body?.name
-      ? await renamePerson(db, networkId!, params.person_id, body.name)
-      : await findPerson(db, networkId!, params.person_id);
+      ? await renamePerson(db, networkId, params.person_id, body.name)
+      : await findPerson(db, networkId, params.person_id);
   if (!person) throw personNotFound();
   return person;
 }
@@ -60,7 +63,7 @@ const list = (path: string) =>
     tag,
     summary: 'All persons of the network, by index',
     responses: { 200: { description: 'The persons', schema: personListSchema } },
-    handler: async ({ db, networkId }) => ok((await listPersons(db, networkId!)).map(toPerson)),
+    handler: async ({ db, networkId }) => ok((await listPersons(db, networkId)).map(toPerson)),
   });
 
 export const personRoutes: RouteDefinition[] = [
@@ -75,7 +78,7 @@ export const personRoutes: RouteDefinition[] = [
     body: createPersonBody,
     responses: { 201: { description: 'The new person', schema: personSchema } },
     handler: async ({ db, networkId, body }) =>
-      created(toPerson(await createPerson(db, networkId!, body.name))),
+      created(toPerson(await createPerson(db, networkId, body.name))),
   }),
   defineRoute({
     method: 'GET',
@@ -85,9 +88,9 @@ export const personRoutes: RouteDefinition[] = [
     summary: 'One person, with the number of conversations they took part in',
     params: personParams,
     responses: { 200: { description: 'The person', schema: personSchema } },
-    errors: { 404: 'PERSON_NOT_FOUND' },
+    errors: ['PERSON_NOT_FOUND'],
     handler: async ({ db, networkId, params }) => {
-      const person = await findPerson(db, networkId!, params.person_id);
+      const person = await findPerson(db, networkId, params.person_id);
       if (!person) throw personNotFound();
       return ok(toPerson(person));
     },
@@ -134,7 +137,7 @@ export const personRoutes: RouteDefinition[] = [
     responses: { 200: { description: 'The person, has_voice_embedding true', schema: personSchema } },
     errors: voiceErrors,
     handler: async ({ db, networkId, params, body }) =>
-      ok(toPerson(await enrolVoiceSample(db, networkId!, params.person_id, { audio: body.audio_file }))),
+      ok(toPerson(await enrolVoiceSample(db, networkId, params.person_id, { audio: body.audio_file }))),
   }),
   defineRoute({
     method: 'DELETE',
@@ -144,13 +147,13 @@ export const personRoutes: RouteDefinition[] = [
     summary: 'Delete a person; their interactions stay, unattributed',
     params: personParams,
     responses: { 200: { description: 'Deleted', schema: deletedPersonSchema } },
-    errors: { 404: 'PERSON_NOT_FOUND' },
+    errors: ['PERSON_NOT_FOUND'],
     handler: async ({ db, networkId, params }) => {
-      if (!(await deletePerson(db, networkId!, params.person_id))) throw personNotFound();
+      if (!(await deletePerson(db, networkId, params.person_id))) throw personNotFound();
       return ok({
         message: 'Person deleted successfully',
         deleted_person_id: params.person_id,
-        network_id: networkId!,
+        network_id: networkId,
       });
     },
   }),

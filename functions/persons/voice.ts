@@ -3,20 +3,14 @@ import { analyzeAudio, speakerEmbedding } from '../../shared/audio';
 import { addVoiceSample, findPerson, type PersonView } from '../../shared/db/repositories/persons';
 import type { Executor } from '../../shared/db/transaction';
 import { matchExpectedText } from '../../shared/domain/text-match';
-import { HttpError, notFound } from '../../shared/http/errors';
+import { HttpError, noSpeech, personNotFound } from '../../shared/errors';
 import type { UploadedFile } from '../../shared/http/route';
 import { countMetric, logger } from '../../shared/observability';
-
-export const personNotFound = () => notFound('PERSON_NOT_FOUND', 'Person not found in this network');
-
-export const noSpeech = () =>
-  new HttpError(422, 'NO_SPEECH', 'No speech was found in the audio; record the person speaking');
 
 /** The sample's transcript is not the text the person was asked to read: someone else, or another sentence. */
 export class VoiceTextMismatchError extends HttpError {
   constructor(expectedText: string, transcript: string, similarity: number) {
     super(
-      422,
       'VOICE_TEXT_MISMATCH',
       'The recording does not say the expected text; the voice sample was not enrolled',
       { extra: { expected_text: expectedText, transcript, similarity } },
@@ -50,7 +44,8 @@ export async function enrolVoiceSample(
   // Cheap check first: an unknown person should not cost an audio analysis (or a model call).
   if (!(await findPerson(db, networkId, personId))) throw personNotFound();
   const analysis = await analyzeAudio(sample.audio.content);
-  if (analysis.vad.segments.length === 0) throw noSpeech();
+  if (analysis.vad.segments.length === 0)
+    throw noSpeech('No speech was found in the audio; record the person speaking');
   // analyzeAudio leaves the embedding null when there is too little speech; asking the package for it
   // then gives its own AUDIO_TOO_SHORT answer.
   const embedding = analysis.embedding ?? (await speakerEmbedding(analysis.samples, analysis.vad.segments));

@@ -10,7 +10,7 @@ import {
   touchRealtimeConnection,
 } from '../../shared/db/repositories/realtime';
 import { authenticateSocket } from '../../shared/http/auth';
-import { errorBody, HttpError, unprocessable } from '../../shared/http/errors';
+import { errorBody, HttpError, validationError } from '../../shared/errors';
 import { clientIdSchema } from '../../shared/http/validation';
 import { countMetric, logger, metrics } from '../../shared/observability';
 
@@ -51,11 +51,9 @@ async function connect(event: WebSocketEvent): Promise<WebSocketResult> {
   // The same rule as a registered client's name.
   const clientId = clientIdSchema.safeParse(query.client_id?.trim());
   if (!clientId.success) {
-    throw unprocessable(
-      'VALIDATION_ERROR',
-      'client_id is required: 1 to 64 letters, digits, "-", "_" or spaces',
-      [{ path: 'query.client_id', message: query.client_id ? 'Invalid client_id' : 'Required' }],
-    );
+    throw validationError('client_id is required: 1 to 64 letters, digits, "-", "_" or spaces', [
+      { path: 'query.client_id', message: query.client_id ? 'Invalid client_id' : 'Required' },
+    ]);
   }
   const db = await getDb();
   const who = await authenticateSocket(db, query.token, query.network_id || undefined);
@@ -74,7 +72,7 @@ async function message(event: WebSocketEvent): Promise<WebSocketResult> {
   const raw = event.body ?? '';
   countMetric('RealtimeMessages');
   if (Buffer.byteLength(raw) > MAX_MESSAGE_BYTES) {
-    return json(200, { event: 'error', ...errorBody('Message too large', 'MESSAGE_TOO_LARGE') });
+    return json(200, { event: 'error', ...errorBody('MESSAGE_TOO_LARGE', 'Message too large') });
   }
   let parsed: unknown;
   try {
@@ -90,7 +88,7 @@ async function message(event: WebSocketEvent): Promise<WebSocketResult> {
   }
   return json(200, {
     event: 'error',
-    ...errorBody('Unknown message; the only message a client sends is {"type": "ping"}', 'UNKNOWN_MESSAGE'),
+    ...errorBody('UNKNOWN_MESSAGE', 'Unknown message; the only message a client sends is {"type": "ping"}'),
   });
 }
 
@@ -114,7 +112,7 @@ async function route(event: WebSocketEvent): Promise<WebSocketResult> {
       return { ...json(error.status, error.toBody()), headers: error.headers };
     }
     logger.error('realtime handler failed', { error, routeKey: event.requestContext.routeKey });
-    return json(500, errorBody('Internal server error', 'INTERNAL_ERROR'));
+    return json(500, errorBody('INTERNAL_ERROR', 'Internal server error'));
   }
 }
 

@@ -13,8 +13,13 @@ import {
 } from '../../shared/db/repositories/networks';
 import { config } from '../../shared/config';
 import { createNetworkOwnedBy } from '../../shared/db/repositories/members';
-import { invalidToken } from '../../shared/http/auth';
-import { conflict, networkNotFound, notFound, unauthorized } from '../../shared/http/errors';
+import {
+  clientNotFound,
+  clientTaken,
+  invalidToken,
+  networkNotFound,
+  unauthorized,
+} from '../../shared/errors';
 import { created, defineRoute, noContent, ok, type RouteDefinition } from '../../shared/http/route';
 import { messageSchema } from '../../shared/http/validation';
 import {
@@ -32,10 +37,6 @@ import {
 } from './schemas';
 
 const tag = 'Service';
-const clientNotFound = (clientId: string) =>
-  notFound('CLIENT_NOT_FOUND', `Client ${clientId} is not registered in this network`);
-const clientTaken = (clientId: string) =>
-  conflict('CLIENT_EXISTS', `Client ${clientId} already exists in this network`);
 
 const networkWithClients = async (db: Parameters<typeof findNetwork>[0], networkId: string) => {
   const network = await findNetwork(db, networkId);
@@ -57,16 +58,16 @@ const toggleService = (enabled: boolean) =>
     body: toggleBody,
     bodyOptional: true,
     responses: { 200: { description: 'Done', schema: messageSchema } },
-    errors: { 404: 'CLIENT_NOT_FOUND' },
+    errors: ['CLIENT_NOT_FOUND'],
     handler: async ({ db, networkId, body }) => {
       const verb = enabled ? 'enabled' : 'disabled';
       if (body?.client_id) {
-        if (!(await setClientEnabled(db, networkId!, body.client_id, enabled)))
+        if (!(await setClientEnabled(db, networkId, body.client_id, enabled)))
           throw clientNotFound(body.client_id);
         return ok({ message: `Service ${verb} for client ${body.client_id}` });
       }
-      await setServiceEnabled(db, networkId!, enabled);
-      await publishToNetwork(db, networkId!, { event: 'service_status', enabled });
+      await setServiceEnabled(db, networkId, enabled);
+      await publishToNetwork(db, networkId, { event: 'service_status', enabled });
       return ok({ message: `Service ${verb}` });
     },
   });
@@ -80,8 +81,8 @@ const toggleNetwork = (enabled: boolean) =>
     summary: `${enabled ? 'Enable' : 'Disable'} the whole network`,
     responses: { 200: { description: 'Done', schema: messageSchema } },
     handler: async ({ db, networkId }) => {
-      await setServiceEnabled(db, networkId!, enabled);
-      await publishToNetwork(db, networkId!, { event: 'service_status', enabled });
+      await setServiceEnabled(db, networkId, enabled);
+      await publishToNetwork(db, networkId, { event: 'service_status', enabled });
       return ok({ message: `Network ${enabled ? 'enabled' : 'disabled'}` });
     },
   });
@@ -96,7 +97,7 @@ export const serviceRoutes: RouteDefinition[] = [
     summary: 'Create a network; with a user token the caller becomes its owner',
     body: createNetworkBody,
     responses: { 201: { description: 'The new network', schema: networkSchema } },
-    errors: { 401: 'UNAUTHORIZED' },
+    errors: ['UNAUTHORIZED', 'INVALID_TOKEN', 'TOKEN_EXPIRED', 'TOKEN_REVOKED', 'INVALID_API_KEY'],
     handler: async ({ db, body, principal, headers }) => {
       if (principal.kind === 'user') {
         return created(toNetwork(await createNetworkOwnedBy(db, body.name, principal.userId!), []));
@@ -117,7 +118,7 @@ export const serviceRoutes: RouteDefinition[] = [
     tag,
     summary: 'The network, its settings and its clients',
     responses: { 200: { description: 'The network', schema: networkSchema } },
-    handler: async ({ db, networkId }) => ok(await networkWithClients(db, networkId!)),
+    handler: async ({ db, networkId }) => ok(await networkWithClients(db, networkId)),
   }),
   defineRoute({
     method: 'POST',
@@ -130,7 +131,7 @@ export const serviceRoutes: RouteDefinition[] = [
     bodyOptional: true,
     responses: { 200: { description: 'Registered', schema: messageSchema } },
     handler: async ({ db, networkId, params, body }) => {
-      await upsertClient(db, networkId!, params.client_id, body ?? {});
+      await upsertClient(db, networkId, params.client_id, body ?? {});
       return ok({ message: `${params.client_id} registered successfully` });
     },
   }),
@@ -142,9 +143,9 @@ export const serviceRoutes: RouteDefinition[] = [
     summary: 'Deregister a client',
     params: clientParams,
     responses: { 200: { description: 'Deregistered', schema: messageSchema } },
-    errors: { 404: 'CLIENT_NOT_FOUND' },
+    errors: ['CLIENT_NOT_FOUND'],
     handler: async ({ db, networkId, params }) => {
-      if (!(await deleteClient(db, networkId!, params.client_id))) throw clientNotFound(params.client_id);
+      if (!(await deleteClient(db, networkId, params.client_id))) throw clientNotFound(params.client_id);
       return ok({ message: `${params.client_id} deregistered successfully` });
     },
   }),
@@ -158,9 +159,9 @@ export const serviceRoutes: RouteDefinition[] = [
     summary: 'Add a client; 409 when the name is taken',
     body: createClientBody,
     responses: { 201: { description: 'The new client', schema: clientSchema } },
-    errors: { 409: 'CLIENT_EXISTS' },
+    errors: ['CLIENT_EXISTS'],
     handler: async ({ db, networkId, body }) => {
-      const client = await insertClient(db, networkId!, body.client_id, body.metadata ?? {});
+      const client = await insertClient(db, networkId, body.client_id, body.metadata ?? {});
       if (!client) throw clientTaken(body.client_id);
       return created(toClient(client));
     },
@@ -172,7 +173,7 @@ export const serviceRoutes: RouteDefinition[] = [
     tag,
     summary: 'Names of the network clients',
     responses: { 200: { description: 'Client names', schema: clientListSchema } },
-    handler: async ({ db, networkId }) => ok((await listClients(db, networkId!)).map((c) => c.client_id)),
+    handler: async ({ db, networkId }) => ok((await listClients(db, networkId)).map((c) => c.client_id)),
   }),
   defineRoute({
     method: 'DELETE',
@@ -182,9 +183,9 @@ export const serviceRoutes: RouteDefinition[] = [
     summary: 'Remove a client',
     params: clientParams,
     responses: { 204: { description: 'Removed' } },
-    errors: { 404: 'CLIENT_NOT_FOUND' },
+    errors: ['CLIENT_NOT_FOUND'],
     handler: async ({ db, networkId, params }) => {
-      if (!(await deleteClient(db, networkId!, params.client_id))) throw clientNotFound(params.client_id);
+      if (!(await deleteClient(db, networkId, params.client_id))) throw clientNotFound(params.client_id);
       return noContent();
     },
   }),
@@ -197,10 +198,10 @@ export const serviceRoutes: RouteDefinition[] = [
     params: clientParams,
     body: renameClientBody,
     responses: { 200: { description: 'The renamed client', schema: clientSchema } },
-    errors: { 404: 'CLIENT_NOT_FOUND', 409: 'CLIENT_EXISTS' },
+    errors: ['CLIENT_NOT_FOUND', 'CLIENT_EXISTS'],
     handler: async ({ db, networkId, params, body }) => {
       try {
-        const outcome = await renameClient(db, networkId!, params.client_id, body.new_client_id);
+        const outcome = await renameClient(db, networkId, params.client_id, body.new_client_id);
         if (outcome.kind === 'not_found') throw clientNotFound(params.client_id);
         if (outcome.kind === 'taken') throw clientTaken(body.new_client_id);
         return ok(toClient(outcome.client));

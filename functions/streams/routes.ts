@@ -8,7 +8,7 @@ import {
 import type { Executor } from '../../shared/db/transaction';
 import { analyzeAudio } from '../../shared/audio';
 import { streamScore, type StreamLocation } from '../../shared/domain/stream-score';
-import { notFound } from '../../shared/http/errors';
+import { clientNotFound } from '../../shared/errors';
 import { countMetric } from '../../shared/observability';
 import { defineRoute, ok, type RouteDefinition } from '../../shared/http/route';
 import {
@@ -27,8 +27,6 @@ import {
 } from './schemas';
 
 const tag = 'Streams';
-const clientNotFound = (clientId: string) =>
-  notFound('CLIENT_NOT_FOUND', `Client ${clientId} is not registered in this network`);
 
 const requireClient = async (db: Executor, networkId: string, clientId: string) => {
   if (!(await findClient(db, networkId, clientId))) throw clientNotFound(clientId);
@@ -45,7 +43,7 @@ export const streamRoutes: RouteDefinition[] = [
     summary: 'The client that hears best right now (among streams updated in the last 5 minutes)',
     responses: { 200: { description: 'The best stream, or nulls', schema: bestStreamSchema } },
     handler: async ({ db, networkId }) => {
-      const best = await bestStream(db, networkId!);
+      const best = await bestStream(db, networkId);
       const score = best ? round2(best.score) : null;
       return ok({
         best_stream: best ? { client_id: best.client_id, score: score! } : null,
@@ -64,7 +62,7 @@ export const streamRoutes: RouteDefinition[] = [
     summary: 'Scores of the active streams of the network',
     responses: { 200: { description: 'Scores by client', schema: streamScoresSchema } },
     handler: async ({ db, networkId }) => {
-      const streams = await activeStreams(db, networkId!);
+      const streams = await activeStreams(db, networkId);
       return ok({
         active_streams: streams.length,
         stream_scores: Object.fromEntries(streams.map((s) => [s.client_id, round2(s.score)])),
@@ -80,12 +78,12 @@ export const streamRoutes: RouteDefinition[] = [
     summary: "A client's quality metrics, score and whether it is the best stream",
     params: streamClientParams,
     responses: { 200: { description: 'The stream', schema: streamInfoSchema } },
-    errors: { 404: 'CLIENT_NOT_FOUND' },
+    errors: ['CLIENT_NOT_FOUND'],
     handler: async ({ db, networkId, params }) => {
-      await requireClient(db, networkId!, params.client_id);
+      await requireClient(db, networkId, params.client_id);
       const [quality, best] = await Promise.all([
-        findStreamQuality(db, networkId!, params.client_id),
-        bestStream(db, networkId!),
+        findStreamQuality(db, networkId, params.client_id),
+        bestStream(db, networkId),
       ]);
       return ok(toStreamInfo(params.client_id, quality, best?.client_id === params.client_id));
     },
@@ -98,11 +96,11 @@ export const streamRoutes: RouteDefinition[] = [
     summary: "Record a client's location (from the phone); its accuracy feeds the stream score",
     body: phoneLocationBody,
     responses: { 200: { description: 'Recorded', schema: phoneLocationAnswer } },
-    errors: { 404: 'CLIENT_NOT_FOUND' },
+    errors: ['CLIENT_NOT_FOUND'],
     handler: async ({ db, networkId, body }) => {
-      await requireClient(db, networkId!, body.client_id);
+      await requireClient(db, networkId, body.client_id);
       await upsertStreamQuality(db, {
-        networkId: networkId!,
+        networkId: networkId,
         clientId: body.client_id,
         location: body.location,
       });
@@ -117,11 +115,11 @@ export const streamRoutes: RouteDefinition[] = [
     summary: 'Record the signal strength between the phone and a client; it feeds the stream score',
     body: phoneRssiBody,
     responses: { 200: { description: 'Recorded', schema: phoneRssiAnswer } },
-    errors: { 404: 'CLIENT_NOT_FOUND' },
+    errors: ['CLIENT_NOT_FOUND'],
     handler: async ({ db, networkId, body }) => {
       const target = (body.target_client_id ?? body.client_id)!;
-      await requireClient(db, networkId!, target);
-      await upsertStreamQuality(db, { networkId: networkId!, clientId: target, rssi: body.rssi });
+      await requireClient(db, networkId, target);
+      await upsertStreamQuality(db, { networkId: networkId, clientId: target, rssi: body.rssi });
       return ok({ message: `RSSI recorded for ${target}`, rssi: body.rssi });
     },
   }),
@@ -136,20 +134,21 @@ export const streamRoutes: RouteDefinition[] = [
     body: streamAudioBody,
     accepts: ['multipart'],
     responses: { 200: { description: 'Quality metrics of the sample', schema: streamAudioAnswer } },
-    errors: {
-      400: 'EMPTY_AUDIO',
-      404: 'CLIENT_NOT_FOUND',
-      413: 'AUDIO_TOO_LARGE or AUDIO_TOO_LONG',
-      415: 'UNSUPPORTED_AUDIO_FORMAT',
-      422: 'CORRUPT_AUDIO',
-    },
+    errors: [
+      'EMPTY_AUDIO',
+      'CLIENT_NOT_FOUND',
+      'AUDIO_TOO_LARGE',
+      'AUDIO_TOO_LONG',
+      'UNSUPPORTED_AUDIO_FORMAT',
+      'CORRUPT_AUDIO',
+    ],
     handler: async ({ db, networkId, params, body }) => {
       const clientId = params.stream_id;
-      await requireClient(db, networkId!, clientId);
+      await requireClient(db, networkId, clientId);
       // Quality only: the speaker embedding is the expensive part and says nothing about the stream.
       const { audio, quality } = await analyzeAudio(body.audio_data.content, { embedding: false });
       const stream = await upsertStreamQuality(db, {
-        networkId: networkId!,
+        networkId: networkId,
         clientId,
         sample: {
           snr: quality.snrDb,
@@ -159,7 +158,7 @@ export const streamRoutes: RouteDefinition[] = [
           speechRatio: quality.speechRatio,
         },
       });
-      const best = await bestStream(db, networkId!);
+      const best = await bestStream(db, networkId);
       countMetric('StreamSamplesMeasured');
       return ok({
         client_id: clientId,

@@ -1,4 +1,4 @@
-import { HttpError } from '../http/errors';
+import { HttpError } from '../errors';
 
 /**
  * Errors of the Gemini port. They are HttpErrors, so a handler that lets one through gets the right answer
@@ -11,7 +11,7 @@ export class TranscriptionUnavailableError extends HttpError {
     detail = 'Transcription is not configured on this server (no GEMINI_API_KEY); send a transcript or try later',
     retryAfterSeconds?: number,
   ) {
-    super(503, 'TRANSCRIPTION_UNAVAILABLE', detail, {
+    super('TRANSCRIPTION_UNAVAILABLE', detail, {
       headers: retryAfterSeconds ? { 'Retry-After': String(retryAfterSeconds) } : {},
     });
     this.name = 'TranscriptionUnavailableError';
@@ -21,7 +21,7 @@ export class TranscriptionUnavailableError extends HttpError {
 /** The model answered, but not usably (malformed twice, an error, a timeout): 502, nothing is stored. */
 export class TranscriptionFailedError extends HttpError {
   constructor(detail: string, cause?: unknown) {
-    super(502, 'TRANSCRIPTION_FAILED', detail, { cause });
+    super('TRANSCRIPTION_FAILED', detail, { cause });
     this.name = 'TranscriptionFailedError';
   }
 }
@@ -32,7 +32,7 @@ export class CommandUnavailableError extends HttpError {
     detail = 'Voice commands are not configured on this server (no GEMINI_API_KEY)',
     retryAfterSeconds?: number,
   ) {
-    super(503, 'COMMAND_UNAVAILABLE', detail, {
+    super('COMMAND_UNAVAILABLE', detail, {
       headers: retryAfterSeconds ? { 'Retry-After': String(retryAfterSeconds) } : {},
     });
     this.name = 'CommandUnavailableError';
@@ -42,7 +42,7 @@ export class CommandUnavailableError extends HttpError {
 /** The command loop failed: the model errored, timed out, or kept calling tools past the bound. */
 export class CommandFailedError extends HttpError {
   constructor(detail: string, cause?: unknown) {
-    super(502, 'COMMAND_FAILED', detail, { cause });
+    super('COMMAND_FAILED', detail, { cause });
     this.name = 'CommandFailedError';
   }
 }
@@ -53,7 +53,7 @@ export class InferenceUnavailableError extends HttpError {
     detail = 'Inference is not configured on this server (no GEMINI_API_KEY)',
     retryAfterSeconds?: number,
   ) {
-    super(503, 'INFERENCE_UNAVAILABLE', detail, {
+    super('INFERENCE_UNAVAILABLE', detail, {
       headers: retryAfterSeconds ? { 'Retry-After': String(retryAfterSeconds) } : {},
     });
     this.name = 'InferenceUnavailableError';
@@ -63,7 +63,7 @@ export class InferenceUnavailableError extends HttpError {
 /** The model answered, but not usably (malformed twice, an error, a timeout): 502, nothing is stored. */
 export class InferenceFailedError extends HttpError {
   constructor(detail: string, cause?: unknown) {
-    super(502, 'INFERENCE_FAILED', detail, { cause });
+    super('INFERENCE_FAILED', detail, { cause });
     this.name = 'InferenceFailedError';
   }
 }

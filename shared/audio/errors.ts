@@ -1,6 +1,6 @@
-import { HttpError } from '../http/errors';
+import { HttpError } from '../errors';
 
-/** Why audio was refused; each maps to one HTTP status (API.md: 400, 413, 415, 422). */
+/** Why audio was refused; the catalogue gives each its HTTP status (API.md: 400, 413, 415, 422). */
 export type AudioErrorCode =
   | 'EMPTY_AUDIO'
   | 'CORRUPT_AUDIO'
@@ -8,15 +8,6 @@ export type AudioErrorCode =
   | 'AUDIO_TOO_LARGE'
   | 'AUDIO_TOO_LONG'
   | 'AUDIO_TOO_SHORT';
-
-const STATUS: Record<AudioErrorCode, number> = {
-  EMPTY_AUDIO: 400,
-  CORRUPT_AUDIO: 422,
-  UNSUPPORTED_AUDIO_FORMAT: 415,
-  AUDIO_TOO_LARGE: 413,
-  AUDIO_TOO_LONG: 413,
-  AUDIO_TOO_SHORT: 422,
-};
 
 /**
  * Audio the package refuses to process. It is an HttpError, so a handler can let it through and the
@@ -26,7 +17,7 @@ export class AudioError extends HttpError {
   declare readonly code: AudioErrorCode;
 
   constructor(code: AudioErrorCode, detail: string, options: { cause?: unknown } = {}) {
-    super(STATUS[code], code, detail, options);
+    super(code, detail, options);
     this.name = 'AudioError';
   }
 }

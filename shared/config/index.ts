@@ -35,6 +35,8 @@ export interface AppConfig {
    * Unset locally, where the local server holds the sockets itself.
    */
   realtimeCallbackUrl: string | undefined;
+  /** Tests: every answer is checked against what its route documents (`VALIDATE_RESPONSES=true`). */
+  validateResponses: boolean;
   auth: AuthConfig;
 }
 
@@ -99,6 +101,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     databaseCaFile: env.DATABASE_CA_FILE || undefined,
     production,
     realtimeCallbackUrl: env.REALTIME_CALLBACK_URL || undefined,
+    validateResponses: parseBool(env.VALIDATE_RESPONSES, false),
     auth: {
       accessTokenSeconds: 30 * 60,
       refreshTokenSeconds: 7 * 24 * 60 * 60,

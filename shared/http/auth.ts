@@ -7,7 +7,14 @@ import type { Db } from '../db/client';
 import { findActiveApiKey, isRefreshFamilyRevoked, touchApiKey } from '../db/repositories/credentials';
 import { findOwnNetworkId, findRole } from '../db/repositories/members';
 import { findUserById } from '../db/repositories/users';
-import { forbidden, HttpError, networkNotFound, unauthorized, unprocessable } from './errors';
+import {
+  forbidden,
+  HttpError,
+  invalidToken,
+  networkNotFound,
+  unauthorized,
+  validationError,
+} from '../errors';
 import type { Principal, RouteAccess, RouteDefinition } from './route';
 import type { ScopedPath } from './router';
 
@@ -47,14 +54,6 @@ export function readCredential(headers: Record<string, string>): Credential {
   if (apiKey) return { kind: 'api_key', key: apiKey };
   return { kind: 'none' };
 }
-
-/** 401 for a credential that was sent but is not good (RFC 6750 `error="invalid_token"`). */
-export const invalidToken = (detail: string, code = 'INVALID_TOKEN') =>
-  new HttpError(401, code, detail, {
-    headers: {
-      'WWW-Authenticate': `Bearer error="invalid_token", error_description="${detail.replace(/"/g, "'")}"`,
-    },
-  });
 
 /** The user of a valid access token; 401 when the token is bad or its user is gone or disabled. */
 export async function authenticateUser(db: Db, token: string): Promise<{ userId: string }> {
@@ -104,7 +103,11 @@ async function optionalPrincipal(db: Db, credential: Credential): Promise<Princi
 }
 
 /** The network a user acts on: the one named (if they belong to it), else their own. */
-async function userNetwork(db: Db, userId: string, wanted: string | undefined): Promise<Access> {
+async function userNetwork(
+  db: Db,
+  userId: string,
+  wanted: string | undefined,
+): Promise<Access & { networkId: string }> {
   if (wanted) {
     const role = await findRole(db, wanted, userId);
     if (!role) throw forbidden();
@@ -129,7 +132,7 @@ export async function authenticateSocket(
 ): Promise<{ networkId: string; userId?: string; apiKeyId?: string }> {
   if (!credential) throw unauthorized('The realtime socket needs ?token=<access token or API key>');
   if (wantedNetworkId !== undefined && !uuid.safeParse(wantedNetworkId).success) {
-    throw unprocessable('VALIDATION_ERROR', 'network_id must be a UUID', [
+    throw validationError('network_id must be a UUID', [
       { path: 'query.network_id', message: 'Invalid UUID' },
     ]);
   }
@@ -141,14 +144,14 @@ export async function authenticateSocket(
   }
   const { userId } = await authenticateUser(db, credential);
   const access = await userNetwork(db, userId, wantedNetworkId);
-  return { networkId: access.networkId!, userId };
+  return { networkId: access.networkId, userId };
 }
 
 function xNetworkId(headers: Record<string, string>): string | undefined {
   const value = headers['x-network-id']?.trim();
   if (!value) return undefined;
   if (!uuid.safeParse(value).success) {
-    throw unprocessable('VALIDATION_ERROR', 'X-Network-Id must be a UUID', [
+    throw validationError('X-Network-Id must be a UUID', [
       { path: 'header.x-network-id', message: 'Invalid UUID' },
     ]);
   }

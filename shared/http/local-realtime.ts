@@ -6,7 +6,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { WebSocketEvent, WebSocketResult } from '../../functions/realtime/handler';
 import { logger } from '../observability';
 import { setLocalRealtimeTransport } from '../realtime/publisher';
-import { errorBody } from './errors';
+import { errorBody } from '../errors';
 import { lambdaContext } from './local-dispatch';
 
 /** API.md: `/api/v1/realtime/ws` and `/api/v2/realtime/ws`. */
@@ -101,14 +101,14 @@ export function attachLocalRealtime(
   const onUpgrade = async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (!REALTIME_PATH.test(url.pathname)) {
-      refuse(socket, 404, JSON.stringify(errorBody('No WebSocket at this path', 'NOT_FOUND')));
+      refuse(socket, 404, JSON.stringify(errorBody('NOT_FOUND', 'No WebSocket at this path')));
       return;
     }
     if (!isWebSocketHandshake(request)) {
       refuse(
         socket,
         400,
-        JSON.stringify(errorBody('Not a WebSocket version 13 handshake', 'BAD_HANDSHAKE')),
+        JSON.stringify(errorBody('BAD_HANDSHAKE', 'Not a WebSocket version 13 handshake')),
         {
           'Sec-WebSocket-Version': '13',
         },
@@ -152,7 +152,7 @@ export function attachLocalRealtime(
     } catch (error) {
       pending.delete(connectionId);
       logger.error('realtime upgrade failed', { error });
-      refuse(socket, 500, JSON.stringify(errorBody('Internal server error', 'INTERNAL_ERROR')));
+      refuse(socket, 500, JSON.stringify(errorBody('INTERNAL_ERROR', 'Internal server error')));
     }
   };
   server.on('upgrade', (request, socket, head) => void onUpgrade(request, socket, head));

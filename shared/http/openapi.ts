@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { ERROR_CATALOGUE } from '../errors';
 import type { RouteDefinition } from './route';
+import { codesByStatus, documentedErrorCodes, type OperationForm } from './route-errors';
 import { errorSchema } from './validation';
 import { compareCodeUnits } from './router';
 
@@ -51,27 +53,6 @@ const MEDIA_TYPES = {
   binary: 'application/octet-stream',
 } as const;
 
-/** Error codes every route of a scope can answer with, besides the ones it lists itself. */
-function standardErrors(
-  route: RouteDefinition,
-  form: 'network' | 'token' | 'root',
-): Record<number, string[]> {
-  const errors: Record<number, string[]> = {};
-  const add = (status: number, code: string) => (errors[status] ??= []).push(code);
-  if (route.body) {
-    add(400, 'MALFORMED_JSON');
-    add(400, 'EMPTY_BODY');
-    add(413, 'PAYLOAD_TOO_LARGE');
-    add(415, 'UNSUPPORTED_MEDIA_TYPE');
-  }
-  if (route.params || route.query || route.body || form === 'network') add(422, 'VALIDATION_ERROR');
-  if (form === 'network') add(404, 'NETWORK_NOT_FOUND');
-  if (form === 'token') add(401, 'UNAUTHORIZED');
-  if (form !== 'root' && route.access !== 'public') add(403, 'FORBIDDEN');
-  add(500, 'INTERNAL_ERROR');
-  return errors;
-}
-
 const TAG_DESCRIPTIONS: Record<string, string> = {
   Health: 'Banner, liveness and readiness',
   Documentation: 'This reference',
@@ -89,18 +70,21 @@ const STATUS_TEXT: Record<number, string> = {
   401: 'No or bad credentials',
   403: 'Not a member of this network',
   404: 'Not found',
+  405: 'Method not allowed',
   409: 'Conflict',
   413: 'Body too large',
   415: 'Unsupported media type',
   422: 'Validation failed',
+  426: 'Upgrade required',
   429: 'Throttled',
   500: 'Internal error',
+  502: 'A dependency failed',
   503: 'A dependency is unavailable',
 };
 
 function operation(
   route: RouteDefinition,
-  form: 'network' | 'token' | 'root',
+  form: OperationForm,
   components: Record<string, JsonSchema>,
   operationId: string,
 ) {
@@ -119,25 +103,21 @@ function operation(
         }
       : { description: spec.description };
   }
-  const errors = standardErrors(route, form);
-  for (const [status, codes] of Object.entries(route.errors ?? {})) {
-    (errors[Number(status)] ??= []).push(...codes.split(/,\s*|\s+or\s+/).filter(Boolean));
-  }
-  for (const [status, codes] of Object.entries(errors)) {
+  for (const [status, codes] of codesByStatus(documentedErrorCodes(route, form))) {
     if (responses[status]) continue;
-    const unique = [...new Set(codes)];
     responses[status] = {
-      description: `${STATUS_TEXT[Number(status)] ?? 'Error'}: ${unique.join(', ')}`,
+      description: `${STATUS_TEXT[status] ?? 'Error'}: ${codes.join(', ')}`,
       content: {
         'application/json': {
-          schema: ERROR_REF,
+          schema: { ...ERROR_REF },
           example: {
-            detail: STATUS_TEXT[Number(status)] ?? 'Error',
-            error_code: unique[0],
+            detail: ERROR_CATALOGUE[codes[0]].detail,
+            error_code: codes[0],
             timestamp: '2026-01-01T00:00:00Z',
           },
         },
       },
+      'x-error-codes': codes,
     };
   }
 
@@ -231,7 +211,7 @@ const operationIdOf = (route: RouteDefinition, form: string) =>
 export function buildOpenApiDocument(routes: RouteDefinition[], info: OpenApiInfo) {
   const components: Record<string, JsonSchema> = {};
   const paths: Record<string, Record<string, unknown>> = {};
-  const put = (path: string, route: RouteDefinition, form: 'network' | 'token' | 'root') => {
+  const put = (path: string, route: RouteDefinition, form: OperationForm) => {
     const item = (paths[path] ??= {});
     item[route.method.toLowerCase()] = operation(route, form, components, operationIdOf(route, form));
   };

@@ -11,8 +11,9 @@ import { config } from '../config';
 import { getDb } from '../db/client';
 import { logger, metrics, MetricUnit } from '../observability';
 import { defaultAuthorizer, type Authorizer } from './auth';
-import { errorBody, HttpError, payloadTooLarge, unprocessable, unsupportedMediaType } from './errors';
+import { errorBody, httpError, HttpError, validationError } from '../errors';
 import type { BodyKind, HttpResult, RequestContext, RouteDefinition, UploadedFile } from './route';
+import { documentedErrorCodes, type OperationForm } from './route-errors';
 import { Router } from './router';
 import { zodIssuesToFieldErrors } from './validation';
 
@@ -29,6 +30,9 @@ export interface HandlerOptions {
 
 interface PipelineInternal {
   routeKey?: string;
+  /** The matched route and how it was reached, to check that an error answer is documented. */
+  route?: RouteDefinition;
+  form?: OperationForm;
   networkId?: string;
   startedAt?: number;
 }
@@ -77,13 +81,13 @@ async function parseBody(
   const maxBytes = config().maxBodyBytes;
   const bytes = rawBody(event);
   if (bytes.length > maxBytes) {
-    throw payloadTooLarge(`Request body is ${bytes.length} bytes; the limit is ${maxBytes}`);
+    throw httpError('PAYLOAD_TOO_LARGE', `Request body is ${bytes.length} bytes; the limit is ${maxBytes}`);
   }
   const accepts = route.accepts ?? ['json'];
   const kind = bodyKindOf(headers['content-type']);
   if (bytes.length === 0) {
     if (route.bodyOptional) return undefined;
-    throw new HttpError(400, 'EMPTY_BODY', 'A request body is required');
+    throw new HttpError('EMPTY_BODY', 'A request body is required');
   }
   if (kind === undefined || kind === 'other' || !accepts.includes(kind)) {
     const wanted = accepts.map(
@@ -92,7 +96,8 @@ async function parseBody(
           k
         ],
     );
-    throw unsupportedMediaType(
+    throw httpError(
+      'UNSUPPORTED_MEDIA_TYPE',
       `Content-Type ${headers['content-type'] ?? '(none)'} is not accepted here; send ${wanted.join(' or ')}`,
     );
   }
@@ -100,7 +105,7 @@ async function parseBody(
     try {
       return JSON.parse(bytes.toString('utf8'));
     } catch {
-      throw new HttpError(400, 'MALFORMED_JSON', 'The request body is not valid JSON');
+      throw new HttpError('MALFORMED_JSON', 'The request body is not valid JSON');
     }
   }
   if (kind === 'binary') return bytes;
@@ -120,8 +125,9 @@ async function parseMultipart(event: ApiEvent, headers: Record<string, string>, 
     await (parser.before as (request: unknown) => Promise<void>)(request);
   } catch (error) {
     const status = (error as { statusCode?: number }).statusCode;
-    if (status === 415) throw unsupportedMediaType('Malformed multipart Content-Type (boundary missing?)');
-    throw new HttpError(400, 'MALFORMED_MULTIPART', 'The multipart/form-data body is malformed', {
+    if (status === 415)
+      throw httpError('UNSUPPORTED_MEDIA_TYPE', 'Malformed multipart Content-Type (boundary missing?)');
+    throw new HttpError('MALFORMED_MULTIPART', 'The multipart/form-data body is malformed', {
       cause: error,
     });
   }
@@ -131,7 +137,7 @@ async function parseMultipart(event: ApiEvent, headers: Record<string, string>, 
     const part = Array.isArray(value) ? value[0] : value;
     if (part && typeof part === 'object' && 'content' in part) {
       const file = part as UploadedFile;
-      if (file.truncated) throw payloadTooLarge(`File ${name} exceeds ${maxBytes} bytes`);
+      if (file.truncated) throw httpError('PAYLOAD_TOO_LARGE', `File ${name} exceeds ${maxBytes} bytes`);
       form[name] = {
         ...file,
         content: Buffer.isBuffer(file.content) ? file.content : Buffer.from(file.content, 'binary'),
@@ -148,11 +154,7 @@ function validate<T>(schema: z.ZodType<T> | undefined, value: unknown, where: st
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const errors = zodIssuesToFieldErrors(result.error, where);
-  throw unprocessable(
-    'VALIDATION_ERROR',
-    `Invalid ${where}: ${errors[0].path}: ${errors[0].message}`,
-    errors,
-  );
+  throw validationError(`Invalid ${where}: ${errors[0].path}: ${errors[0].message}`, errors);
 }
 
 function toApiResult(result: HttpResult): ApiResult {
@@ -176,7 +178,7 @@ function toApiResult(result: HttpResult): ApiResult {
 
 /** In tests every answer is checked against its documented schema, so the docs cannot drift. */
 function checkResponse(route: RouteDefinition, result: HttpResult): void {
-  if (process.env.VALIDATE_RESPONSES !== 'true') return;
+  if (!config().validateResponses) return;
   const spec = route.responses[result.statusCode];
   if (!spec)
     throw new Error(
@@ -196,18 +198,19 @@ function dispatcher(router: Router, authorize: Authorizer) {
     const method = event.requestContext.http.method.toUpperCase();
     if (method === 'OPTIONS') return { statusCode: 204, headers: {}, body: '' };
     const match = router.match(method, event.rawPath);
-    if (match.kind === 'not_found')
-      throw new HttpError(404, 'ROUTE_NOT_FOUND', `No route for ${event.rawPath}`);
+    if (match.kind === 'not_found') throw new HttpError('ROUTE_NOT_FOUND', `No route for ${event.rawPath}`);
     if (match.kind === 'method_not_allowed') {
-      throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${event.rawPath}`, {
+      throw new HttpError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${event.rawPath}`, {
         headers: { Allow: match.allowed.join(', ') },
       });
     }
     const { route, scoped } = match;
     internal.routeKey = `${route.method} ${route.scope === 'scoped' ? 'P' : ''}${route.path}`;
+    internal.route = route;
+    internal.form = scoped.scope;
     const headers = headerLookup(event);
     if (scoped.scope === 'network' && !uuid.safeParse(scoped.networkSegment).success) {
-      throw unprocessable('VALIDATION_ERROR', 'network_id must be a UUID', [
+      throw validationError('network_id must be a UUID', [
         { path: 'path.network_id', message: 'Invalid UUID' },
       ]);
     }
@@ -278,6 +281,23 @@ const requestObservability = (): MiddlewareObj<ApiEvent, ApiResult> => {
 const errorShape = (): MiddlewareObj<ApiEvent, ApiResult> => ({
   onError: (request) => {
     const error = request.error as Error & { statusCode?: number; expose?: boolean };
+    const internal = invocationState.get(request.context);
+    if (error instanceof HttpError && config().validateResponses && internal?.route && internal.form) {
+      // In tests an error code the route does not document fails loudly, so the docs cannot drift.
+      if (!documentedErrorCodes(internal.route, internal.form).has(error.code)) {
+        request.response = {
+          statusCode: 500,
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify(
+            errorBody(
+              'INTERNAL_ERROR',
+              `${internal.routeKey} answered ${error.code}, which it does not document`,
+            ),
+          ),
+        };
+        return;
+      }
+    }
     if (error instanceof HttpError) {
       request.response = {
         statusCode: error.status,
@@ -295,8 +315,8 @@ const errorShape = (): MiddlewareObj<ApiEvent, ApiResult> => ({
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify(
         status === 500
-          ? errorBody('Internal server error', 'INTERNAL_ERROR')
-          : errorBody(error.message, 'BAD_REQUEST'),
+          ? errorBody('INTERNAL_ERROR', 'Internal server error')
+          : errorBody('BAD_REQUEST', error.message),
       ),
     };
   },

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { z } from 'zod';
 import type { Db } from '../db/client';
+import type { ErrorCode } from '../errors';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -37,7 +38,7 @@ export interface UploadedFile {
   truncated: boolean;
 }
 
-export interface RequestContext<P = Record<string, string>, Q = Record<string, unknown>, B = unknown> {
+interface BaseContext<P, Q, B> {
   params: P;
   query: Q;
   body: B;
@@ -45,13 +46,37 @@ export interface RequestContext<P = Record<string, string>, Q = Record<string, u
   headers: Record<string, string>;
   scope: RequestScope;
   version: 'v1' | 'v2' | undefined;
-  /** The network the request is about; set for scoped routes once authorised. */
-  networkId: string | undefined;
   principal: Principal;
   db: Db;
   event: APIGatewayProxyEventV2;
   requestId: string;
 }
+
+/** What a scoped route's handler gets: the network the caller was authorised for. */
+export interface ScopedContext<
+  P = Record<string, string>,
+  Q = Record<string, unknown>,
+  B = unknown,
+> extends BaseContext<P, Q, B> {
+  networkId: string;
+}
+
+/** What a root route's handler gets: no network (a root route that needs one reads it itself). */
+export interface RootContext<
+  P = Record<string, string>,
+  Q = Record<string, unknown>,
+  B = unknown,
+> extends BaseContext<P, Q, B> {
+  networkId?: undefined;
+}
+
+/** The handler context of a route of scope `S`. */
+export type RequestContext<
+  P = Record<string, string>,
+  Q = Record<string, unknown>,
+  B = unknown,
+  S extends RouteScope = RouteScope,
+> = S extends 'scoped' ? ScopedContext<P, Q, B> : RootContext<P, Q, B>;
 
 export interface HttpResult {
   statusCode: number;
@@ -64,10 +89,10 @@ export interface ResponseSpec {
   schema?: z.ZodType;
 }
 
-export interface RouteDefinition<P = any, Q = any, B = any> {
+export interface RouteDefinition<P = any, Q = any, B = any, S extends RouteScope = RouteScope> {
   method: HttpMethod;
   path: string;
-  scope: RouteScope;
+  scope: S;
   /** Short summary for the API reference. */
   summary: string;
   /** Route group for the API reference (e.g. `Persons`). */
@@ -82,15 +107,25 @@ export interface RouteDefinition<P = any, Q = any, B = any> {
   bodyOptional?: boolean;
   /** Success responses by status code. */
   responses: Record<number, ResponseSpec>;
-  /** Error codes this route can answer with, by status, for the docs. */
-  errors?: Record<number, string>;
-  handler: (ctx: RequestContext<P, Q, B>) => Promise<HttpResult>;
+  /**
+   * The catalogue's codes this route answers with besides the pipeline's own (validation, auth, body
+   * parsing: see `standardErrorCodes`). The docs list them under their status; tests fail on an answer
+   * with a code that is not documented here.
+   */
+  errors?: readonly ErrorCode[];
+  // A method, not a property, so route tables of different scopes fit one `RouteDefinition[]`.
+  handler(ctx: RequestContext<P, Q, B, S>): Promise<HttpResult>;
 }
 
 /** Typed route constructor: infers params, query and body from their schemas. */
-export const defineRoute = <P = Record<string, string>, Q = Record<string, unknown>, B = undefined>(
-  route: RouteDefinition<P, Q, B>,
-): RouteDefinition<P, Q, B> => route;
+export const defineRoute = <
+  P = Record<string, string>,
+  Q = Record<string, unknown>,
+  B = undefined,
+  S extends RouteScope = RouteScope,
+>(
+  route: RouteDefinition<P, Q, B, S>,
+): RouteDefinition<P, Q, B, S> => route;
 
 export const ok = (body: unknown, headers?: Record<string, string>): HttpResult => ({
   statusCode: 200,

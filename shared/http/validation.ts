@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { FieldError } from './errors';
+import type { FieldError } from '../errors';
 
 /** Zod issues as API.md's `errors: [{path, message}]`, paths prefixed with where the value came from. */
 export const zodIssuesToFieldErrors = (error: z.ZodError, where: string): FieldError[] =>

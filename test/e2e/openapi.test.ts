@@ -3,6 +3,10 @@ import { gunzipSync } from 'node:zlib';
 import { contexts } from '../../functions/contexts';
 import { useTestDatabase } from '../helpers/db';
 import { createTestApi } from '../helpers/http';
+import { ERROR_CATALOGUE, httpError, statusOf } from '../../shared/errors';
+import { createHandler } from '../../shared/http/pipeline';
+import { defineRoute } from '../../shared/http/route';
+import { lambdaContext, toApiGatewayEvent } from '../../shared/http/local-dispatch';
 
 useTestDatabase({ clearBetweenTests: false });
 const api = createTestApi();
@@ -55,7 +59,7 @@ describe('API documentation', () => {
         expect(operation.summary).toBe(route.summary);
         expect(operation.tags).toEqual([route.tag]);
         for (const status of Object.keys(route.responses)) expect(operation.responses[status]).toBeDefined();
-        for (const status of Object.keys(route.errors ?? {})) {
+        for (const status of new Set((route.errors ?? []).map(statusOf))) {
           expect(operation.responses[status].content['application/json'].schema).toEqual({
             $ref: '#/components/schemas/Error',
           });
@@ -116,5 +120,67 @@ describe('API documentation', () => {
     const redoc = await api.get('/redoc');
     expect(redoc.text).toContain('<redoc spec-url="/openapi.json">');
     expect((await api.get('/docs/nothing.js')).status).toBe(422);
+  });
+
+  it('lists only well-formed codes of the catalogue, each under the status the catalogue gives it', async () => {
+    const doc = (await api.get('/openapi.json')).body;
+    const seen = new Set<string>();
+    for (const [path, item] of Object.entries<any>(doc.paths)) {
+      for (const [method, operation] of Object.entries<any>(item)) {
+        for (const [status, response] of Object.entries<any>(operation.responses)) {
+          if (Number(status) < 400) continue;
+          const codes: string[] = response['x-error-codes'] ?? [];
+          const where = `${method.toUpperCase()} ${path} ${status}`;
+          // A non-2xx answer a route documents with its own body (GET /health/detailed's 503) has no codes.
+          const ownBody =
+            response.content?.['application/json']?.schema?.$ref !== '#/components/schemas/Error';
+          expect({ where, listed: codes.length > 0 || ownBody }).toEqual({ where, listed: true });
+          for (const code of codes) {
+            seen.add(code);
+            expect({ where, code, wellFormed: /^[A-Z][A-Z0-9_]*$/.test(code) }).toEqual({
+              where,
+              code,
+              wellFormed: true,
+            });
+            expect({
+              where,
+              code,
+              status: ERROR_CATALOGUE[code as keyof typeof ERROR_CATALOGUE]?.status,
+            }).toEqual({ where, code, status: Number(status) });
+          }
+        }
+      }
+    }
+    // The credential and outage answers are documented, not only the happy path.
+    for (const code of ['TOKEN_REVOKED', 'INVALID_API_KEY', 'DATABASE_UNAVAILABLE', 'MALFORMED_MULTIPART'])
+      expect(seen).toContain(code);
+  });
+
+  it('fails an answer whose error code its route does not document', async () => {
+    const handler = createHandler([
+      defineRoute({
+        method: 'GET',
+        path: '/undocumented',
+        scope: 'root',
+        tag: 'Health',
+        summary: 'Throws a code it does not list',
+        responses: { 200: { description: 'Never' } },
+        errors: ['PERSON_NOT_FOUND'],
+        handler: async () => {
+          throw httpError('ACTION_NOT_FOUND');
+        },
+      }),
+    ]);
+    const event = toApiGatewayEvent({
+      method: 'GET',
+      url: '/undocumented',
+      headers: {},
+      body: Buffer.alloc(0),
+    });
+    const answer = await handler(event, lambdaContext('mira-test'));
+    expect(answer.statusCode).toBe(500);
+    expect(JSON.parse(answer.body as string).detail).toContain(
+      'ACTION_NOT_FOUND, which it does not document',
+    );
   });
 });

@@ -9,7 +9,7 @@ import {
   withIdempotency,
 } from '../../shared/db/repositories/idempotency';
 import { createNetwork } from '../../shared/db/repositories/networks';
-import { HttpError, serviceUnavailable, unprocessable } from '../../shared/http/errors';
+import { httpError, HttpError, unavailable } from '../../shared/errors';
 import { useTestDatabase } from '../helpers/db';
 
 const database = useTestDatabase();
@@ -129,7 +129,7 @@ describe('idempotency', () => {
     const noSpeech = () =>
       withIdempotency(database.db, { networkId, key: 'silent', fingerprint }, async () => {
         calls.n++;
-        throw unprocessable('NO_SPEECH', 'No speech detected in the audio');
+        throw httpError('NO_SPEECH', 'No speech detected in the audio');
       });
 
     await expect(noSpeech()).rejects.toMatchObject({ status: 422, code: 'NO_SPEECH' });
@@ -151,7 +151,7 @@ describe('idempotency', () => {
         calls.n++;
         await database.db.transaction().execute(async (trx) => {
           await complete(trx, 200, { never: 'committed' });
-          throw serviceUnavailable('TRANSCRIPTION_UNAVAILABLE', 'down');
+          throw unavailable('TRANSCRIPTION_UNAVAILABLE', 'down');
         });
         return { statusCode: 200, body: {} };
       }),

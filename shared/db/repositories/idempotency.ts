@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import { conflict, HttpError, unprocessable, type ErrorBody } from '../../http/errors';
+import { type ErrorBody, httpError, HttpError, isErrorCode } from '../../errors';
 import type { Database } from '../types';
 
 /**
@@ -130,17 +130,17 @@ export interface IdempotentResult {
 }
 
 export const idempotencyInProgress = () =>
-  conflict(
+  httpError(
     'IDEMPOTENCY_IN_PROGRESS',
     'A request with this Idempotency-Key is still being processed; retry shortly',
   );
 export const idempotencyKeyReused = () =>
-  unprocessable(
+  httpError(
     'IDEMPOTENCY_KEY_REUSED',
     'This Idempotency-Key was already used for a different request; use a new key for a new request',
   );
 export const invalidIdempotencyKey = () =>
-  unprocessable('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1 to 255 printable ASCII characters');
+  httpError('INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1 to 255 printable ASCII characters');
 
 /**
  * The whole protocol around a piece of work. `run` receives `complete`, which it should call inside its
@@ -183,7 +183,10 @@ export async function withIdempotency(
 
 function replayedError(statusCode: number, body: unknown): HttpError {
   const { detail, error_code, timestamp: _timestamp, errors, ...extra } = (body ?? {}) as Partial<ErrorBody>;
-  return new HttpError(statusCode, error_code ?? 'ERROR', detail ?? 'Request failed', {
+  // The first answer, as it was given; a code no longer in the catalogue replays as a plain 4xx.
+  const code = error_code && isErrorCode(error_code) ? error_code : 'BAD_REQUEST';
+  return new HttpError(code, detail, {
+    status: statusCode,
     errors,
     extra: Object.keys(extra).length ? extra : undefined,
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { AudioError, decodeAudio } from '../../../shared/audio/index';
-import { HttpError } from '../../../shared/http/errors';
+import { HttpError } from '../../../shared/errors';
 import { encodePcm16, encodeWav, fixture, prng, tone } from '../../helpers/audio';
 
 const rejection = async (bytes: Uint8Array, options = {}) => {
