@@ -3,6 +3,7 @@ import { burnPasswordCheck, hashPassword, verifyPassword } from '../../shared/au
 import { signAccessToken, signRefreshToken, TokenError, verifyRefreshToken } from '../../shared/auth/tokens';
 import { config } from '../../shared/config';
 import type { Db } from '../../shared/db/client';
+import { inTransaction } from '../../shared/db/transaction';
 import {
   clearFailures,
   findRefreshTokenForUpdate,
@@ -70,7 +71,7 @@ export async function register(db: Db, body: z.infer<typeof registerBody>): Prom
   }
   const passwordHash = await hashPassword(body.password);
   try {
-    return await db.transaction().execute(async (trx) => {
+    return await inTransaction(db, async (trx) => {
       const user = await insertUser(trx, {
         email: body.email,
         username: body.username ?? null,
@@ -145,7 +146,7 @@ export async function refresh(db: Db, token: string): Promise<TokenResponse> {
     }
     throw error;
   }
-  const outcome = await db.transaction().execute(async (trx): Promise<RefreshOutcome> => {
+  const outcome = await inTransaction(db, async (trx): Promise<RefreshOutcome> => {
     const row = await findRefreshTokenForUpdate(trx, claims.jti);
     if (!row || row.user_id !== claims.sub) return { kind: 'invalid', detail: 'Unknown refresh token' };
     if (row.revoked_at) return { kind: 'invalid', detail: 'This refresh token has been revoked' };

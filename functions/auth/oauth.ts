@@ -1,6 +1,7 @@
 import { signOAuthState, TokenError, verifyToken } from '../../shared/auth/tokens';
 import { config, type OAuthProviderConfig } from '../../shared/config';
 import type { Db } from '../../shared/db/client';
+import { inTransaction } from '../../shared/db/transaction';
 import { revokeUserRefreshTokens } from '../../shared/db/repositories/credentials';
 import { createNetworkOwnedBy } from '../../shared/db/repositories/members';
 import {
@@ -149,7 +150,7 @@ export async function githubIdentity(code: string, port: number): Promise<Provid
  * verified email (linked now), else a new account with its own network. An unverified email links nothing.
  */
 export async function signInWithProvider(db: Db, provider: Provider, identity: ProviderIdentity) {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     let user = await findUserByProvider(trx, provider, identity.subject);
     if (!user) {
       if (!identity.email || !identity.emailVerified) {

@@ -1,13 +1,6 @@
 import { generateApiKey } from '../../shared/auth/api-keys';
 import { insertApiKey, listApiKeys, revokeApiKey } from '../../shared/db/repositories/credentials';
-import {
-  addMember,
-  lockOwners,
-  findRole,
-  listMembers,
-  removeMember,
-} from '../../shared/db/repositories/members';
-import { findUserByEmail } from '../../shared/db/repositories/users';
+import { listMembers } from '../../shared/db/repositories/members';
 import { forbidden, httpError, unauthorized, type ErrorCode } from '../../shared/errors';
 import {
   created,
@@ -18,6 +11,7 @@ import {
   type RouteDefinition,
 } from '../../shared/http/route';
 import { login, refresh, register } from './accounts';
+import { addNetworkMember, removeNetworkMember } from './members';
 import { authorizationUrl, checkState, githubIdentity, googleIdentity, signInWithProvider } from './oauth';
 import {
   addMemberBody,
@@ -223,11 +217,7 @@ export const authRoutes: RouteDefinition[] = [
     errors: [...userManaged, 'USER_NOT_FOUND', 'ALREADY_MEMBER'],
     handler: async (ctx) => {
       requireUser(ctx, true);
-      const user = await findUserByEmail(ctx.db, ctx.body.email);
-      if (!user) throw httpError('USER_NOT_FOUND', 'No account with this email; they must register first');
-      const member = await addMember(ctx.db, ctx.networkId, user.id, ctx.body.role);
-      if (!member) throw httpError('ALREADY_MEMBER', 'This user is already a member');
-      return created(toMember({ ...member, email: user.email, username: user.username }));
+      return created(toMember(await addNetworkMember(ctx.db, ctx.networkId, ctx.body.email, ctx.body.role)));
     },
   }),
   defineRoute({
@@ -241,15 +231,7 @@ export const authRoutes: RouteDefinition[] = [
     errors: [...userManaged, 'MEMBER_NOT_FOUND', 'LAST_OWNER'],
     handler: async (ctx) => {
       requireUser(ctx, ctx.params.user_id !== ctx.principal.userId);
-      const { db, networkId } = ctx;
-      await db.transaction().execute(async (trx) => {
-        const role = await findRole(trx, networkId, ctx.params.user_id);
-        if (!role) throw httpError('MEMBER_NOT_FOUND', 'This user is not a member of the network');
-        if (role === 'owner' && (await lockOwners(trx, networkId)).length <= 1) {
-          throw httpError('LAST_OWNER', 'The last owner cannot be removed; add another owner first');
-        }
-        await removeMember(trx, networkId, ctx.params.user_id);
-      });
+      await removeNetworkMember(ctx.db, ctx.networkId, ctx.params.user_id);
       return noContent();
     },
   }),

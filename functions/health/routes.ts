@@ -1,6 +1,6 @@
-import { sql } from 'kysely';
 import { z } from 'zod';
 import { config } from '../../shared/config';
+import { pingDatabase } from '../../shared/db/client';
 import { defineRoute, ok, type RouteDefinition } from '../../shared/http/route';
 import { isoTimestamp } from '../../shared/http/validation';
 import { docsRoutes } from './docs';
@@ -97,7 +97,7 @@ export const healthRoutes: RouteDefinition[] = [
       const started = performance.now();
       let database: z.infer<typeof checkSchema>;
       try {
-        await sql`SELECT 1`.execute(db);
+        await pingDatabase(db);
         database = { status: 'healthy', latency_ms: Math.round((performance.now() - started) * 100) / 100 };
       } catch {
         database = { status: 'unhealthy', detail: 'database unreachable' };

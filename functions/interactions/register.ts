@@ -43,7 +43,7 @@ import { findClient, findNetwork } from '../../shared/db/repositories/networks';
 import { createPerson, findPerson, listPersons } from '../../shared/db/repositories/persons';
 import { findStreamQuality, upsertStreamQuality } from '../../shared/db/repositories/streams';
 import { listVoiceprints, saveVoiceprint } from '../../shared/db/repositories/voiceprints';
-import { inTransaction, lockNetwork, LockNamespace, type Executor } from '../../shared/db/transaction';
+import { inTransaction, advisoryLock, type Executor } from '../../shared/db/transaction';
 import type { Database, JsonObject } from '../../shared/db/types';
 import { matchSpeaker, updateVoiceprint } from '../../shared/domain/speaker-match';
 import { streamScore, type StreamLocation } from '../../shared/domain/stream-score';
@@ -325,7 +325,7 @@ async function resolveSpeaker(
 ): Promise<ResolvedSpeaker> {
   // Too little speech for an embedding: the speaker stays unknown rather than guessed.
   if (!embedding) return { outcome: 'unknown', personId: null, index: null, name: null };
-  await lockNetwork(trx, LockNamespace.personIndex, networkId);
+  await advisoryLock(trx, 'personIndex', networkId);
   const prints = await listVoiceprints(trx, networkId);
   const match = matchSpeaker(embedding, prints, threshold);
   if (match) {

@@ -1,6 +1,10 @@
-import { sql, type Kysely } from 'kysely';
 import { z } from 'zod';
-import type { Database, JsonObject } from '../db/types';
+import { insertAction, listPendingActions as pendingActions } from '../db/repositories/actions';
+import { findNetwork, listClients } from '../db/repositories/networks';
+import { listPersons } from '../db/repositories/persons';
+import type { Executor } from '../db/transaction';
+import type { JsonObject } from '../db/types';
+import { compareCodeUnits } from '../http/router';
 import type { Tool } from './gemini';
 
 /**
@@ -8,8 +12,6 @@ import type { Tool } from './gemini';
  * may pass its transaction; `networkTools` wraps them as Gemini tools. Every tool is scoped to one network:
  * the model can never name another network.
  */
-
-type Executor = Kysely<Database>;
 
 export const DEFAULT_TIME_ZONE = 'UTC';
 
@@ -25,11 +27,7 @@ const isTimeZone = (zone: unknown): zone is string => {
 
 /** The network's time zone: `settings.timezone` when it is a valid IANA zone, else UTC. */
 export async function networkTimeZone(db: Executor, networkId: string): Promise<string> {
-  const row = await db
-    .selectFrom('networks')
-    .select('settings')
-    .where('id', '=', networkId)
-    .executeTakeFirst();
+  const row = await findNetwork(db, networkId);
   const zone = (row?.settings as JsonObject | undefined)?.timezone;
   return isTimeZone(zone) ? zone : DEFAULT_TIME_ZONE;
 }
@@ -114,26 +112,15 @@ export interface ClientsAndPersons {
 }
 
 export async function listClientsAndPersons(db: Executor, networkId: string): Promise<ClientsAndPersons> {
-  const [clients, persons] = await Promise.all([
-    db
-      .selectFrom('network_clients')
-      .select(['client_id', 'enabled', 'last_seen_at'])
-      .where('network_id', '=', networkId)
-      .orderBy('client_id')
-      .execute(),
-    db
-      .selectFrom('persons')
-      .select(['id', 'name', 'index'])
-      .where('network_id', '=', networkId)
-      .orderBy('index')
-      .execute(),
-  ]);
+  const [clients, persons] = await Promise.all([listClients(db, networkId), listPersons(db, networkId)]);
   return {
-    clients: clients.map((c) => ({
-      client_id: c.client_id,
-      enabled: c.enabled,
-      last_seen_at: new Date(c.last_seen_at).toISOString(),
-    })),
+    clients: [...clients]
+      .sort((a, b) => compareCodeUnits(a.client_id, b.client_id))
+      .map((c) => ({
+        client_id: c.client_id,
+        enabled: c.enabled,
+        last_seen_at: new Date(c.last_seen_at).toISOString(),
+      })),
     persons: persons.map((p) => ({ id: p.id, name: p.name, index: p.index, is_owner: p.index === 1 })),
   };
 }
@@ -152,15 +139,7 @@ export async function listPendingActions(
   networkId: string,
   limit = 20,
 ): Promise<PendingAction[]> {
-  const rows = await db
-    .selectFrom('actions')
-    .select(['id', 'action_type', 'details', 'scheduled_time', 'person_id'])
-    .where('network_id', '=', networkId)
-    .where('status', '=', 'pending')
-    .orderBy(sql`scheduled_time ASC NULLS LAST`)
-    .orderBy('created_at')
-    .limit(limit)
-    .execute();
+  const rows = await pendingActions(db, networkId, limit);
   return rows.map((r) => ({
     id: r.id,
     action_type: r.action_type,
@@ -207,20 +186,16 @@ export async function createReminder(
     typeof input.scheduled_time === 'string' ? parseLocalDateTime(input.scheduled_time, zone) : undefined;
   if (!when)
     throw new ToolInputError('scheduled_time must be an ISO 8601 date-time, e.g. 2026-11-28T17:00:00');
-  const row = await db
-    .insertInto('actions')
-    .values({
-      network_id: networkId,
-      person_id: origin.personId ?? null,
-      interaction_id: origin.interactionId ?? null,
-      conversation_id: origin.conversationId ?? null,
-      action_type: 'remind',
-      details: JSON.stringify({ text, source: 'voice_command' }),
-      scheduled_time: when,
-      origin: 'command',
-    })
-    .returning(['id', 'scheduled_time'])
-    .executeTakeFirstOrThrow();
+  const row = await insertAction(db, {
+    networkId,
+    personId: origin.personId ?? null,
+    interactionId: origin.interactionId ?? null,
+    conversationId: origin.conversationId ?? null,
+    actionType: 'remind',
+    details: { text, source: 'voice_command' },
+    scheduledTime: when,
+    origin: 'command',
+  });
   const at = new Date(row.scheduled_time!);
   return { id: row.id, text, scheduled_time: at.toISOString(), local_time: localIso(zone, at) };
 }

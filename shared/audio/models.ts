@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { InferenceSession } from 'onnxruntime-node';
+import { config } from '../config';
 
 export const VAD_MODEL_FILE = 'silero_vad_v5.onnx';
 export const DEFAULT_SPEAKER_MODEL_FILE = 'speaker-stats-v1.onnx';
@@ -38,13 +39,17 @@ function fromPackage(): string | undefined {
   }
 }
 
-function locate(envName: string, file: string, fallback?: () => string | undefined): string {
-  const fromEnv = process.env[envName];
+function locate(
+  envName: string,
+  fromEnv: string | undefined,
+  file: string,
+  fallback?: () => string | undefined,
+): string {
   if (fromEnv) {
     if (!existsSync(fromEnv)) throw new Error(`${envName} points to ${fromEnv}, which does not exist`);
     return fromEnv;
   }
-  const dirs = [process.env.AUDIO_MODELS_DIR, here() && join(here()!, 'models')];
+  const dirs = [config().audio.modelsDir, here() && join(here()!, 'models')];
   const candidates = [...dirs.map((d) => d && join(d, file)), fallback?.()].filter((p): p is string => !!p);
   const found = candidates.find((p) => existsSync(p));
   if (!found) throw new Error(`Model ${file} not found (looked in ${candidates.join(', ')}); set ${envName}`);
@@ -52,13 +57,15 @@ function locate(envName: string, file: string, fallback?: () => string | undefin
 }
 
 /** Path of the Silero VAD v5 model. */
-export const vadModelPath = () => locate('SILERO_VAD_MODEL_PATH', VAD_MODEL_FILE, fromPackage);
+export const vadModelPath = () =>
+  locate('SILERO_VAD_MODEL_PATH', config().audio.vadModelPath, VAD_MODEL_FILE, fromPackage);
 
 /** Path of the speaker-embedding model: SPEAKER_MODEL_PATH, else the committed default. */
-export const speakerModelPath = () => locate('SPEAKER_MODEL_PATH', DEFAULT_SPEAKER_MODEL_FILE);
+export const speakerModelPath = () =>
+  locate('SPEAKER_MODEL_PATH', config().audio.speakerModelPath, DEFAULT_SPEAKER_MODEL_FILE);
 
 /** True when the speaker model in use is the project's own default (its threshold applies). */
-export const isDefaultSpeakerModel = () => !process.env.SPEAKER_MODEL_PATH;
+export const isDefaultSpeakerModel = () => !config().audio.speakerModelPath;
 
 /**
  * The files a bundle must ship, copied into `models/` next to the bundled handler. The Lambda bundler calls
@@ -79,10 +86,7 @@ export function loadOrt(): Promise<Ort> {
 }
 
 /** Intra-op threads per session: AUDIO_ORT_THREADS, default 1 (a Lambda has one or two vCPUs). */
-export function ortThreads(): number {
-  const n = Number(process.env.AUDIO_ORT_THREADS ?? 1);
-  return Number.isInteger(n) && n > 0 ? n : 1;
-}
+export const ortThreads = (): number => config().audio.ortThreads;
 
 /** The session for a model file, created once per process and shared by every caller. */
 export function getSession(path: string): Promise<InferenceSession> {

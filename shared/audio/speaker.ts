@@ -9,6 +9,7 @@ import { AudioError } from './errors';
 import { computeFbank, NUM_MEL_BINS } from './fbank';
 import { getSession, loadOrt, speakerModelPath } from './models';
 import type { SpeechSegment } from './vad';
+import { config } from '../config';
 
 /**
  * Cosine at or above which two embeddings of the DEFAULT model count as the same voice. Chosen on the
@@ -18,12 +19,8 @@ import type { SpeechSegment } from './vad';
 export const DEFAULT_SPEAKER_MATCH_THRESHOLD = 0.7;
 
 /** The threshold for the model in use: SPEAKER_MATCH_THRESHOLD, else the default model's. */
-export function speakerMatchThreshold(): number {
-  const fromEnv = Number(process.env.SPEAKER_MATCH_THRESHOLD);
-  return process.env.SPEAKER_MATCH_THRESHOLD && Number.isFinite(fromEnv)
-    ? fromEnv
-    : DEFAULT_SPEAKER_MATCH_THRESHOLD;
-}
+export const speakerMatchThreshold = (): number =>
+  config().audio.speakerMatchThreshold ?? DEFAULT_SPEAKER_MATCH_THRESHOLD;
 
 /** At least this much speech (seconds) is needed for an embedding. */
 export const MIN_EMBEDDING_SECONDS = 0.5;

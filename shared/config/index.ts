@@ -27,6 +27,8 @@ export interface AppConfig {
   /** TLS to PostgreSQL: `require` verifies against the system or `DATABASE_CA_FILE` CA bundle. */
   databaseSsl: 'disable' | 'require' | 'no-verify';
   databaseCaFile: string | undefined;
+  /** A pooled connection idle this long is checked with `SELECT 1` on checkout (a frozen Lambda's may be dead). */
+  databaseStaleAfterMs: number;
   /** `STAGE=prod` or `NODE_ENV=production`: no generated JWT secret, no legacy network access. */
   production: boolean;
   /**
@@ -37,7 +39,25 @@ export interface AppConfig {
   realtimeCallbackUrl: string | undefined;
   /** Tests: every answer is checked against what its route documents (`VALIDATE_RESPONSES=true`). */
   validateResponses: boolean;
+  /** Powertools service name and metrics namespace. */
+  serviceName: string;
+  metricsNamespace: string;
+  audio: AudioConfig;
   auth: AuthConfig;
+}
+
+/** Where the audio models are and how they run. */
+export interface AudioConfig {
+  /** `SILERO_VAD_MODEL_PATH`: an explicit VAD model file. */
+  vadModelPath: string | undefined;
+  /** `SPEAKER_MODEL_PATH`: another speaker model (e.g. WeSpeaker); its threshold is `speakerMatchThreshold`. */
+  speakerModelPath: string | undefined;
+  /** `AUDIO_MODELS_DIR`: a folder holding the model files (the image's). */
+  modelsDir: string | undefined;
+  /** `SPEAKER_MATCH_THRESHOLD`: cosine above which a voice matches, for a model other than the default. */
+  speakerMatchThreshold: number | undefined;
+  /** `AUDIO_ORT_THREADS`: intra-op threads per ONNX session (a Lambda has one or two vCPUs). */
+  ortThreads: number;
 }
 
 /** An OAuth provider's endpoints and client; endpoints are configurable so tests run fake providers. */
@@ -99,9 +119,25 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     maxBodyBytes: Number(env.MAX_BODY_BYTES || 6 * 1024 * 1024),
     databaseSsl: parseSsl(env.DATABASE_SSL, databaseUrl),
     databaseCaFile: env.DATABASE_CA_FILE || undefined,
+    databaseStaleAfterMs: Number(env.DATABASE_STALE_AFTER_MS ?? 5_000),
     production,
     realtimeCallbackUrl: env.REALTIME_CALLBACK_URL || undefined,
     validateResponses: parseBool(env.VALIDATE_RESPONSES, false),
+    serviceName: env.POWERTOOLS_SERVICE_NAME || 'mira',
+    metricsNamespace: env.POWERTOOLS_METRICS_NAMESPACE || 'Mira',
+    audio: {
+      vadModelPath: env.SILERO_VAD_MODEL_PATH || undefined,
+      speakerModelPath: env.SPEAKER_MODEL_PATH || undefined,
+      modelsDir: env.AUDIO_MODELS_DIR || undefined,
+      speakerMatchThreshold:
+        env.SPEAKER_MATCH_THRESHOLD && Number.isFinite(Number(env.SPEAKER_MATCH_THRESHOLD))
+          ? Number(env.SPEAKER_MATCH_THRESHOLD)
+          : undefined,
+      ortThreads:
+        Number.isInteger(Number(env.AUDIO_ORT_THREADS)) && Number(env.AUDIO_ORT_THREADS) > 0
+          ? Number(env.AUDIO_ORT_THREADS)
+          : 1,
+    },
     auth: {
       accessTokenSeconds: 30 * 60,
       refreshTokenSeconds: 7 * 24 * 60 * 60,
@@ -155,3 +191,9 @@ export function setDatabasePasswordProvider(provider: PasswordProvider | undefin
 }
 
 export const databasePasswordProvider = (): PasswordProvider | undefined => passwordProvider;
+
+/**
+ * The AWS runtime environment (region and the function role's credentials, which Lambda sets for the
+ * sandbox's lifetime), for the two AWS APIs Mira signs requests to.
+ */
+export const awsEnvironment = (): NodeJS.ProcessEnv => process.env;

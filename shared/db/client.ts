@@ -1,13 +1,10 @@
 import { mkdirSync, readFileSync } from 'node:fs';
-import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import { config, databasePasswordProvider, type AppConfig } from '../config';
 import type { Database } from './types';
 
 export type Db = Kysely<Database>;
-
-/** How long a pooled connection may sit idle before it is checked with `SELECT 1` on checkout. */
-const STALE_AFTER_MS = Number(process.env.DATABASE_STALE_AFTER_MS ?? 5_000);
 
 /** Error codes node-postgres and the server use when the connection itself is gone. */
 const CONNECTION_LOST =
@@ -27,7 +24,7 @@ function sslOptions(cfg: AppConfig): pg.PoolConfig['ssl'] {
 /**
  * A pool of one connection, as Lambda wants (RDS Proxy multiplexes behind it). A Lambda instance can be
  * frozen for minutes, and the proxy or server may drop its socket meanwhile without the process noticing;
- * so a connection idle for longer than STALE_AFTER_MS is pinged on checkout and replaced when dead.
+ * so a connection idle for longer than `databaseStaleAfterMs` is pinged on checkout and replaced when dead.
  */
 function lambdaPool(connectionString: string, cfg: AppConfig): PostgresPool {
   const url = new URL(connectionString);
@@ -60,7 +57,7 @@ function lambdaPool(connectionString: string, cfg: AppConfig): PostgresPool {
   const checkout = async (attempt: number): Promise<PostgresPoolClient> => {
     const client = await pool.connect();
     const idleFor = Date.now() - (lastUsed.get(client) ?? Date.now());
-    if (lastUsed.has(client) && idleFor >= STALE_AFTER_MS) {
+    if (lastUsed.has(client) && idleFor >= cfg.databaseStaleAfterMs) {
       try {
         await client.query('SELECT 1');
       } catch (error) {
@@ -136,4 +133,9 @@ export async function closeDb(): Promise<void> {
   const current = shared;
   shared = undefined;
   if (current) await (await current).destroy();
+}
+
+/** One round trip to the database (readiness checks). */
+export async function pingDatabase(db: Db): Promise<void> {
+  await sql`SELECT 1`.execute(db);
 }

@@ -1,9 +1,11 @@
-import { sql, type Transaction } from 'kysely';
-import type { Db } from './client';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './types';
 
-/** A database handle or a transaction: repositories accept either, so callers can compose them. */
-export type Executor = Db | Transaction<Database>;
+/**
+ * A database handle or a transaction (a Kysely `Transaction` is a `Kysely`): repositories take either
+ * first, so callers compose them into one unit of work.
+ */
+export type Executor = Kysely<Database>;
 
 /**
  * Runs `work` in a transaction: the caller's one when `db` already is a transaction (so repositories
@@ -14,21 +16,28 @@ export function inTransaction<T>(db: Executor, work: (trx: Transaction<Database>
   return db.transaction().execute(work);
 }
 
-/** Advisory-lock namespaces (the first key of the two-key form), one per kind of per-network critical section. */
+/**
+ * Advisory-lock namespaces (the first key of the two-key form): one per kind of critical section, so two
+ * kinds never wait for each other on the same network.
+ */
 export const LockNamespace = {
   personIndex: 1001,
   conversationAssignment: 1002,
+  arbitration: 1003,
+  loginAttempts: 1004,
 } as const;
 
+export type LockNamespaceName = keyof typeof LockNamespace;
+
 /**
- * Serialises a critical section per network across every Lambda instance: a transaction-scoped advisory
- * lock, released at commit or rollback. Cheaper and narrower than locking the network row, which every
- * foreign-key insert also touches.
+ * Serialises a critical section per key (a network id, an account...) across every Lambda instance: a
+ * transaction-scoped advisory lock, released at commit or rollback. Cheaper and narrower than locking a
+ * row that every foreign-key insert also touches.
  */
-export async function lockNetwork(
+export async function advisoryLock(
   trx: Transaction<Database>,
-  namespace: (typeof LockNamespace)[keyof typeof LockNamespace],
-  networkId: string,
+  namespace: LockNamespaceName,
+  key: string,
 ): Promise<void> {
-  await sql`SELECT pg_advisory_xact_lock(${namespace}::int, hashtext(${networkId}))`.execute(trx);
+  await sql`SELECT pg_advisory_xact_lock(${LockNamespace[namespace]}::int, hashtext(${key}))`.execute(trx);
 }

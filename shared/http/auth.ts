@@ -6,6 +6,7 @@ import { config } from '../config';
 import type { Db } from '../db/client';
 import { findActiveApiKey, isRefreshFamilyRevoked, touchApiKey } from '../db/repositories/credentials';
 import { findOwnNetworkId, findRole } from '../db/repositories/members';
+import { findNetwork } from '../db/repositories/networks';
 import { findUserById } from '../db/repositories/users';
 import {
   forbidden,
@@ -204,11 +205,7 @@ export const defaultAuthorizer: Authorizer = async ({ route, scoped, headers, db
     return { principal: { kind: 'api_key', apiKeyId: key.apiKeyId }, networkId: key.networkId };
   }
   if (pathNetwork && config().legacyNetworkAuth) {
-    const network = await db
-      .selectFrom('networks')
-      .select('id')
-      .where('id', '=', pathNetwork)
-      .executeTakeFirst();
+    const network = await findNetwork(db, pathNetwork);
     if (!network) throw networkNotFound();
     return { principal: { kind: 'legacy' }, networkId: network.id };
   }

@@ -1,15 +1,16 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { config } from '../config';
 
 /**
  * Logger and metrics, configured once per process (Powertools' recommended module singletons). The
  * service name comes from POWERTOOLS_SERVICE_NAME (set per function in AWS), the namespace is Mira's.
  */
-export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'mira' });
+export const logger = new Logger({ serviceName: config().serviceName });
 
 export const metrics = new Metrics({
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Mira',
-  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'mira',
+  namespace: config().metricsNamespace,
+  serviceName: config().serviceName,
 });
 
 export { MetricUnit };

@@ -1,5 +1,5 @@
 import { awsTargetFromEnvironment, sendSigned } from '../aws/signed-request';
-import { config } from '../config';
+import { config, awsEnvironment } from '../config';
 import type { Db } from '../db/client';
 import { listRealtimeConnections, removeRealtimeConnection } from '../db/repositories/realtime';
 import { countMetric, logger } from '../observability';
@@ -28,7 +28,7 @@ export const POST_TO_CONNECTION_TIMEOUT_MS = 2000;
  * signed for `execute-api` with the function's role (which the CDK app grants ManageConnections).
  * 410 Gone means the client went away without API Gateway telling us yet.
  */
-export function apiGatewayTransport(callbackUrl: string, env = process.env): ConnectionTransport {
+export function apiGatewayTransport(callbackUrl: string, env = awsEnvironment()): ConnectionTransport {
   const base = callbackUrl.replace(/\/+$/, '');
   return {
     async send(connectionId, message) {

@@ -62,6 +62,18 @@ export const listActions = (
   return query.orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
 };
 
+/** Pending actions of the network, soonest first (unscheduled last); at most `limit`. */
+export const listPendingActions = (db: Executor, networkId: string, limit: number) =>
+  db
+    .selectFrom('actions')
+    .select(['id', 'action_type', 'details', 'scheduled_time', 'person_id'])
+    .where('network_id', '=', networkId)
+    .where('status', '=', 'pending')
+    .orderBy(sql`scheduled_time ASC NULLS LAST`)
+    .orderBy('created_at')
+    .limit(limit)
+    .execute();
+
 /**
  * Sets an action's status; `completed_time` records when it was done and is cleared if it is reopened.
  * Undefined when the action is not in this network.

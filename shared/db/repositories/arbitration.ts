@@ -1,6 +1,6 @@
-import { sql, type Kysely } from 'kysely';
+import { advisoryLock, inTransaction, type Executor } from '../transaction';
+import { sql } from 'kysely';
 import type { Db } from '../client';
-import type { Database } from '../types';
 
 /**
  * Arbitration between clients of one network that upload the same utterance: exactly one interaction is
@@ -25,8 +25,6 @@ import type { Database } from '../types';
  * A client's own earlier claims are not rivals: a device does not hear its own utterance twice (retries of
  * one upload are the idempotency key's business), and two quick utterances of one device must both count.
  */
-
-type Executor = Kysely<Database>;
 
 export const DEFAULT_ARBITRATION_WINDOW_MS = 1_500;
 /** Claims older than this are pruned (far beyond any request's life: API Gateway gives 30 s). */
@@ -62,11 +60,9 @@ export async function claimUtterance(db: Db, request: ClaimRequest): Promise<Cla
   const from = new Date(request.capturedAt.getTime() - windowMs);
   const to = new Date(request.capturedAt.getTime() + windowMs);
   try {
-    return await db.transaction().execute(async (trx) => {
+    return await inTransaction(db, async (trx) => {
       // One arbiter per network at a time; networks do not wait for each other.
-      await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`mira:arbitration:${request.networkId}`}, 0))`.execute(
-        trx,
-      );
+      await advisoryLock(trx, 'arbitration', request.networkId);
       await trx
         .deleteFrom('utterance_claims')
         .where('network_id', '=', request.networkId)

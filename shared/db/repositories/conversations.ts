@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { mergeTopics, startsNewConversationByTopic } from '../../domain/conversation-topics';
-import { inTransaction, lockNetwork, LockNamespace, type Executor } from '../transaction';
+import { inTransaction, advisoryLock, type Executor } from '../transaction';
 import type { Conversation } from '../types';
 
 export interface ConversationWithParticipants extends Conversation {
@@ -132,7 +132,7 @@ export const assignConversation = (
   utterance: Utterance,
 ): Promise<{ conversationId: string; created: boolean }> =>
   inTransaction(db, async (trx) => {
-    await lockNetwork(trx, LockNamespace.conversationAssignment, utterance.networkId);
+    await advisoryLock(trx, 'conversationAssignment', utterance.networkId);
     const latest = await trx
       .selectFrom('conversations')
       .select(['id', 'last_interaction_at', 'last_speaker_id', 'is_active', 'topics'])

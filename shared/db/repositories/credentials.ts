@@ -1,7 +1,5 @@
+import type { Executor } from '../transaction';
 import { sql } from 'kysely';
-import type { Db } from '../client';
-
-type Executor = Pick<Db, 'selectFrom' | 'insertInto' | 'updateTable' | 'deleteFrom'>;
 
 // --- Network API keys ------------------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
+import type { Executor } from '../transaction';
 import { createHash } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
 import { type ErrorBody, httpError, HttpError, isErrorCode } from '../../errors';
-import type { Database } from '../types';
 
 /**
  * `Idempotency-Key` on `idempotency_records`: a retried upload returns the first outcome and never stores
@@ -16,8 +16,6 @@ import type { Database } from '../types';
  * What is remembered: 2xx answers and deterministic 4xx errors (they would be the same on a retry). A 5xx
  * or an unexpected error abandons the record, so the retry runs the work again.
  */
-
-type Executor = Kysely<Database>;
 
 /** `status_code` of a record whose request is still being processed (HTTP 102 Processing). */
 const IN_PROGRESS = 102;

@@ -1,6 +1,6 @@
-import type { Db } from '../client';
+import { inTransaction, type Executor } from '../transaction';
+import { createNetwork } from './networks';
 
-type Executor = Pick<Db, 'selectFrom' | 'insertInto' | 'updateTable' | 'deleteFrom'>;
 export type MemberRole = 'owner' | 'member';
 
 export const addMember = (db: Executor, networkId: string, userId: string, role: MemberRole) =>
@@ -71,15 +71,9 @@ export const removeMember = async (db: Executor, networkId: string, userId: stri
   ).numDeletedRows > 0n;
 
 /** A new network with its owner, in one transaction (or inside the caller's). */
-export async function createNetworkOwnedBy(db: Db, name: string, userId: string) {
-  const work = async (trx: Executor) => {
-    const network = await trx
-      .insertInto('networks')
-      .values({ name, settings: '{}' })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+export const createNetworkOwnedBy = (db: Executor, name: string, userId: string) =>
+  inTransaction(db, async (trx) => {
+    const network = await createNetwork(trx, name);
     await addMember(trx, network.id, userId, 'owner');
     return network;
-  };
-  return db.isTransaction ? work(db) : db.transaction().execute(work);
-}
+  });

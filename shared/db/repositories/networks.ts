@@ -1,8 +1,7 @@
+import type { Executor } from '../transaction';
 import { sql } from 'kysely';
 import type { Db } from '../client';
 import type { JsonObject, Network, NetworkClient } from '../types';
-
-type Executor = Pick<Db, 'selectFrom' | 'insertInto' | 'updateTable' | 'deleteFrom'>;
 
 export const findNetwork = (db: Executor, id: string): Promise<Network | undefined> =>
   db.selectFrom('networks').selectAll().where('id', '=', id).executeTakeFirst();

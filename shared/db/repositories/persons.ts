@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { updateVoiceprint } from '../../domain/speaker-match';
-import { inTransaction, lockNetwork, LockNamespace, type Executor } from '../transaction';
+import { inTransaction, advisoryLock, type Executor } from '../transaction';
 
 /** A person as answers show it: the raw voice embedding stays in the database. */
 export interface PersonView {
@@ -72,7 +72,7 @@ export const createPerson = (
   extra: { voice_embedding?: number[] | null; cluster_id?: string | null } = {},
 ): Promise<PersonView> =>
   inTransaction(db, async (trx) => {
-    await lockNetwork(trx, LockNamespace.personIndex, networkId);
+    await advisoryLock(trx, 'personIndex', networkId);
     const { next } = await trx
       .selectFrom('persons')
       .select(sql<number>`coalesce(max(index), 0) + 1`.as('next'))

@@ -1,7 +1,5 @@
+import type { Executor } from '../transaction';
 import { sql } from 'kysely';
-import type { Db } from '../client';
-
-type Executor = Pick<Db, 'selectFrom' | 'insertInto' | 'updateTable' | 'deleteFrom'>;
 
 /** API Gateway closes every WebSocket after 2 hours; older rows are sockets whose close was never seen. */
 export const REALTIME_CONNECTION_MAX_AGE_HOURS = 2;

@@ -1,8 +1,6 @@
+import type { Executor } from '../transaction';
 import { sql } from 'kysely';
-import type { Db } from '../client';
 import type { User } from '../types';
-
-type Executor = Pick<Db, 'selectFrom' | 'insertInto' | 'updateTable' | 'deleteFrom'>;
 
 export const findUserById = (db: Executor, id: string): Promise<User | undefined> =>
   db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();

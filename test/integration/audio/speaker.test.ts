@@ -16,6 +16,7 @@ import {
   speakerMatchThreshold,
 } from '../../../shared/audio/index';
 import { encodeWav, fixture, tone } from '../../helpers/audio';
+import { resetConfig } from '../../../shared/config';
 
 const VOICES = ['a', 'b', 'c'];
 const SENTENCES = [1, 2, 3];
@@ -79,6 +80,7 @@ describe('model files', () => {
   afterEach(() => {
     if (saved === undefined) delete process.env.SPEAKER_MODEL_PATH;
     else process.env.SPEAKER_MODEL_PATH = saved;
+    resetConfig();
   });
 
   it('finds both models without any configuration', () => {
@@ -90,6 +92,7 @@ describe('model files', () => {
 
   it('uses SPEAKER_MODEL_PATH when set and says so when the file is missing', async () => {
     process.env.SPEAKER_MODEL_PATH = '/nonexistent/wespeaker.onnx';
+    resetConfig();
 
     await expect(speakerEmbedding(tone(200, 16000, 1))).rejects.toThrow(/SPEAKER_MODEL_PATH/);
   });
@@ -100,6 +103,7 @@ describe('model files', () => {
     const before = await embed('voice-a-1.mp3');
 
     process.env.SPEAKER_MODEL_PATH = copy;
+    resetConfig();
     const after = await embed('voice-a-1.mp3');
 
     expect(modelFiles().speaker).toBe(copy);
@@ -108,10 +112,12 @@ describe('model files', () => {
 
   it('reads the match threshold from SPEAKER_MATCH_THRESHOLD for other models', () => {
     process.env.SPEAKER_MATCH_THRESHOLD = '0.5';
+    resetConfig();
     try {
       expect(speakerMatchThreshold()).toBe(0.5);
     } finally {
       delete process.env.SPEAKER_MATCH_THRESHOLD;
+      resetConfig();
     }
     expect(speakerMatchThreshold()).toBe(DEFAULT_SPEAKER_MATCH_THRESHOLD);
   });
