@@ -14,18 +14,16 @@
  * must return exactly the first outcome.
  */
 import { performance } from 'node:perf_hooks';
-import type { Transaction } from 'kysely';
 import {
   isGeminiConfigured,
-  networkTools,
-  runCommand,
   transcribeAndEnrich,
   TranscriptionUnavailableError,
   type Enrichment,
 } from '../../shared/ai';
-import { analyzeAudio, speakerMatchThreshold, type AudioAnalysis } from '../../shared/audio';
+import { analyzeAudio, type AudioAnalysis } from '../../shared/audio';
 import { speechOnly } from '../../shared/audio/speaker';
 import type { Db } from '../../shared/db/client';
+import { listActions } from '../../shared/db/repositories/actions';
 import {
   claimUtterance,
   finaliseClaim,
@@ -34,25 +32,26 @@ import {
 } from '../../shared/db/repositories/arbitration';
 import { assignConversation } from '../../shared/db/repositories/conversations';
 import { requestFingerprint, withIdempotency } from '../../shared/db/repositories/idempotency';
-import {
-  insertInteraction,
-  listInteractions,
-  type InteractionView,
-} from '../../shared/db/repositories/interactions';
+import { insertInteraction } from '../../shared/db/repositories/interactions';
 import { findClient, findNetwork } from '../../shared/db/repositories/networks';
-import { createPerson, findPerson, listPersons } from '../../shared/db/repositories/persons';
 import { findStreamQuality, upsertStreamQuality } from '../../shared/db/repositories/streams';
-import { listVoiceprints, saveVoiceprint } from '../../shared/db/repositories/voiceprints';
-import { inTransaction, advisoryLock, type Executor } from '../../shared/db/transaction';
-import type { Database, JsonObject } from '../../shared/db/types';
-import { matchSpeaker, updateVoiceprint } from '../../shared/domain/speaker-match';
+import { inTransaction, type Executor } from '../../shared/db/transaction';
+import type { JsonObject } from '../../shared/db/types';
 import { streamScore, type StreamLocation } from '../../shared/domain/stream-score';
-import { detectWakeWord, mayWake, wakeWordSettings, type WakeWordMatch } from '../../shared/domain/wake-word';
-import { clientNotFound, httpError, HttpError, networkNotFound, noSpeech } from '../../shared/errors';
+import {
+  detectWakeWord,
+  mayWake,
+  wakeWordSettings,
+  type WakeWordMatch,
+  type WakeWordSettings,
+} from '../../shared/domain/wake-word';
+import { clientNotFound, httpError, networkNotFound, noSpeech } from '../../shared/errors';
 import { countMetric, logger, metrics, MetricUnit } from '../../shared/observability';
 import { publishToNetwork } from '../../shared/realtime/publisher';
-import { listActions } from '../../shared/db/repositories/actions';
 import { toAction } from '../actions/schemas';
+import { matchThreshold, resolveSpeaker } from '../persons/service';
+import { answerCommand } from './commands';
+import { utteranceMetadata } from './metadata';
 import { BETTER_STREAM_MESSAGE, toInteraction } from './schemas';
 
 export interface RegisterRequest {
@@ -79,13 +78,8 @@ export interface RegisterAnswer {
   replayed: boolean;
 }
 
-/** Said when the wake word was heard but the command could not be answered (the utterance is stored). */
-export const COMMAND_FAILED_MESSAGE =
-  'Sorry, I could not answer that right now. Please try again in a moment.';
 /** Recorded for an Idempotency-Key while the command runs; replaced by the reply. */
 const COMMAND_PENDING_MESSAGE = 'Your command is being answered.';
-/** How many earlier utterances of the conversation the command sees. */
-const COMMAND_CONTEXT_SIZE = 10;
 
 /** Thrown inside the storing transaction when a better copy took over: rolls back, never escapes. */
 class Superseded extends Error {
@@ -127,14 +121,12 @@ const dropped = (best: { bestClientId: string; bestScore: number }, clientId: st
 
 const elapsed = (start: number) => Math.round((performance.now() - start) * 100) / 100;
 
-async function processUtterance(
-  db: Db,
-  request: RegisterRequest,
-  complete: Complete,
-): Promise<{ statusCode: 200 | 201; body: unknown }> {
+/**
+ * The network and the client (registered in this network) must exist and be listening, and the upload must
+ * be transcribable; refused before any audio work.
+ */
+async function admit(db: Db, request: RegisterRequest) {
   const { networkId, clientId } = request;
-
-  // 1. The network and the client (registered in this network), then the audio.
   const network = await findNetwork(db, networkId);
   if (!network) throw networkNotFound();
   const client = await findClient(db, networkId, clientId);
@@ -157,6 +149,18 @@ async function processUtterance(
       'Transcription is not configured on this server (no GEMINI_API_KEY). Send the `transcript` field ' +
         'with the audio (on-device speech recognition), or try again once transcription is configured.',
     );
+  return network;
+}
+
+async function processUtterance(
+  db: Db,
+  request: RegisterRequest,
+  complete: Complete,
+): Promise<{ statusCode: 200 | 201; body: unknown }> {
+  const { networkId, clientId } = request;
+
+  // 1. The network and the client may listen, then the audio.
+  const network = await admit(db, request);
   const analysis = await analyzeAudio(request.audio, {
     rawPcm16: request.rawPcm16,
     maxBytes: request.maxBytes,
@@ -182,7 +186,7 @@ async function processUtterance(
     return { statusCode: 200, body: dropped(claim, clientId) };
   }
 
-  let stored: Awaited<ReturnType<typeof storeUtterance>>;
+  let stored: Stored;
   try {
     // 5. Transcript: the client's own, or one Gemini call that transcribes and enriches.
     const { enrichment, source } = await transcript(request, analysis);
@@ -191,7 +195,8 @@ async function processUtterance(
       throw noSpeech('No intelligible speech was found in the audio');
     }
     const settings = (network.settings ?? {}) as JsonObject;
-    const wake = detectWakeWord(enrichment.text, ...wakeArgs(settings));
+    const wakeSettings = wakeWordSettings(settings);
+    const wake = detectWakeWord(enrichment.text, wakeSettings.wakeWords, wakeSettings.threshold);
 
     // 6-8. One transaction: claim final, speaker, conversation, interaction (and the idempotent answer).
     stored = await storeUtterance(db, request, complete, {
@@ -202,6 +207,7 @@ async function processUtterance(
       enrichment,
       source,
       wake,
+      wakeSettings,
       settings,
     });
   } catch (error) {
@@ -214,6 +220,21 @@ async function processUtterance(
     throw error;
   }
 
+  return announce(db, stored, complete);
+}
+
+type Stored = Awaited<ReturnType<typeof storeUtterance>>;
+
+/**
+ * After the commit: metrics, the `interaction` event to every client of the network, and for a command
+ * its reply (recorded as the idempotent answer), its `command_response` and the actions its tools made.
+ */
+async function announce(
+  db: Db,
+  stored: Stored,
+  complete: Complete,
+): Promise<{ statusCode: 200 | 201; body: unknown }> {
+  const networkId = stored.interaction.network_id;
   countMetric('UtterancesStored');
   countMetric(
     stored.speaker.outcome === 'matched'
@@ -241,11 +262,6 @@ async function processUtterance(
   }
   return { statusCode: 200, body: { message } };
 }
-
-const wakeArgs = (settings: JsonObject): [string[], number] => {
-  const wake = wakeWordSettings(settings);
-  return [wake.wakeWords, wake.threshold];
-};
 
 async function scoreCopy(db: Db, networkId: string, clientId: string, analysis: AudioAnalysis) {
   const q = analysis.quality;
@@ -299,56 +315,6 @@ interface ClientTranscript {
   sentiment: null;
 }
 
-export interface ResolvedSpeaker {
-  outcome: 'matched' | 'new' | 'unknown';
-  personId: string | null;
-  index: number | null;
-  name: string | null;
-  similarity?: number;
-}
-
-/** The threshold for a voice match: the network's `speaker_match_threshold` setting, else the model's default. */
-export function matchThreshold(settings: JsonObject): number {
-  const value = Number(settings.speaker_match_threshold);
-  return Number.isFinite(value) && value > 0 && value < 1 ? value : speakerMatchThreshold();
-}
-
-/**
- * Who spoke, inside the storing transaction and under the network's person lock, so two concurrent
- * utterances of a new voice cannot create two persons from stale voiceprints.
- */
-async function resolveSpeaker(
-  trx: Transaction<Database>,
-  networkId: string,
-  embedding: Float32Array | null,
-  threshold: number,
-): Promise<ResolvedSpeaker> {
-  // Too little speech for an embedding: the speaker stays unknown rather than guessed.
-  if (!embedding) return { outcome: 'unknown', personId: null, index: null, name: null };
-  await advisoryLock(trx, 'personIndex', networkId);
-  const prints = await listVoiceprints(trx, networkId);
-  const match = matchSpeaker(embedding, prints, threshold);
-  if (match) {
-    const print = prints.find((p) => p.personId === match.personId)!;
-    const next = updateVoiceprint(print.embedding, print.sampleCount, embedding);
-    await saveVoiceprint(trx, networkId, match.personId, next);
-    const person = await findPerson(trx, networkId, match.personId);
-    return {
-      outcome: 'matched',
-      personId: match.personId,
-      index: match.index,
-      name: person?.name ?? null,
-      similarity: Math.round(match.similarity * 1000) / 1000,
-    };
-  }
-  const voiceprint = updateVoiceprint(null, 0, embedding);
-  // createPerson picks the next index under the same lock; the name follows from it.
-  const person = await createPerson(trx, networkId, 'New person', { voice_embedding: voiceprint.embedding });
-  const name = `Person ${person.index}`;
-  await saveVoiceprint(trx, networkId, person.id, { ...voiceprint, name });
-  return { outcome: 'new', personId: person.id, index: person.index, name };
-}
-
 interface StoreInput {
   claimId: string;
   analysis: AudioAnalysis;
@@ -357,6 +323,7 @@ interface StoreInput {
   enrichment: Enrichment | ClientTranscript;
   source: 'client' | 'gemini';
   wake: WakeWordMatch;
+  wakeSettings: WakeWordSettings;
   settings: JsonObject;
 }
 
@@ -369,8 +336,7 @@ async function storeUtterance(db: Db, request: RegisterRequest, complete: Comple
     if (final.outcome === 'superseded') throw new Superseded(final);
 
     const speaker = await resolveSpeaker(trx, networkId, analysis.embedding, matchThreshold(input.settings));
-    const wakeSettings = wakeWordSettings(input.settings);
-    const isCommand = wake.matched && mayWake(speaker.index, wakeSettings.speakers);
+    const isCommand = wake.matched && mayWake(speaker.index, input.wakeSettings.speakers);
     if (wake.matched && !isCommand) countMetric('WakeWordsIgnored');
 
     const { conversationId } = await assignConversation(trx, {
@@ -379,7 +345,6 @@ async function storeUtterance(db: Db, request: RegisterRequest, complete: Comple
       timestamp: input.capturedAt,
       topics: enrichment.topics,
     });
-    const q = analysis.quality;
     const interaction = await insertInteraction(trx, {
       networkId,
       conversationId,
@@ -396,31 +361,14 @@ async function storeUtterance(db: Db, request: RegisterRequest, complete: Comple
       isCommand,
       audioScore: input.score,
       idempotencyKey: request.idempotencyKey ?? null,
-      metadata: {
-        source: 'register',
-        transcript_source: input.source,
-        audio: {
-          format: analysis.audio.format,
-          duration_s: round(analysis.audio.durationS),
-          sample_rate_in: analysis.audio.sampleRateIn,
-        },
-        quality: {
-          score: input.score,
-          snr_db: round(q.snrDb),
-          speech_clarity: round(q.speechClarity),
-          volume_rms: round(q.volumeRms, 5),
-          noise_level: round(q.noiseLevel, 5),
-          clipping_ratio: round(q.clippingRatio, 5),
-          speech_ratio: round(q.speechRatio),
-        },
-        speaker: {
-          outcome: speaker.outcome,
-          ...(speaker.similarity !== undefined ? { similarity: speaker.similarity } : {}),
-        },
-        ...(wake.matched
-          ? { wake_word: { wake_word: wake.wakeWord, score: round(wake.score), accepted: isCommand } }
-          : {}),
-      },
+      metadata: utteranceMetadata({
+        analysis,
+        score: input.score,
+        transcriptSource: input.source,
+        speaker,
+        wake,
+        isCommand,
+      }),
     });
     await linkClaimInteraction(trx, input.claimId, interaction.id);
     // The answer commits with the data. A command's reply comes later; until then a retry sees "pending".
@@ -428,65 +376,4 @@ async function storeUtterance(db: Db, request: RegisterRequest, complete: Comple
     else await complete(trx, 201, toInteraction(interaction));
     return { interaction, speaker, isCommand, command: wake.command || enrichment.text };
   });
-}
-
-const round = (value: number, digits = 3) => {
-  const f = 10 ** digits;
-  return Number.isFinite(value) ? Math.round(value * f) / f : 0;
-};
-
-/**
- * Runs the command with the network's tools and the conversation's recent context. A failure does not undo
- * the stored utterance (it was heard and is kept): the speaker gets an apology and the metric counts it.
- */
-async function answerCommand(
-  db: Db,
-  interaction: InteractionView,
-  speaker: ResolvedSpeaker,
-  command: string,
-): Promise<string> {
-  const networkId = interaction.network_id;
-  const [recent, persons] = await Promise.all([
-    interaction.conversation_id
-      ? listInteractions(db, networkId, {
-          conversationId: interaction.conversation_id,
-          limit: COMMAND_CONTEXT_SIZE + 1,
-          offset: 0,
-        })
-      : Promise.resolve([]),
-    listPersons(db, networkId),
-  ]);
-  const names = new Map(persons.map((p) => [p.id, p.name]));
-  const context = recent
-    .filter((row) => row.id !== interaction.id)
-    .slice(0, COMMAND_CONTEXT_SIZE)
-    .reverse()
-    .map((row) => ({
-      speaker: row.person_id ? names.get(row.person_id) : undefined,
-      text: row.text,
-      timestamp: row.timestamp,
-    }));
-  const start = performance.now();
-  try {
-    const result = await runCommand({
-      utterance: command,
-      speaker: speaker.name ?? undefined,
-      context,
-      tools: networkTools(db, networkId, {
-        personId: speaker.personId ?? undefined,
-        interactionId: interaction.id,
-        conversationId: interaction.conversation_id ?? undefined,
-      }),
-    });
-    countMetric('Commands');
-    return result.text;
-  } catch (error) {
-    countMetric('CommandFailures');
-    if (error instanceof HttpError)
-      logger.warn('command failed', { code: error.code, detail: error.message });
-    else logger.error('command failed unexpectedly', { error });
-    return COMMAND_FAILED_MESSAGE;
-  } finally {
-    metrics.addMetric('GeminiCommandLatency', MetricUnit.Milliseconds, elapsed(start));
-  }
 }

@@ -1,12 +1,6 @@
 import type { z } from 'zod';
-import {
-  createPerson,
-  deletePerson,
-  findPerson,
-  listPersons,
-  renamePerson,
-} from '../../shared/db/repositories/persons';
-import { created, defineRoute, ok, type ScopedContext, type RouteDefinition } from '../../shared/http/route';
+import { createPerson, deletePerson, findPerson, listPersons } from '../../shared/db/repositories/persons';
+import { created, defineRoute, ok, type RouteDefinition } from '../../shared/http/route';
 import {
   createPersonBody,
   deletedPersonSchema,
@@ -18,7 +12,7 @@ import {
   toPerson,
   updatePersonBody,
 } from './schemas';
-import { enrolVoiceSample } from './voice';
+import { enrolVoiceSample, updatePerson, type PersonUpdate } from './service';
 import { personNotFound, type ErrorCode } from '../../shared/errors';
 
 const tag = 'Persons';
@@ -34,26 +28,12 @@ const voiceErrors: ErrorCode[] = [
   'TRANSCRIPTION_UNAVAILABLE',
 ];
 
-type UpdateContext = ScopedContext<
-  z.infer<typeof personParams>,
-  unknown,
-  z.infer<typeof updatePersonBody> | undefined
->;
-
-/** PATCH and POST .../update: a voice sample (with the rename in its transaction), or a plain rename. */
-async function updatePerson({ db, networkId, params, body }: UpdateContext) {
-  const person = body?.audio
-    ? await enrolVoiceSample(db, networkId, params.person_id, {
-        audio: body.audio,
-        expectedText: body.expected_text,
-        name: body.name,
-      })
-    : body?.name
-      ? await renamePerson(db, networkId, params.person_id, body.name)
-      : await findPerson(db, networkId, params.person_id);
-  if (!person) throw personNotFound();
-  return person;
-}
+/** The multipart or JSON body of PATCH and POST .../update, as the service's update. */
+const update = (body: z.infer<typeof updatePersonBody> | undefined): PersonUpdate => ({
+  audio: body?.audio,
+  expectedText: body?.expected_text,
+  name: body?.name,
+});
 
 const list = (path: string) =>
   defineRoute({
@@ -108,7 +88,8 @@ export const personRoutes: RouteDefinition[] = [
     bodyOptional: true,
     responses: { 200: { description: 'The person', schema: personSchema } },
     errors: voiceErrors,
-    handler: async (ctx) => ok(toPerson(await updatePerson(ctx))),
+    handler: async (ctx) =>
+      ok(toPerson(await updatePerson(ctx.db, ctx.networkId, ctx.params.person_id, update(ctx.body)))),
   }),
   defineRoute({
     method: 'POST',
@@ -123,7 +104,10 @@ export const personRoutes: RouteDefinition[] = [
     responses: { 200: { description: 'The person', schema: personUpdatedSchema } },
     errors: voiceErrors,
     handler: async (ctx) =>
-      ok({ message: 'Person updated successfully', person: toPerson(await updatePerson(ctx)) }),
+      ok({
+        message: 'Person updated successfully',
+        person: toPerson(await updatePerson(ctx.db, ctx.networkId, ctx.params.person_id, update(ctx.body))),
+      }),
   }),
   defineRoute({
     method: 'POST',
