@@ -1,7 +1,6 @@
 import middy, { type MiddlewareObj, type Request } from '@middy/core';
 import httpCors from '@middy/http-cors';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
-import httpMultipartBodyParser from '@middy/http-multipart-body-parser';
 import httpSecurityHeaders from '@middy/http-security-headers';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
@@ -12,8 +11,9 @@ import { getDb } from '../db/client';
 import { logger, metrics, MetricUnit } from '../observability';
 import { defaultAuthorizer, type Authorizer } from './auth';
 import { errorBody, httpError, HttpError, validationError } from '../errors';
-import type { BodyKind, HttpResult, RequestContext, RouteDefinition, UploadedFile } from './route';
+import type { BodyKind, HttpResult, RequestContext, RouteDefinition } from './route';
 import { documentedErrorCodes, type OperationForm } from './route-errors';
+import { parseMultipart } from './multipart';
 import { Router } from './router';
 import { zodIssuesToFieldErrors } from './validation';
 
@@ -109,44 +109,12 @@ async function parseBody(
     }
   }
   if (kind === 'binary') return bytes;
-  return parseMultipart(event, headers, maxBytes);
-}
-
-/** Multipart through Middy's parser, binary-safe (`charset: 'binary'`) and size-limited. */
-async function parseMultipart(event: ApiEvent, headers: Record<string, string>, maxBytes: number) {
-  const request = {
-    event: { ...event, headers: { 'content-type': headers['content-type'] } },
-  } as unknown as Request;
-  const parser = httpMultipartBodyParser({
-    charset: 'binary',
-    busboy: { limits: { fileSize: maxBytes, files: 5, fields: 50, fieldSize: 64 * 1024 } },
+  return parseMultipart(bytes, headers['content-type']!, {
+    fileBytes: maxBytes,
+    files: 5,
+    fields: 50,
+    fieldBytes: 64 * 1024,
   });
-  try {
-    await (parser.before as (request: unknown) => Promise<void>)(request);
-  } catch (error) {
-    const status = (error as { statusCode?: number }).statusCode;
-    if (status === 415)
-      throw httpError('UNSUPPORTED_MEDIA_TYPE', 'Malformed multipart Content-Type (boundary missing?)');
-    throw new HttpError('MALFORMED_MULTIPART', 'The multipart/form-data body is malformed', {
-      cause: error,
-    });
-  }
-  const parsed = (request.event as unknown as { body: Record<string, unknown> }).body;
-  const form: Record<string, string | UploadedFile> = {};
-  for (const [name, value] of Object.entries(parsed)) {
-    const part = Array.isArray(value) ? value[0] : value;
-    if (part && typeof part === 'object' && 'content' in part) {
-      const file = part as UploadedFile;
-      if (file.truncated) throw httpError('PAYLOAD_TOO_LARGE', `File ${name} exceeds ${maxBytes} bytes`);
-      form[name] = {
-        ...file,
-        content: Buffer.isBuffer(file.content) ? file.content : Buffer.from(file.content, 'binary'),
-      };
-    } else {
-      form[name] = String(part);
-    }
-  }
-  return form;
 }
 
 function validate<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
