@@ -14,7 +14,7 @@ process.env.LEGACY_NETWORK_AUTH = 'true';
 export async function startBenchApi() {
   // Imported here, after the environment above is set: the handlers read it when they load.
   const { contexts, defaultContextName } = await import('../functions/contexts');
-  const { LocalDispatcher, toApiGatewayEvent } = await import('../shared/http/local-dispatch');
+  const { LocalDispatcher, toApiGatewayEvent } = await import('../local/dispatch');
   const db = await createDb({ dataDir: 'memory' });
   await migrateToLatest(db);
   setDb(db);

@@ -9,8 +9,8 @@ import { config } from '../shared/config';
 import { closeDb, describeDatabase, getDb } from '../shared/db/client';
 import { migrateToLatest } from '../shared/db/migrate';
 import { errorBody } from '../shared/errors';
-import { LocalDispatcher, toApiGatewayEvent } from '../shared/http/local-dispatch';
-import { attachLocalRealtime, REALTIME_PATH } from '../shared/http/local-realtime';
+import { LocalDispatcher, toApiGatewayEvent } from '../local/dispatch';
+import { attachLocalRealtime, REALTIME_PATH } from '../local/realtime';
 
 // Old clients reach network-scoped routes by network id alone; locally that stays on unless said otherwise.
 process.env.LEGACY_NETWORK_AUTH ??= 'true';

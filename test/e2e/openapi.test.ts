@@ -6,7 +6,7 @@ import { createTestApi } from '../helpers/http';
 import { ERROR_CATALOGUE, httpError, statusOf } from '../../shared/errors';
 import { createHandler } from '../../shared/http/pipeline';
 import { defineRoute } from '../../shared/http/route';
-import { lambdaContext, toApiGatewayEvent } from '../../shared/http/local-dispatch';
+import { lambdaContext, toApiGatewayEvent } from '../../local/dispatch';
 
 useTestDatabase({ clearBetweenTests: false });
 const api = createTestApi();

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { interactionRoutes } from '../../functions/interactions/routes';
 import { createHandler } from '../../shared/http/pipeline';
-import { lambdaContext, toApiGatewayEvent } from '../../shared/http/local-dispatch';
+import { lambdaContext, toApiGatewayEvent } from '../../local/dispatch';
 import { decodeAudio } from '../../shared/audio';
 import { encodeWav, fixture, whiteNoise } from '../helpers/audio';
 import { useTestDatabase } from '../helpers/db';

@@ -1,7 +1,7 @@
 import type { BoundedContext } from '../../functions/contexts';
 import { API_VERSIONS } from '../../lib/api-routes';
 import type { HttpMethod, RouteDefinition } from '../../shared/http/route';
-import { toApiGatewayEvent } from '../../shared/http/local-dispatch';
+import { toApiGatewayEvent } from '../../local/dispatch';
 
 const METHODS: HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 const version = API_VERSIONS[0];

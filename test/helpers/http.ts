@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { contexts, defaultContextName } from '../../functions/contexts';
-import { LocalDispatcher, toApiGatewayEvent } from '../../shared/http/local-dispatch';
+import { LocalDispatcher, toApiGatewayEvent } from '../../local/dispatch';
 
 export interface TestResponse<T = any> {
   status: number;

@@ -66,7 +66,7 @@ describe('observability', () => {
     lines = [];
     const { createHandler } = await import('../../shared/http/pipeline');
     const { defineRoute } = await import('../../shared/http/route');
-    const { lambdaContext, toApiGatewayEvent } = await import('../../shared/http/local-dispatch');
+    const { lambdaContext, toApiGatewayEvent } = await import('../../local/dispatch');
     const handler = createHandler([
       defineRoute({
         method: 'GET',

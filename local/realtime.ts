@@ -3,11 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { WebSocketEvent, WebSocketResult } from '../../functions/realtime/handler';
-import { logger } from '../observability';
-import { setLocalRealtimeTransport } from '../realtime/publisher';
-import { errorBody } from '../errors';
-import { lambdaContext } from './local-dispatch';
+import type { WebSocketEvent, WebSocketResult } from '../functions/realtime/handler';
+import { logger } from '../shared/observability';
+import { setLocalRealtimeTransport } from '../shared/realtime/publisher';
+import { errorBody } from '../shared/errors';
+import { lambdaContext } from './dispatch';
 
 /** API.md: `/api/v1/realtime/ws` and `/api/v2/realtime/ws`. */
 export const REALTIME_PATH = /^\/api\/v[12]\/realtime\/ws\/?$/;

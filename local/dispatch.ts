@@ -1,9 +1,9 @@
 import type { Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { BoundedContext } from '../../functions/contexts';
-import type { ApiEvent, ApiHandler, ApiResult } from './pipeline';
-import { Router } from './router';
+import type { BoundedContext } from '../functions/contexts';
+import type { ApiEvent, ApiHandler, ApiResult } from '../shared/http/pipeline';
+import { Router } from '../shared/http/router';
 
 /** Content types whose bodies API Gateway passes as text; everything else arrives base64-encoded. */
 const TEXT_TYPES = /^(application\/(json|x-www-form-urlencoded|xml|[\w.+-]+\+json)|text\/)/i;
