@@ -2,18 +2,33 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import { config, databasePasswordProvider, type AppConfig } from '../config';
+import { logger } from '../observability';
 import type { Database } from './types';
 
 export type Db = Kysely<Database>;
 
-/** Error codes node-postgres and the server use when the connection itself is gone. */
+/** What node-postgres and the server say when the connection is gone or cannot be made. */
 const CONNECTION_LOST =
-  /Connection terminated|ECONNRESET|EPIPE|Client has encountered a connection error|terminating connection/i;
+  /Connection terminated|ECONNRESET|EPIPE|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|Client has encountered a connection error|terminating connection|timeout exceeded when trying to connect|the database system is (starting up|shutting down|in recovery mode)|Client was closed and is not queryable|Cannot use a pool after calling end/i;
 
-export const isConnectionError = (error: unknown): boolean =>
-  error instanceof Error &&
-  (CONNECTION_LOST.test(error.message) ||
-    ['57P01', '57P02', '57P03', '08006', '08003'].includes((error as { code?: string }).code ?? ''));
+/** SQLSTATEs of a lost or refused connection (class 08, admin shutdown 57P01-57P03, too many connections). */
+const CONNECTION_STATES = ['57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '53300'];
+
+/**
+ * True when the database itself is unreachable (as opposed to a query's own error): the request gets 503
+ * DATABASE_UNAVAILABLE with Retry-After, and the next request opens a new connection.
+ */
+export const isConnectionError = (error: unknown): boolean => {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, errors, message = '' } = error as { code?: string; errors?: unknown[]; message?: string };
+  // node-postgres reports a refused dual-stack connect as an AggregateError of the per-address failures.
+  if (Array.isArray(errors) && errors.some(isConnectionError)) return true;
+  return (
+    CONNECTION_LOST.test(String(message)) ||
+    CONNECTION_STATES.includes(code ?? '') ||
+    CONNECTION_LOST.test(code ?? '')
+  );
+};
 
 function sslOptions(cfg: AppConfig): pg.PoolConfig['ssl'] {
   if (cfg.databaseSsl === 'disable') return undefined;
@@ -46,16 +61,25 @@ function lambdaPool(connectionString: string, cfg: AppConfig): PostgresPool {
     ...target,
     max: 1,
     idleTimeoutMillis: 60_000,
-    connectionTimeoutMillis: 10_000,
+    // Bounded so a request during an outage answers 503 in time, well inside API Gateway's 30 s.
+    connectionTimeoutMillis: 5_000,
     keepAlive: true,
     ssl: sslOptions(cfg),
   });
   // An idle client whose socket dies emits 'error' on the pool; the pool already discards it.
   pool.on('error', () => undefined);
   const lastUsed = new WeakMap<pg.PoolClient, number>();
+  const listened = new WeakSet<pg.PoolClient>();
 
   const checkout = async (attempt: number): Promise<PostgresPoolClient> => {
     const client = await pool.connect();
+    // A checked-out client whose socket dies (pg_terminate_backend, a restart, a failover) emits 'error'
+    // on the client, which pg's pool does not listen to while the client is lent out: unheard, it would end
+    // the process. The query in flight rejects by itself; the dead client leaves the pool on release.
+    if (!listened.has(client)) {
+      listened.add(client);
+      client.on('error', (error) => logger.warn('database connection lost', { error: error.message }));
+    }
     const idleFor = Date.now() - (lastUsed.get(client) ?? Date.now());
     if (lastUsed.has(client) && idleFor >= cfg.databaseStaleAfterMs) {
       try {

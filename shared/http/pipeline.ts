@@ -7,7 +7,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { z } from 'zod';
 import { config } from '../config';
-import { getDb } from '../db/client';
+import { getDb, isConnectionError } from '../db/client';
 import { logger, metrics, MetricUnit } from '../observability';
 import { defaultAuthorizer, type Authorizer } from './auth';
 import { errorBody, httpError, HttpError, validationError } from '../errors';
@@ -38,6 +38,9 @@ interface PipelineInternal {
 }
 
 const uuid = z.uuid();
+
+/** A dropped connection is replaced on the next request: the client may come back at once. */
+const DATABASE_RETRY_AFTER_SECONDS = 1;
 
 /** Per-invocation state shared by the observability middleware and the dispatcher, keyed by the Lambda context. */
 const invocationState = new WeakMap<object, PipelineInternal>();
@@ -271,6 +274,18 @@ const errorShape = (): MiddlewareObj<ApiEvent, ApiResult> => ({
         statusCode: error.status,
         headers: { 'Content-Type': 'application/json', ...error.headers },
         body: JSON.stringify(error.toBody()),
+      };
+      return;
+    }
+    if (isConnectionError(error)) {
+      logger.warn('database unavailable', { error: String(error?.message) });
+      const unavailable = httpError('DATABASE_UNAVAILABLE', undefined, {
+        headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
+      });
+      request.response = {
+        statusCode: unavailable.status,
+        headers: { 'Content-Type': 'application/json', ...unavailable.headers },
+        body: JSON.stringify(unavailable.toBody()),
       };
       return;
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { sql } from 'kysely';
-import { createDb } from '../../shared/db/client';
+import { createDb, isConnectionError } from '../../shared/db/client';
 import { migrateToLatest } from '../../shared/db/migrate';
 import { createTestDatabase, useTestDatabase } from '../helpers/db';
 import { createTestApi } from '../helpers/http';
@@ -111,5 +111,46 @@ describe('data layer', () => {
     const second = await api.post('/api/v1/networks', { name: 'After' });
     expect(second.status).toBe(201);
     expect((await api.get(`/api/v1/${second.body.id}/service/info`)).status).toBe(200);
+  });
+
+  onServer(
+    'survives a connection terminated in the middle of a query, and the next query works',
+    async () => {
+      const db = await createDb({ connectionString: database.url });
+      const admin = await createDb({ connectionString: process.env.DATABASE_URL });
+      try {
+        const pid = (await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(db)).rows[0].pid;
+        const slow = sql`SELECT pg_sleep(30)`.execute(db);
+        // Until the sleep is on the server, then the server ends that backend.
+        for (let i = 0; i < 200; i++) {
+          const active = await sql<{ n: number }>`
+          SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ${pid} AND query LIKE '%pg_sleep%'`.execute(
+            admin,
+          );
+          if (active.rows[0].n > 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        await sql`SELECT pg_terminate_backend(${pid})`.execute(admin);
+
+        const failure = await slow.catch((error: unknown) => error);
+        expect(isConnectionError(failure)).toBe(true);
+        expect((await sql<{ one: number }>`SELECT 1 AS one`.execute(db)).rows[0].one).toBe(1);
+      } finally {
+        await admin.destroy();
+        await db.destroy();
+      }
+    },
+  );
+
+  it('tells a lost or refused connection from an error of the query itself', async () => {
+    const refused = await createDb({ connectionString: 'postgres://postgres@127.0.0.1:9/none' });
+    try {
+      const failure = await sql`SELECT 1`.execute(refused).catch((error: unknown) => error);
+      expect(isConnectionError(failure)).toBe(true);
+    } finally {
+      await refused.destroy();
+    }
+    const syntax = await sql`SELEC 1`.execute(database.db).catch((error: unknown) => error);
+    expect(isConnectionError(syntax)).toBe(false);
   });
 });
