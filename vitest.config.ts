@@ -14,5 +14,7 @@ export default defineConfig({
     testTimeout: 60_000,
     // Jest's one timeout also bounded the hooks (starting databases, servers, synthesising stacks).
     hookTimeout: 60_000,
+    // Values in `it.each` titles in full, as Jest wrote them (the default cuts them at 40 characters).
+    taskTitleValueFormatTruncate: 1_000,
   },
 });
