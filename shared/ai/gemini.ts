@@ -47,21 +47,6 @@ export const geminiSettings = (cfg: AppConfig = config()): GeminiSettings => ({
 const RETRYABLE_STATUS = [408, 429, 500, 502, 503, 504];
 const MAX_RETRY_DELAY_MS = 4_000;
 
-/**
- * The SDK's retry loop (p-retry) retries only `instanceof Error` failures; an error made by fetch in another
- * realm (Jest's sandbox runs our code in a VM context) fails that check and would end the loop at once. A
- * same-realm copy keeps timeouts retried the same way in tests and in Lambda.
- */
-function sameRealm(error: unknown): unknown {
-  if (error instanceof Error || typeof error !== 'object' || error === null || !('message' in error))
-    return error;
-  const { name, message } = error as { name?: string; message: string };
-  const copy =
-    name === 'TypeError' ? new TypeError(message, { cause: error }) : new Error(message, { cause: error });
-  if (name) copy.name = name;
-  return copy;
-}
-
 let cachedClient: { key: string; client: GoogleGenAI } | undefined;
 
 /** The SDK client for these settings, cached per process. Internal to `shared/ai`. */
@@ -73,13 +58,6 @@ export function clientFor(settings: GeminiSettings): GoogleGenAI {
     httpOptions: {
       ...(settings.baseUrl ? { baseUrl: settings.baseUrl } : {}),
       timeout: settings.timeoutMs,
-      // Our own fetch: without it the SDK swaps in a dispatcher found on `globalThis`, which does not exist
-      // inside a sandboxed realm (Jest's VM context) and makes every call fail; the per-attempt timeout
-      // above replaces the dispatcher's only purpose (lifting undici's header timeout).
-      fetch: (input, init) =>
-        fetch(input, init).catch((error: unknown) => {
-          throw sameRealm(error);
-        }),
       retryOptions: {
         attempts: Math.max(1, settings.maxAttempts),
         initialDelay: settings.retryDelayMs / 1000,
@@ -108,9 +86,9 @@ export const isRateLimited = (error: unknown): boolean => error instanceof ApiEr
 
 export const describeFailure = (error: unknown): string => {
   if (error instanceof ApiError) return `the model answered HTTP ${error.status}`;
-  // Matched by text as well: retry wrappers and realms can hide the original error class.
-  const text = error instanceof Error ? `${error.name} ${error.message}` : String(error);
-  if (/AbortError|TimeoutError|aborted|timed? ?out/i.test(text)) return 'the model did not answer in time';
+  // The per-attempt timeout and the caller's deadline abort fetch, which rejects with this DOMException.
+  if (error instanceof DOMException && (error.name === 'AbortError' || error.name === 'TimeoutError'))
+    return 'the model did not answer in time';
   return 'the model could not be reached';
 };
 

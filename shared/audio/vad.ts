@@ -38,11 +38,8 @@ export async function speechProbabilities(samples: Float32Array): Promise<Float3
   const frames = Math.ceil(samples.length / FRAME);
   const probabilities = new Float32Array(frames);
   const sr = new ort.Tensor('int64', BigInt64Array.from([BigInt(SAMPLE_RATE)]), []);
-  // The recurrent state is copied back into our own buffer after every frame instead of passing the
-  // output tensor on: tensors made by the native addon belong to another JS realm under Jest's VM
-  // modules, and onnxruntime-common refuses their Float32Array there.
-  const stateData = new Float32Array(2 * 128);
-  const state = new ort.Tensor('float32', stateData, [2, 1, 128]);
+  // The recurrent state: each frame's output state is the next frame's input.
+  let state = new ort.Tensor('float32', new Float32Array(2 * 128), [2, 1, 128]);
   const input = new Float32Array(CONTEXT + FRAME);
   // One tensor over `input`, refilled in place for every frame (each run finishes before the next fill).
   const inputTensor = new ort.Tensor('float32', input, [1, CONTEXT + FRAME]);
@@ -57,7 +54,7 @@ export async function speechProbabilities(samples: Float32Array): Promise<Float3
     input.set(samples.subarray(start, end), CONTEXT);
     if (end - start < FRAME) input.fill(0, CONTEXT + end - start);
     const out = await session.run({ input: inputTensor, state, sr });
-    stateData.set(out.stateN.data as Float32Array);
+    state = out.stateN as typeof state;
     probabilities[f] = (out.output.data as Float32Array)[0];
   }
   return probabilities;

@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { insertAction } from '../../shared/db/repositories/actions';
 import { useTestDatabase } from '../helpers/db';
 import { createTestApi } from '../helpers/http';

@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db';
 import { createTestApi } from '../helpers/http';
 import { expectError } from '../helpers/expect-error';

@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from 'vitest';
 import { gunzipSync } from 'node:zlib';
 import { contexts } from '../../functions/contexts';
 import { useTestDatabase } from '../helpers/db';

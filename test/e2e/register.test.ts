@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { interactionRoutes } from '../../functions/interactions/routes';
 import { createHandler } from '../../shared/http/pipeline';
 import { lambdaContext, toApiGatewayEvent } from '../../local/dispatch';

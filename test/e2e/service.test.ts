@@ -1,4 +1,4 @@
-import { describe, expect, it, beforeEach } from '@jest/globals';
+import { describe, expect, it, beforeEach } from 'vitest';
 import { useTestDatabase } from '../helpers/db';
 import { createTestApi } from '../helpers/http';
 import { expectError } from '../helpers/expect-error';

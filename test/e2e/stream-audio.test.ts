@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { decodeAudio } from '../../shared/audio';
 import { encodeWav, fixture, whiteNoise } from '../helpers/audio';
 import { useTestDatabase } from '../helpers/db';

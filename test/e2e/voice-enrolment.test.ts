@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { analyzeAudio, decodeAudio } from '../../shared/audio';
 import { findVoiceprint } from '../../shared/db/repositories/persons';
 import { cosine } from '../../shared/domain/speaker-match';

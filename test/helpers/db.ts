@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { createDb, setDb, type Db } from '../../shared/db/client';
@@ -82,7 +82,7 @@ export async function clearTables(db: Db): Promise<void> {
 }
 
 /**
- * Jest wiring: one migrated database per test file, installed as the process-wide database the handlers
+ * Vitest wiring: one migrated database per test file, installed as the process-wide database the handlers
  * use, with tables cleared before each test.
  */
 export function useTestDatabase(options: { clearBetweenTests?: boolean } = {}): {

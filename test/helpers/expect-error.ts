@@ -1,4 +1,4 @@
-import { expect } from '@jest/globals';
+import { expect } from 'vitest';
 
 /**
  * Asserts API.md's error answer: the status, and exactly `{detail, error_code, timestamp}` (plus the

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll } from '@jest/globals';
+import { afterAll, beforeAll } from 'vitest';
 import { resetGemini } from '../../shared/ai';
 import { resetConfig } from '../../shared/config';
 import { startFakeGemini, type FakeGemini } from './fake-gemini';
 
-// Jest wiring in a file of its own: fake-gemini.ts is also used by the benches, which run outside Jest.
+// Vitest wiring in a file of its own: fake-gemini.ts is also used by the benches, which run outside Vitest.
 export interface GeminiSettings {
   /** Set GEMINI_API_KEY (default) or leave Gemini unconfigured. */
   key?: boolean;
@@ -22,7 +22,7 @@ export interface FakeGeminiSetup {
 }
 
 /**
- * Jest wiring for tests of code that calls Gemini: starts the fake on loopback before the file's tests,
+ * Vitest wiring for tests of code that calls Gemini: starts the fake on loopback before the file's tests,
  * and afterwards closes it and restores the environment, configuration and Gemini client as they were.
  */
 export function useFakeGemini(): FakeGeminiSetup {

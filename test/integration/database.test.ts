@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { createDb, isConnectionError } from '../../shared/db/client';
 import { migrateToLatest } from '../../shared/db/migrate';

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 // This file turns structured logs and EMF metrics on (the other suites keep them quiet), before the
 // pipeline's module singletons are created.
@@ -14,12 +14,12 @@ const api = createTestApi();
 
 describe('observability', () => {
   let lines: string[] = [];
-  const spies: Array<ReturnType<typeof jest.spyOn>> = [];
+  const spies: Array<ReturnType<typeof vi.spyOn>> = [];
 
   beforeAll(() => {
     for (const stream of [process.stdout, process.stderr]) {
       spies.push(
-        jest.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array) => {
+        vi.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array) => {
           lines.push(...String(chunk).split('\n').filter(Boolean));
           return true;
         }) as never),

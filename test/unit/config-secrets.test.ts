@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { config, databasePasswordProvider, resetConfig } from '../../shared/config';
 import {
   DATABASE_PASSWORD_MAX_AGE_SECONDS,
@@ -208,7 +208,7 @@ describe('loading secrets in AWS', () => {
 describe('the rotated database password', () => {
   it('is re-read for new connections once the cached one is older than its maximum age', async () => {
     const now = Date.now();
-    const clock = jest.spyOn(Date, 'now').mockReturnValue(now);
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(now);
     try {
       await loadSecretsIntoEnvironment(awsEnvironment());
       const password = databasePasswordProvider()!;

@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from 'vitest';
 import { accountThrottleKey, combineDecisions, decideThrottle } from '../../shared/domain/login-throttle';
 
 const now = new Date('2026-01-01T12:00:00Z');

@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from 'vitest';
 import { defineRoute, ok } from '../../shared/http/route';
 import { Router, splitScope } from '../../shared/http/router';
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from 'vitest';
 import { cosine, matchSpeaker, updateVoiceprint } from '../../shared/domain/speaker-match';
 
 describe('matchSpeaker', () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from 'vitest';
 import { matchExpectedText, normaliseText, textSimilarity } from '../../shared/domain/text-match';
 
 describe('normaliseText', () => {

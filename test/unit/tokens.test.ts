@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from 'vitest';
 import { readConfig, resetConfig } from '../../shared/config';
 import { hashApiKey, generateApiKey, isApiKey } from '../../shared/auth/api-keys';
 import {

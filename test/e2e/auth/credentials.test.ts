@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resetConfig } from '../../../shared/config';
 import { createApiKey, registerAccount, strictAuth } from '../../helpers/auth';
 import { useTestDatabase } from '../../helpers/db';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contexts } from '../../../functions/contexts';
 import type { RouteDefinition } from '../../../shared/http/route';
 import { type Account, createApiKey, registerAccount, strictAuth } from '../../helpers/auth';

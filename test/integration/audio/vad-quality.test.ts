@@ -1,5 +1,4 @@
-/** @jest-environment ./test/helpers/onnx-environment.js */
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from 'vitest';
 import {
   audioQualityScore,
   decodeAudio,

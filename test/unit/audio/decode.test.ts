@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from 'vitest';
 import { AudioError, decodeAudio } from '../../../shared/audio/index';
 import { HttpError } from '../../../shared/errors';
 import { encodePcm16, encodeWav, fixture, prng, tone } from '../../helpers/audio';

@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from 'vitest';
 import { computeFbank, NUM_MEL_BINS } from '../../../shared/audio/fbank';
 import { fixture } from '../../helpers/audio';
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from 'vitest';
 import lsr from '@alexanderolsen/libsamplerate-js';
 import { resample } from '../../../shared/audio/resample';
 import { rms, tone, whiteNoise } from '../../helpers/audio';
