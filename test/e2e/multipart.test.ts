@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../helpers/db';
 import { expectError } from '../helpers/expect-error';
 import { createTestApi, multipart } from '../helpers/http';
