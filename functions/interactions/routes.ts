@@ -40,17 +40,24 @@ export const interactionRoutes: RouteDefinition[] = [
     body: createInteractionBody,
     responses: { 201: { description: 'The stored interaction', schema: interactionSchema } },
     errors: ['PERSON_NOT_FOUND', 'CONVERSATION_NOT_FOUND', 'CLIENT_NOT_FOUND'],
-    handler: async ({ db, networkId, body }) => {
-      const interaction = await recordInteraction(db, {
-        networkId: networkId,
-        personId: body.person_id ?? null,
-        conversationId: body.conversation_id ?? null,
-        clientId: body.client_id ?? null,
-        interactionType: body.interaction_type,
-        text: body.content,
-        timestamp: body.timestamp ? new Date(body.timestamp) : undefined,
-        metadata: body.metadata ?? {},
-      });
+    idempotency: 'pipeline',
+    handler: async ({ db, networkId, body, idempotency }) => {
+      const interaction = await recordInteraction(
+        db,
+        {
+          networkId: networkId,
+          personId: body.person_id ?? null,
+          conversationId: body.conversation_id ?? null,
+          clientId: body.client_id ?? null,
+          interactionType: body.interaction_type,
+          text: body.content,
+          timestamp: body.timestamp ? new Date(body.timestamp) : undefined,
+          metadata: body.metadata ?? {},
+          idempotencyKey: idempotency?.key ?? null,
+        },
+        // The answer a retry with the same key gets commits with the row.
+        (trx, stored) => idempotency?.complete?.(trx, 201, toInteraction(stored)) ?? Promise.resolve(),
+      );
       return created(toInteraction(interaction));
     },
   }),
@@ -65,6 +72,7 @@ export const interactionRoutes: RouteDefinition[] = [
     query: registerQuery,
     body: registerBody,
     accepts: ['multipart', 'binary'],
+    idempotency: 'handler',
     responses: {
       201: { description: 'The stored interaction', schema: interactionSchema },
       200: {
@@ -97,7 +105,7 @@ export const interactionRoutes: RouteDefinition[] = [
       'TRANSCRIPTION_FAILED',
       'TRANSCRIPTION_UNAVAILABLE',
     ],
-    handler: async ({ db, networkId, query, body, headers, scope }) => {
+    handler: async ({ db, networkId, query, body, headers, scope, idempotency }) => {
       const raw = Buffer.isBuffer(body);
       const form = raw ? undefined : body;
       const clientId = form?.client_id ?? query.client_id;
@@ -113,7 +121,7 @@ export const interactionRoutes: RouteDefinition[] = [
         rawPcm16: raw,
         capturedAt: capturedAt ? new Date(capturedAt) : undefined,
         transcript: form?.transcript,
-        idempotencyKey: headers['idempotency-key'],
+        idempotencyKey: idempotency?.key,
       });
       // Token-scoped clients (desktop app) and `Prefer: respond-async` get the outcome on the realtime
       // socket: the `interaction` event, then `command_response` for a command (published by the pipeline).

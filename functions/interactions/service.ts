@@ -39,7 +39,11 @@ export type RecordInteraction = Omit<NewInteraction, 'conversationId'> & { conve
  * the network's (404 otherwise, never a cross-network link), places it in a conversation (the given one,
  * or by the boundary rules), updates the participants, and inserts it. Reusable by the audio pipeline.
  */
-export const recordInteraction = (db: Executor, input: RecordInteraction): Promise<InteractionView> =>
+export const recordInteraction = (
+  db: Executor,
+  input: RecordInteraction,
+  onStored?: (trx: Executor, interaction: InteractionView) => Promise<void>,
+): Promise<InteractionView> =>
   inTransaction(db, async (trx) => {
     const { networkId } = input;
     const personId = input.personId ?? null;
@@ -55,7 +59,9 @@ export const recordInteraction = (db: Executor, input: RecordInteraction): Promi
     } else {
       conversationId = (await assignConversation(trx, { networkId, personId, timestamp })).conversationId;
     }
-    return insertInteraction(trx, { ...input, personId, timestamp, conversationId });
+    const interaction = await insertInteraction(trx, { ...input, personId, timestamp, conversationId });
+    await onStored?.(trx, interaction);
+    return interaction;
   });
 
 /** How many earlier utterances of the conversation the model sees, for commands and inference alike. */

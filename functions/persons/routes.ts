@@ -12,7 +12,7 @@ import {
   toPerson,
   updatePersonBody,
 } from './schemas';
-import { enrolVoiceSample, updatePerson, type PersonUpdate } from './service';
+import { addPerson, enrolVoiceSample, updatePerson, type PersonUpdate } from './service';
 import { personNotFound, type ErrorCode } from '../../shared/errors';
 
 const tag = 'Persons';
@@ -56,9 +56,16 @@ export const personRoutes: RouteDefinition[] = [
     tag,
     summary: 'Enrol a person before they speak; gets the next index of the network',
     body: createPersonBody,
+    idempotency: 'pipeline',
     responses: { 201: { description: 'The new person', schema: personSchema } },
-    handler: async ({ db, networkId, body }) =>
-      created(toPerson(await createPerson(db, networkId, body.name))),
+    handler: async ({ db, networkId, body, idempotency }) =>
+      created(
+        toPerson(
+          await addPerson(db, networkId, body.name, (trx, person) =>
+            idempotency?.complete ? idempotency.complete(trx, 201, toPerson(person)) : Promise.resolve(),
+          ),
+        ),
+      ),
   }),
   defineRoute({
     method: 'GET',

@@ -13,7 +13,7 @@ import {
   type PersonView,
 } from '../../shared/db/repositories/persons';
 import { listVoiceprints, saveVoiceprint } from '../../shared/db/repositories/voiceprints';
-import { advisoryLock, type Executor } from '../../shared/db/transaction';
+import { advisoryLock, inTransaction, type Executor } from '../../shared/db/transaction';
 import type { Database, JsonObject } from '../../shared/db/types';
 import { matchSpeaker, updateVoiceprint } from '../../shared/domain/speaker-match';
 import { matchExpectedText } from '../../shared/domain/text-match';
@@ -80,6 +80,19 @@ export async function enrolVoiceSample(
   countMetric('VoiceSamplesEnrolled');
   return person;
 }
+
+/** Enrols someone before they speak (the next index); `onStored` runs in the same transaction. */
+export const addPerson = (
+  db: Executor,
+  networkId: string,
+  name: string,
+  onStored?: (trx: Executor, person: PersonView) => Promise<void>,
+): Promise<PersonView> =>
+  inTransaction(db, async (trx) => {
+    const person = await createPerson(trx, networkId, name);
+    await onStored?.(trx, person);
+    return person;
+  });
 
 export interface PersonUpdate {
   /** A voice sample to enrol (with the rename, if any, in its transaction). */

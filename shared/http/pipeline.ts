@@ -8,10 +8,16 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { z } from 'zod';
 import { config } from '../config';
 import { getDb, isConnectionError } from '../db/client';
+import {
+  invalidIdempotencyKey,
+  isValidIdempotencyKey,
+  requestFingerprint,
+  withIdempotency,
+} from '../db/repositories/idempotency';
 import { logger, metrics, MetricUnit } from '../observability';
 import { defaultAuthorizer, type Authorizer } from './auth';
 import { errorBody, httpError, HttpError, validationError } from '../errors';
-import type { BodyKind, HttpResult, RequestContext, RouteDefinition } from './route';
+import type { BodyKind, HttpResult, IdempotencyContext, RequestContext, RouteDefinition } from './route';
 import { documentedErrorCodes, type OperationForm } from './route-errors';
 import { parseMultipart } from './multipart';
 import { Router } from './router';
@@ -120,6 +126,17 @@ async function parseBody(
   });
 }
 
+/**
+ * The `Idempotency-Key` of a route that honours one. A key that is sent must be valid: an empty or
+ * over-long one is 422, never taken for "no key" (it would then be stored and collide with the next one).
+ */
+function idempotencyKeyOf(route: RouteDefinition, headers: Record<string, string>): string | undefined {
+  if (!route.idempotency || !('idempotency-key' in headers)) return undefined;
+  const key = headers['idempotency-key']!;
+  if (!isValidIdempotencyKey(key)) throw invalidIdempotencyKey();
+  return key;
+}
+
 function validate<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
   if (!schema) return value as T;
   const result = schema.safeParse(value);
@@ -197,7 +214,7 @@ function dispatcher(router: Router, authorize: Authorizer) {
       rawBodyValue === undefined && route.bodyOptional
         ? undefined
         : validate(route.body, rawBodyValue, 'body');
-    const ctx: RequestContext = {
+    const ctx: RequestContext & { idempotency?: IdempotencyContext } = {
       params: params as Record<string, string>,
       query: query as Record<string, unknown>,
       body,
@@ -210,6 +227,25 @@ function dispatcher(router: Router, authorize: Authorizer) {
       event,
       requestId: context.awsRequestId,
     };
+    const key = idempotencyKeyOf(route, headers);
+    if (key && route.idempotency === 'handler') ctx.idempotency = { key };
+    if (key && route.idempotency === 'pipeline' && ctx.networkId) {
+      const fingerprint = requestFingerprint(route.method, route.path, rawBody(event));
+      const answer = await withIdempotency(
+        db,
+        { networkId: ctx.networkId, key, fingerprint },
+        async (complete) => {
+          const result = await route.handler({ ...ctx, idempotency: { key, complete } });
+          checkResponse(route, result);
+          return { statusCode: result.statusCode, body: result.body };
+        },
+      );
+      return toApiResult({
+        statusCode: answer.statusCode,
+        body: answer.body,
+        headers: answer.replayed ? { 'Idempotent-Replayed': 'true' } : undefined,
+      });
+    }
     const result = await route.handler(ctx);
     checkResponse(route, result);
     return toApiResult(result);

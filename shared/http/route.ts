@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { z } from 'zod';
 import type { Db } from '../db/client';
+import type { Executor } from '../db/transaction';
 import type { ErrorCode } from '../errors';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -50,6 +51,18 @@ interface BaseContext<P, Q, B> {
   db: Db;
   event: APIGatewayProxyEventV2;
   requestId: string;
+  /** The request's valid `Idempotency-Key`, on routes that honour one. */
+  idempotency?: IdempotencyContext;
+}
+
+/** How a handler takes part in `Idempotency-Key` (see RouteDefinition.idempotency). */
+export interface IdempotencyContext {
+  key: string;
+  /**
+   * Records the answer inside the handler's own storing transaction, so the row and the remembered answer
+   * commit together (otherwise the pipeline records it right after the handler returns).
+   */
+  complete?: (trx: Executor, statusCode: number, body: unknown) => Promise<void>;
 }
 
 /** What a scoped route's handler gets: the network the caller was authorised for. */
@@ -105,6 +118,12 @@ export interface RouteDefinition<P = any, Q = any, B = any, S extends RouteScope
   accepts?: BodyKind[];
   /** Whether the body may be absent (validated as `undefined`). */
   bodyOptional?: boolean;
+  /**
+   * `Idempotency-Key` on a creating POST: `pipeline` replays the first answer of a key and runs the handler
+   * once (it may pass `idempotency.complete` into its transaction); `handler` only validates the key and
+   * hands it over, for a route with its own protocol (register).
+   */
+  idempotency?: 'pipeline' | 'handler';
   /** Success responses by status code. */
   responses: Record<number, ResponseSpec>;
   /**
