@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { createPerson, deletePerson, findPerson, listPersons } from '../../shared/db/repositories/persons';
+import { deletePerson, findPerson, listPersons } from '../../shared/db/repositories/persons';
 import { created, defineRoute, ok, type RouteDefinition } from '../../shared/http/route';
 import {
   createPersonBody,

@@ -3,6 +3,8 @@ import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose'
 import { config } from '../config';
 import { logger } from '../observability';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /**
  * JSON Web Tokens for users, signed with HS256 from `JWT_SECRET`. The `type` claim keeps one kind from being
  * used as another (a refresh token is no access token, an OAuth state is neither).
@@ -98,14 +100,20 @@ export async function verifyToken<T extends JWTPayload>(token: string, type: Tok
   const key = signingKey();
   let payload: JWTPayload;
   try {
-    ({ payload } = await jwtVerify(token, key, { algorithms: [ALGORITHM], issuer: ISSUER }));
+    // Every token Mira signs expires: one without `exp` was not made here and would never stop working.
+    ({ payload } = await jwtVerify(token, key, {
+      algorithms: [ALGORITHM],
+      issuer: ISSUER,
+      requiredClaims: ['exp'],
+    }));
   } catch (error) {
     if (error instanceof joseErrors.JWTExpired) throw new TokenError('expired', 'The token has expired');
     throw new TokenError('invalid', 'The token is invalid');
   }
   if (payload.type !== type) throw new TokenError('wrong_type', `This is not an ${type} token`);
-  if (type !== 'oauth_state' && typeof payload.sub !== 'string')
-    throw new TokenError('invalid', 'The token has no subject');
+  // The subject is a user id: anything else could only reach the database as a malformed UUID (a 500).
+  if (type !== 'oauth_state' && !(typeof payload.sub === 'string' && UUID.test(payload.sub)))
+    throw new TokenError('invalid', 'The token has no valid subject');
   return payload as T;
 }
 

@@ -19,6 +19,7 @@ import { defaultAuthorizer, type Authorizer } from './auth';
 import { errorBody, httpError, HttpError, validationError } from '../errors';
 import type { BodyKind, HttpResult, IdempotencyContext, RequestContext, RouteDefinition } from './route';
 import { documentedErrorCodes, type OperationForm } from './route-errors';
+import { jsonTooDeep, MAX_JSON_DEPTH, unstorableText } from './input-guards';
 import { parseMultipart } from './multipart';
 import { Router } from './router';
 import { zodIssuesToFieldErrors } from './validation';
@@ -111,8 +112,13 @@ async function parseBody(
     );
   }
   if (kind === 'json') {
+    const text = bytes.toString('utf8');
+    if (jsonTooDeep(text))
+      throw validationError(`The JSON body nests deeper than ${MAX_JSON_DEPTH} levels`, [
+        { path: 'body', message: `nests deeper than ${MAX_JSON_DEPTH} levels` },
+      ]);
     try {
-      return JSON.parse(bytes.toString('utf8'));
+      return JSON.parse(text);
     } catch {
       throw new HttpError('MALFORMED_JSON', 'The request body is not valid JSON');
     }
@@ -138,6 +144,9 @@ function idempotencyKeyOf(route: RouteDefinition, headers: Record<string, string
 }
 
 function validate<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
+  const unstorable = unstorableText(value, where);
+  if (unstorable)
+    throw validationError(`Invalid ${where}: ${unstorable.path}: ${unstorable.message}`, [unstorable]);
   if (!schema) return value as T;
   const result = schema.safeParse(value);
   if (result.success) return result.data;
@@ -186,6 +195,7 @@ function dispatcher(router: Router, authorize: Authorizer) {
     const method = event.requestContext.http.method.toUpperCase();
     if (method === 'OPTIONS') return { statusCode: 204, headers: {}, body: '' };
     const match = router.match(method, event.rawPath);
+    if (match.kind === 'malformed_path') throw httpError('MALFORMED_PATH');
     if (match.kind === 'not_found') throw new HttpError('ROUTE_NOT_FOUND', `No route for ${event.rawPath}`);
     if (match.kind === 'method_not_allowed') {
       throw new HttpError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${event.rawPath}`, {

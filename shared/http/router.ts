@@ -47,7 +47,7 @@ export function splitScope(rawPath: string): ScopedPath {
   return {
     scope: 'network',
     version,
-    networkSegment: decodeURIComponent(first),
+    networkSegment: safeDecode(first) ?? first,
     path: rest.slice(first.length + 1),
   };
 }
@@ -86,7 +86,8 @@ function compile(route: RouteDefinition): CompiledRoute {
 export type RouteMatch =
   | { kind: 'found'; route: RouteDefinition; params: Record<string, string>; scoped: ScopedPath }
   | { kind: 'method_not_allowed'; allowed: HttpMethod[] }
-  | { kind: 'not_found' };
+  | { kind: 'not_found' }
+  | { kind: 'malformed_path' };
 
 /** Matches requests against one context's route table, both scope forms and both API versions. */
 export class Router {
@@ -109,6 +110,8 @@ export class Router {
   }
 
   match(method: string, rawPath: string): RouteMatch {
+    // A path that is not valid percent-encoding names nothing: 400, never a guess at what it meant.
+    if (safeDecode(rawPath) === undefined) return { kind: 'malformed_path' };
     const scoped = splitScope(rawPath);
     // Root routes are tried on the whole path first: `/api/v1/networks` and `/api/v1/auth/...` live there.
     const wholePath = normalise(rawPath || '/');
@@ -132,7 +135,7 @@ export class Router {
         }
         const params: Record<string, string> = {};
         compiled.paramNames.forEach((name, i) => {
-          params[name] = safeDecode(found[i + 1]);
+          params[name] = safeDecode(found[i + 1]!)!;
         });
         return { kind: 'found', route: compiled.route, params, scoped: scope };
       }
@@ -141,10 +144,11 @@ export class Router {
   }
 }
 
-const safeDecode = (value: string): string => {
+/** The decoded text, or undefined for malformed percent-encoding (`%ZZ`, a lone `%`, invalid UTF-8). */
+const safeDecode = (value: string): string | undefined => {
   try {
     return decodeURIComponent(value);
   } catch {
-    return value;
+    return undefined;
   }
 };

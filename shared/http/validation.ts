@@ -10,7 +10,19 @@ export const zodIssuesToFieldErrors = (error: z.ZodError, where: string): FieldE
 
 /** Reusable schema pieces. */
 export const uuidParam = z.uuid({ error: 'must be a UUID' });
-export const isoTimestamp = z.iso.datetime({ offset: true });
+/**
+ * An ISO 8601 date-time with an offset, in years 1 to 9999: PostgreSQL (and PGlite) cannot store others,
+ * and an out-of-range one would otherwise fail as a 500 at the insert.
+ */
+export const isoTimestamp = z.iso.datetime({ offset: true }).refine(
+  (value) => {
+    const ms = Date.parse(value);
+    if (Number.isNaN(ms)) return false;
+    const year = new Date(ms).getUTCFullYear();
+    return year >= 1 && year <= 9999;
+  },
+  { message: 'must be a date-time in years 1 to 9999' },
+);
 /** `client_id` as API.md defines it: letters, digits, `-`, `_`, spaces; 1 to 64 characters. */
 export const clientIdSchema = z
   .string()

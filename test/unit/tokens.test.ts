@@ -14,14 +14,17 @@ afterEach(() => {
   resetConfig();
 });
 
+const U1 = '11111111-1111-4111-8111-111111111111';
+const U2 = '22222222-2222-4222-8222-222222222222';
+
 describe('tokens', () => {
   it('signs access tokens for 30 minutes and refresh tokens for 7 days, with sub and type', async () => {
-    const access = await verifyAccessToken(await signAccessToken('u-1'));
-    expect(access).toMatchObject({ sub: 'u-1', type: 'access', iss: 'mira' });
+    const access = await verifyAccessToken(await signAccessToken(U1));
+    expect(access).toMatchObject({ sub: U1, type: 'access', iss: 'mira' });
     expect(access.exp! - access.iat!).toBe(30 * 60);
-    const { token, jti } = await signRefreshToken('u-1', 'fam-1');
+    const { token, jti } = await signRefreshToken(U1, 'fam-1');
     const refresh = await verifyRefreshToken(token);
-    expect(refresh).toMatchObject({ sub: 'u-1', type: 'refresh', jti, fam: 'fam-1' });
+    expect(refresh).toMatchObject({ sub: U1, type: 'refresh', jti, fam: 'fam-1' });
     expect(refresh.exp! - refresh.iat!).toBe(7 * 24 * 3600);
   });
 
@@ -30,8 +33,8 @@ describe('tokens', () => {
     delete process.env.STAGE;
     delete process.env.NODE_ENV;
     resetConfig();
-    const token = await signAccessToken('u-2');
-    expect((await verifyAccessToken(token)).sub).toBe('u-2');
+    const token = await signAccessToken(U2);
+    expect((await verifyAccessToken(token)).sub).toBe(U2);
   });
 
   it('refuses to sign without JWT_SECRET in production', async () => {
