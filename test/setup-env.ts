@@ -8,3 +8,5 @@ process.env.DATABASE_STALE_AFTER_MS ??= '0';
 // Suites written before accounts existed reach networks by id alone; auth suites set this to 'false' themselves.
 process.env.LEGACY_NETWORK_AUTH ??= 'true';
 process.env.JWT_SECRET ??= 'test-only-jwt-secret-0123456789abcdef-0123456789abcdef-0123456789';
+// Suites register many accounts from one address; the registration throttle has its own test.
+process.env.REGISTRATIONS_PER_IP ??= '100000';

@@ -3,14 +3,16 @@ import { burnPasswordCheck, hashPassword, verifyPassword } from '../../shared/au
 import { signAccessToken, signRefreshToken, TokenError, verifyRefreshToken } from '../../shared/auth/tokens';
 import { config } from '../../shared/config';
 import type { Db } from '../../shared/db/client';
-import { inTransaction } from '../../shared/db/transaction';
+import { advisoryLock, inTransaction } from '../../shared/db/transaction';
 import {
   clearFailures,
   findRefreshTokenForUpdate,
+  forgetAttempts,
   insertRefreshToken,
   markRefreshTokenUsed,
+  pruneAttempts,
   recentFailures,
-  recordFailure,
+  recordAttempt,
   revokeRefreshFamily,
 } from '../../shared/db/repositories/credentials';
 import { createNetworkOwnedBy, findOwnNetworkId } from '../../shared/db/repositories/members';
@@ -27,20 +29,22 @@ import {
   combineDecisions,
   decideThrottle,
   ipThrottleKey,
+  registrationThrottleKey,
+  type ThrottlePolicy,
 } from '../../shared/domain/login-throttle';
+import { compareCodeUnits } from '../../shared/http/router';
 import { forbidden, httpError, HttpError, invalidToken, unauthorized } from '../../shared/errors';
 import type { z } from 'zod';
 import type { loginBody, registerBody, tokenResponse } from './schemas';
 
 type TokenResponse = z.infer<typeof tokenResponse>;
-type Executor = Db;
 
 export const defaultNetworkName = (user: { username: string | null; email: string }) =>
   `${user.username ?? user.email.split('@')[0]}'s network`;
 
 /** Access token plus the first refresh token of a new family (one family per sign-in). */
 export async function issueTokens(
-  db: Executor,
+  db: Db,
   user: User,
   familyId: string = randomUUID(),
 ): Promise<TokenResponse> {
@@ -63,7 +67,26 @@ const taken = (error: unknown) => {
 };
 
 /** A user, their own network (as owner) and their first tokens, all or nothing. */
-export async function register(db: Db, body: z.infer<typeof registerBody>): Promise<TokenResponse> {
+export async function register(
+  db: Db,
+  body: z.infer<typeof registerBody>,
+  ip: string,
+): Promise<TokenResponse> {
+  // Every registration counts against its IP (accounts are cheap to make and each one costs a hash).
+  const { registrationsPerIp, registrationWindowSeconds } = config().auth;
+  const ipKey = registrationThrottleKey(ip);
+  const attempt = await takeAttempt(db, [
+    { key: ipKey, maxFailures: registrationsPerIp, windowSeconds: registrationWindowSeconds },
+  ]);
+  if (!attempt.allowed)
+    throw new HttpError(
+      'TOO_MANY_ATTEMPTS',
+      `Too many registrations; try again in ${attempt.retryAfterSeconds} s`,
+      {
+        headers: { 'Retry-After': String(attempt.retryAfterSeconds) },
+      },
+    );
+  await pruneAttempts(db, [ipKey], registrationWindowSeconds);
   if (await findUserByEmail(db, body.email))
     throw httpError('EMAIL_TAKEN', 'An account with this email exists');
   if (body.username && (await findUserByLogin(db, body.username))) {
@@ -87,6 +110,42 @@ export async function register(db: Db, body: z.infer<typeof registerBody>): Prom
   }
 }
 
+interface ThrottledKey extends ThrottlePolicy {
+  key: string;
+}
+
+/**
+ * Counts an attempt on every key before the work it guards (a password check, a registration), unless a
+ * key is over its budget. Under one advisory lock per key (taken in a fixed order), so a burst of
+ * concurrent attempts is served one at a time: no burst gets more checks than the limit, whichever
+ * instance serves it. The caller forgets the attempt (`ids`) when it turns out to be no failure.
+ */
+async function takeAttempt(
+  db: Db,
+  keys: ThrottledKey[],
+): Promise<{ allowed: true; ids: string[] } | { allowed: false; retryAfterSeconds: number }> {
+  return inTransaction(db, async (trx) => {
+    for (const { key } of [...keys].sort((a, b) => compareCodeUnits(a.key, b.key)))
+      await advisoryLock(trx, 'loginAttempts', key);
+    const windowSeconds = Math.max(...keys.map((k) => k.windowSeconds));
+    const seen = await recentFailures(
+      trx,
+      keys.map((k) => k.key),
+      windowSeconds,
+    );
+    const now = new Date();
+    const decision = combineDecisions(keys.map((k) => decideThrottle(seen.get(k.key)!, now, k)));
+    if (!decision.allowed) return decision;
+    return {
+      allowed: true as const,
+      ids: await recordAttempt(
+        trx,
+        keys.map((k) => k.key),
+      ),
+    };
+  });
+}
+
 export const tooManyAttempts = (retryAfterSeconds: number) =>
   new HttpError('TOO_MANY_ATTEMPTS', `Too many failed logins; try again in ${retryAfterSeconds} s`, {
     headers: { 'Retry-After': String(retryAfterSeconds) },
@@ -102,30 +161,25 @@ export async function login(db: Db, body: z.infer<typeof loginBody>, ip: string)
   const user = await findUserByLogin(db, identifier);
   // Keyed by the account itself when it exists, so its email and its username share one budget.
   const accountKey = accountThrottleKey(user?.id ?? identifier);
-  const keys = [accountKey, ipThrottleKey(ip)];
-  const failures = await recentFailures(db, keys, loginWindowSeconds);
-  const now = new Date();
-  const decision = combineDecisions([
-    decideThrottle(failures.get(keys[0])!, now, {
-      maxFailures: loginMaxFailuresPerAccount,
-      windowSeconds: loginWindowSeconds,
-    }),
-    decideThrottle(failures.get(keys[1])!, now, {
-      maxFailures: loginMaxFailuresPerIp,
-      windowSeconds: loginWindowSeconds,
-    }),
+  const ipKey = ipThrottleKey(ip);
+  const attempt = await takeAttempt(db, [
+    { key: accountKey, maxFailures: loginMaxFailuresPerAccount, windowSeconds: loginWindowSeconds },
+    { key: ipKey, maxFailures: loginMaxFailuresPerIp, windowSeconds: loginWindowSeconds },
   ]);
-  if (!decision.allowed) throw tooManyAttempts(decision.retryAfterSeconds);
+  if (!attempt.allowed) throw tooManyAttempts(attempt.retryAfterSeconds);
 
   const valid = user?.password_hash
     ? await verifyPassword(user.password_hash, body.password)
     : (await burnPasswordCheck(body.password), false);
   if (!user || !valid) {
-    await recordFailure(db, keys, loginWindowSeconds);
+    // The attempt was counted before the check; it stays as the failure.
+    await pruneAttempts(db, [accountKey, ipKey], loginWindowSeconds);
     throw unauthorized('Wrong email, username or password', 'INVALID_CREDENTIALS');
   }
   if (!user.is_active) throw forbidden('This account is disabled', 'ACCOUNT_DISABLED');
+  // A good login forgives the account's failures and is no failure of its IP.
   await clearFailures(db, accountKey);
+  await forgetAttempts(db, attempt.ids);
   return issueTokens(db, user);
 }
 

@@ -75,8 +75,9 @@ export const authRoutes: RouteDefinition[] = [
     summary: "Create an account and its own network; answers the account's tokens",
     body: registerBody,
     responses: { 201: { description: 'Registered', schema: tokenResponse } },
-    errors: ['EMAIL_TAKEN', 'USERNAME_TAKEN'],
-    handler: async ({ db, body }) => created(await register(db, body)),
+    errors: ['EMAIL_TAKEN', 'USERNAME_TAKEN', 'TOO_MANY_ATTEMPTS'],
+    handler: async ({ db, body, event }) =>
+      created(await register(db, body, event.requestContext.http.sourceIp)),
   }),
   defineRoute({
     method: 'POST',

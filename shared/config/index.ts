@@ -77,6 +77,9 @@ export interface AuthConfig {
   loginMaxFailuresPerAccount: number;
   loginMaxFailuresPerIp: number;
   loginWindowSeconds: number;
+  /** Registrations allowed per IP within `registrationWindowSeconds`. */
+  registrationsPerIp: number;
+  registrationWindowSeconds: number;
   /** Where the desktop app listens for the OAuth redirect; `{port}` is its `redirect_port`. */
   oauthRedirectUri: string;
   google: OAuthProviderConfig;
@@ -144,6 +147,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       loginMaxFailuresPerAccount: Number(env.LOGIN_MAX_FAILURES_PER_ACCOUNT || 5),
       loginMaxFailuresPerIp: Number(env.LOGIN_MAX_FAILURES_PER_IP || 20),
       loginWindowSeconds: Number(env.LOGIN_WINDOW_SECONDS || 15 * 60),
+      registrationsPerIp: Number(env.REGISTRATIONS_PER_IP || 20),
+      registrationWindowSeconds: Number(env.REGISTRATION_WINDOW_SECONDS || 60 * 60),
       oauthRedirectUri: env.OAUTH_REDIRECT_URI || 'http://localhost:{port}/callback',
       google: {
         clientId: env.GOOGLE_CLIENT_ID || undefined,

@@ -37,3 +37,4 @@ export function combineDecisions(decisions: ThrottleDecision[]): ThrottleDecisio
 export const accountThrottleKey = (identifier: string): string =>
   `account:${identifier.trim().toLowerCase()}`;
 export const ipThrottleKey = (ip: string): string => `ip:${ip}`;
+export const registrationThrottleKey = (ip: string): string => `register:${ip}`;

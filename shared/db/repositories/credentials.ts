@@ -129,19 +129,27 @@ export const recentFailures = async (
   return byKey;
 };
 
-/** Record a failure on each key, and drop that key's rows that have left the window. */
-export async function recordFailure(db: Executor, keys: string[], windowSeconds: number): Promise<void> {
-  await db
-    .insertInto('login_attempts')
-    .values(keys.map((throttle_key) => ({ throttle_key })))
-    .execute();
+/** Records one attempt on each key; answers the new rows' ids (to forgive them later). */
+export const recordAttempt = async (db: Executor, keys: string[]): Promise<string[]> =>
+  (
+    await db
+      .insertInto('login_attempts')
+      .values(keys.map((throttle_key) => ({ throttle_key })))
+      .returning('id')
+      .execute()
+  ).map((row) => String(row.id));
+
+/** Forgets attempts that turned out fine (a successful login is no failure of its IP). */
+export const forgetAttempts = (db: Executor, ids: string[]) =>
+  ids.length ? db.deleteFrom('login_attempts').where('id', 'in', ids).execute() : Promise.resolve([]);
+
+/** Drops the keys' rows that have left the window (and, now and then, everyone's). */
+export async function pruneAttempts(db: Executor, keys: string[], windowSeconds: number): Promise<void> {
   await db
     .deleteFrom('login_attempts')
     .where('throttle_key', 'in', keys)
     .where('attempted_at', '<', sql<Date>`now() - make_interval(secs => ${windowSeconds})`)
     .execute();
-  // Keys never tried again (a spray of made-up accounts) would stay for ever; now and then sweep them all.
-  // Rarely, because this delete is not served by the (throttle_key, attempted_at) index.
   if (Math.random() < 0.01) {
     await db
       .deleteFrom('login_attempts')

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerAccount, strictAuth } from '../../helpers/auth';
 import { useTestDatabase } from '../../helpers/db';
 import { createTestApi } from '../../helpers/http';
+import { resetConfig } from '../../../shared/config';
 
 const database = useTestDatabase();
 const api = createTestApi();
@@ -95,5 +96,58 @@ describe('login throttling', () => {
       { sourceIp: '203.0.113.7' },
     );
     expect(otherIp.status).toBe(200);
+  });
+
+  it('checks no more passwords than the limit, however many wrong ones arrive at once', async () => {
+    const account = await registerAccount(api, 'yuri');
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        api.post(
+          '/api/v1/auth/login',
+          { email: account.email, password: `wrong-${i}` },
+          { sourceIp: `198.51.100.${i % 50}` },
+        ),
+      ),
+    );
+    const statuses = answers.map((a) => a.status);
+    // A 401 is a password that was checked; the rest were refused before any check.
+    expect(statuses.filter((s) => s === 401)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(95);
+  });
+});
+
+describe('registration throttling', () => {
+  it('answers 429 with Retry-After once an IP has registered its budget of accounts', async () => {
+    const before = process.env.REGISTRATIONS_PER_IP;
+    process.env.REGISTRATIONS_PER_IP = '3';
+    resetConfig();
+    try {
+      const from = { sourceIp: '192.0.2.44' };
+      for (let i = 0; i < 3; i++) {
+        const res = await api.post(
+          '/api/v1/auth/register',
+          { email: `burst${i}@example.com`, password: 'long-enough-password' },
+          from,
+        );
+        expect(res.status).toBe(201);
+      }
+      const refused = await api.post(
+        '/api/v1/auth/register',
+        { email: 'burst9@example.com', password: 'long-enough-password' },
+        from,
+      );
+      expect(refused.status).toBe(429);
+      expect(refused.body.error_code).toBe('TOO_MANY_ATTEMPTS');
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      const elsewhere = await api.post(
+        '/api/v1/auth/register',
+        { email: 'other@example.com', password: 'long-enough-password' },
+        { sourceIp: '192.0.2.45' },
+      );
+      expect(elsewhere.status).toBe(201);
+    } finally {
+      process.env.REGISTRATIONS_PER_IP = before;
+      resetConfig();
+    }
   });
 });
