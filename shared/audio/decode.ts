@@ -41,6 +41,12 @@ const CHUNK_BYTES = { mp3: 16 * 1024, flac: 2 * 1024 };
 const MIN_RATE = 4000;
 const MAX_RATE = 192000;
 const MAX_CHANNELS = 8;
+/**
+ * Decoded samples (all channels) allowed per second of the duration limit: 48 kHz stereo. The duration
+ * limit alone would let a tiny FLAC that declares 8 channels at 192 kHz expand to 16 times that (92 million
+ * samples, 600 MB and seconds of decoding for 60 s): refused from its header instead.
+ */
+const SAMPLES_PER_SECOND_BUDGET = 48_000 * 2;
 
 interface PlanarAudio {
   channelData: Float32Array[];
@@ -227,20 +233,27 @@ interface ChunkDecoder {
   free(): void;
 }
 
-/** Duration a FLAC file declares in its STREAMINFO block, or undefined when it does not say. */
-function flacDeclaredSeconds(b: Uint8Array): number | undefined {
+/** What a FLAC file declares in its STREAMINFO block (duration and channels), when it says. */
+function flacDeclared(b: Uint8Array): { seconds: number; channels: number; frames: number } | undefined {
   // STREAMINFO must be the first metadata block, right after 'fLaC' and its 4-byte block header.
   if (ascii(b, 0, 4) !== 'fLaC' || b.length < 26 || (b[4] & 0x7f) !== 0) return undefined;
   const s = 8;
   const rate = (b[s + 10] << 12) | (b[s + 11] << 4) | (b[s + 12] >> 4);
+  const channels = ((b[s + 12] >> 1) & 0x07) + 1;
   const total =
     (b[s + 13] & 0x0f) * 2 ** 32 +
     ((b[s + 14] << 24) >>> 0) +
     (b[s + 15] << 16) +
     (b[s + 16] << 8) +
     b[s + 17];
-  return rate > 0 && total > 0 ? total / rate : undefined;
+  return rate > 0 && total > 0 ? { seconds: total / rate, channels, frames: total } : undefined;
 }
+
+const tooManySamples = (samples: number, budget: number) =>
+  new AudioError(
+    'AUDIO_TOO_LARGE',
+    `The audio decodes to ${samples} samples (all channels); the limit is ${budget} (48 kHz stereo for the allowed duration)`,
+  );
 
 async function decodeCompressed(
   b: Uint8Array,
@@ -248,8 +261,11 @@ async function decodeCompressed(
   maxSeconds: number,
 ): Promise<PlanarAudio> {
   // A FLAC that declares its length is refused before decoding; one that hides it meets the chunk check.
-  const declared = format === 'flac' ? flacDeclaredSeconds(b) : undefined;
-  if (declared !== undefined && declared > maxSeconds) throw tooLong(declared, maxSeconds);
+  const budget = maxSeconds * SAMPLES_PER_SECOND_BUDGET;
+  const declared = format === 'flac' ? flacDeclared(b) : undefined;
+  if (declared && declared.seconds > maxSeconds) throw tooLong(declared.seconds, maxSeconds);
+  if (declared && declared.frames * declared.channels > budget)
+    throw tooManySamples(declared.frames * declared.channels, budget);
   const mod: { decoder(): Promise<ChunkDecoder> } =
     format === 'mp3' ? await import('@audio/decode-mp3') : await import('@audio/decode-flac');
   const decoder = await mod.decoder();
@@ -275,6 +291,7 @@ async function decodeCompressed(
     parts.push(out.channelData.map((c) => c.slice()));
     frames += out.channelData[0].length;
     if (sampleRate > 0 && frames / sampleRate > maxSeconds) throw tooLong(frames / sampleRate, maxSeconds);
+    if (frames * out.channelData.length > budget) throw tooManySamples(frames * out.channelData.length, budget);
   };
   try {
     const chunk = CHUNK_BYTES[format];

@@ -127,6 +127,27 @@ describe('decodeAudio: rejections', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
+  it('refuses from its header a FLAC that declares 8 channels at 192 kHz for 60 s, before decoding it', async () => {
+    // The reliability report's bomb: a few KB that would decode to 92 million samples (600 MB).
+    const bomb = Buffer.from(fixture('silence-10min.flac'));
+    const s = 8; // STREAMINFO: rate (20 bits), channels - 1 (3), bits - 1 (5), total samples (36)
+    const rate = 192_000;
+    const total = 60 * rate;
+    const bitsMinusOne = ((bomb[s + 12]! & 0x01) << 4) | (bomb[s + 13]! >> 4);
+    bomb[s + 10] = (rate >> 12) & 0xff;
+    bomb[s + 11] = (rate >> 4) & 0xff;
+    bomb[s + 12] = ((rate & 0x0f) << 4) | (7 << 1) | (bitsMinusOne >> 4);
+    bomb[s + 13] = ((bitsMinusOne & 0x0f) << 4) | Math.floor(total / 2 ** 32);
+    bomb.writeUInt32BE(total >>> 0, s + 14);
+
+    const error = await rejection(bomb);
+
+    // AUDIO_TOO_LARGE comes from the header check: decoding the (really 16 kHz mono) frames would have
+    // stopped at the duration limit with AUDIO_TOO_LONG instead.
+    expect(error).toMatchObject({ status: 413, code: 'AUDIO_TOO_LARGE' });
+    expect(error.message).toContain('92160000 samples');
+  });
+
   it('keeps 60 s as the default duration limit', async () => {
     const header = encodeWav([new Float32Array(1)], { rate: 8000, bits: 8 });
     // A WAV whose header promises 61 s: rejected from the header alone.
