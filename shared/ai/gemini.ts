@@ -16,6 +16,7 @@ import {
   TranscriptionFailedError,
   TranscriptionUnavailableError,
 } from './errors';
+import { recordModelFailure, recordModelSuccess } from './health';
 import { encodeWav, isWav, SAMPLE_RATE } from './wav';
 
 /**
@@ -216,7 +217,9 @@ export async function generateStructured<T extends z.ZodType>(
     let response: GenerateContentResponse;
     try {
       response = await client.models.generateContent(request);
+      recordModelSuccess();
     } catch (error) {
+      recordModelFailure(errors.what, error, geminiSettings().maxAttempts);
       if (isRateLimited(error))
         throw errors.unavailable(`${errors.what} is rate-limited upstream; retry shortly`);
       throw errors.failed(`${errors.what} failed: ${describeFailure(error)}`, error);
@@ -225,7 +228,9 @@ export async function generateStructured<T extends z.ZodType>(
     if (parsed.ok) return parsed.value;
     lastProblem = parsed.reason;
   }
-  throw errors.failed(`${errors.what} failed: the model's answer was malformed (${lastProblem})`);
+  const malformed = errors.failed(`${errors.what} failed: the model's answer was malformed (${lastProblem})`);
+  recordModelFailure(errors.what, malformed, 1);
+  throw malformed;
 }
 
 function parseStructured<T extends z.ZodType>(
@@ -360,7 +365,9 @@ export async function runCommand(request: CommandRequest): Promise<CommandResult
         contents,
         config: configuration,
       });
+      recordModelSuccess();
     } catch (error) {
+      recordModelFailure('command', error, settings.maxAttempts);
       if (isRateLimited(error))
         throw new CommandUnavailableError(
           'Voice commands are rate-limited upstream; retry shortly',

@@ -291,7 +291,8 @@ async function decodeCompressed(
     parts.push(out.channelData.map((c) => c.slice()));
     frames += out.channelData[0].length;
     if (sampleRate > 0 && frames / sampleRate > maxSeconds) throw tooLong(frames / sampleRate, maxSeconds);
-    if (frames * out.channelData.length > budget) throw tooManySamples(frames * out.channelData.length, budget);
+    if (frames * out.channelData.length > budget)
+      throw tooManySamples(frames * out.channelData.length, budget);
   };
   try {
     const chunk = CHUNK_BYTES[format];
