@@ -34,10 +34,8 @@ import { assignConversation } from '../../shared/db/repositories/conversations';
 import { requestFingerprint, withIdempotency } from '../../shared/db/repositories/idempotency';
 import { insertInteraction } from '../../shared/db/repositories/interactions';
 import { findClient, findNetwork } from '../../shared/db/repositories/networks';
-import { findStreamQuality, upsertStreamQuality } from '../../shared/db/repositories/streams';
 import { inTransaction, type Executor } from '../../shared/db/transaction';
 import type { JsonObject } from '../../shared/db/types';
-import { streamScore, type StreamLocation } from '../../shared/domain/stream-score';
 import {
   detectWakeWord,
   mayWake,
@@ -50,6 +48,7 @@ import { countMetric, logger, metrics, MetricUnit } from '../../shared/observabi
 import { publishToNetwork } from '../../shared/realtime/publisher';
 import { toAction } from '../actions/schemas';
 import { matchThreshold, resolveSpeaker } from '../persons/service';
+import { measureCopy } from '../streams/service';
 import { answerCommand } from './commands';
 import { utteranceMetadata } from './metadata';
 import { BETTER_STREAM_MESSAGE, toInteraction } from './schemas';
@@ -169,7 +168,7 @@ async function processUtterance(
 
   // 2. This copy's stream score (acoustics plus the client's stored location and RSSI), and the client's
   //    running stream quality.
-  const score = await scoreCopy(db, networkId, clientId, analysis);
+  const { score } = await measureCopy(db, networkId, clientId, analysis.quality);
 
   // 4 before 3. The VAD gate comes before the claim: a copy without speech must never claim the utterance,
   //    or a silent copy with a higher score could drop the copies that did hear it and then give up.
@@ -261,30 +260,6 @@ async function announce(
     await publishToNetwork(db, networkId, { event: 'action', data: toAction(action) });
   }
   return { statusCode: 200, body: { message } };
-}
-
-async function scoreCopy(db: Db, networkId: string, clientId: string, analysis: AudioAnalysis) {
-  const q = analysis.quality;
-  const current = await findStreamQuality(db, networkId, clientId);
-  const score = streamScore({
-    snr: q.snrDb,
-    speechClarity: q.speechClarity,
-    volumeLevel: q.volumeRms,
-    location: (current?.location ?? null) as StreamLocation | null,
-    rssi: current?.rssi ?? null,
-  });
-  await upsertStreamQuality(db, {
-    networkId,
-    clientId,
-    sample: {
-      snr: q.snrDb,
-      speechClarity: q.speechClarity,
-      volumeLevel: q.volumeRms,
-      noiseLevel: q.noiseLevel,
-      speechRatio: q.speechRatio,
-    },
-  });
-  return score;
 }
 
 async function transcript(

@@ -7,10 +7,10 @@ import {
 } from '../../shared/db/repositories/streams';
 import type { Executor } from '../../shared/db/transaction';
 import { analyzeAudio } from '../../shared/audio';
-import { streamScore, type StreamLocation } from '../../shared/domain/stream-score';
 import { clientNotFound } from '../../shared/errors';
 import { countMetric } from '../../shared/observability';
 import { defineRoute, ok, type RouteDefinition } from '../../shared/http/route';
+import { measureCopy } from './service';
 import {
   bestStreamSchema,
   phoneLocationAnswer,
@@ -147,17 +147,7 @@ export const streamRoutes: RouteDefinition[] = [
       await requireClient(db, networkId, clientId);
       // Quality only: the speaker embedding is the expensive part and says nothing about the stream.
       const { audio, quality } = await analyzeAudio(body.audio_data.content, { embedding: false });
-      const stream = await upsertStreamQuality(db, {
-        networkId: networkId,
-        clientId,
-        sample: {
-          snr: quality.snrDb,
-          speechClarity: quality.speechClarity,
-          volumeLevel: quality.volumeRms,
-          noiseLevel: quality.noiseLevel,
-          speechRatio: quality.speechRatio,
-        },
-      });
+      const { score, stream } = await measureCopy(db, networkId, clientId, quality);
       const best = await bestStream(db, networkId);
       countMetric('StreamSamplesMeasured');
       return ok({
@@ -172,13 +162,7 @@ export const streamRoutes: RouteDefinition[] = [
           noise_level: quality.noiseLevel,
           speech_ratio: quality.speechRatio,
           clipping_ratio: quality.clippingRatio,
-          score: streamScore({
-            snr: quality.snrDb,
-            speechClarity: quality.speechClarity,
-            volumeLevel: quality.volumeRms,
-            location: stream.location as StreamLocation | null,
-            rssi: stream.rssi,
-          }),
+          score,
         },
         current_score: round2(stream.score),
         sample_count: stream.sample_count,
