@@ -40,7 +40,7 @@ let clock = Date.UTC(2026, 0, 1, 9);
 async function register(i: number, transcript: boolean) {
   clock += 20_000; // 20 s apart: one conversation, never rivals for the arbitration
   const form = multipart({
-    audio: { filename: files[i % files.length]!, content: audio[i % audio.length]!, mimetype: 'audio/mpeg' },
+    audio: { filename: files[i % files.length], content: audio[i % audio.length], mimetype: 'audio/mpeg' },
     client_id: 'kitchen',
     captured_at: new Date(clock).toISOString(),
     ...(transcript ? { transcript: 'Benchmark utterance' } : {}),
@@ -65,12 +65,12 @@ async function measure(cases: [string, (i: number) => Promise<unknown>][], itera
     for (const [c, [, run]] of cases.entries()) {
       const start = performance.now();
       await run(i);
-      times[c]!.push(performance.now() - start);
+      times[c].push(performance.now() - start);
     }
   }
   for (const [c, [label]] of cases.entries()) {
-    const sorted = times[c]!.sort((a, b) => a - b);
-    const p = (q: number) => sorted[Math.floor(q * (sorted.length - 1))]!.toFixed(1);
+    const sorted = times[c].sort((a, b) => a - b);
+    const p = (q: number) => sorted[Math.floor(q * (sorted.length - 1))].toFixed(1);
     console.log(
       `${label.padEnd(44)} p50 ${p(0.5)} ms  p95 ${p(0.95)} ms  (${iterations} utterances, PGlite)`,
     );
@@ -84,7 +84,7 @@ console.log(
 await measure([
   ['register, client transcript (no model call)', (i) => register(i, true)],
   ['register, fake Gemini on loopback', (i) => register(i, false)],
-  ['  of which analyzeAudio', (i) => analyzeAudio(audio[i % audio.length]!)],
+  ['  of which analyzeAudio', (i) => analyzeAudio(audio[i % audio.length])],
 ]);
 const counts = await db
   .selectFrom('persons')

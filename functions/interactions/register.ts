@@ -193,7 +193,7 @@ async function processUtterance(
       countMetric('NoSpeech');
       throw noSpeech('No intelligible speech was found in the audio');
     }
-    const settings = (network.settings ?? {}) as JsonObject;
+    const settings = network.settings ?? {};
     const wakeSettings = wakeWordSettings(settings);
     const wake = detectWakeWord(enrichment.text, wakeSettings.wakeWords, wakeSettings.threshold);
 

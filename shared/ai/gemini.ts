@@ -247,7 +247,7 @@ function parseStructured<T extends z.ZodType>(
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
+    const issue = parsed.error.issues[0];
     return { ok: false, reason: `${issue.path.join('.') || 'answer'}: ${issue.message}` };
   }
   return { ok: true, value: parsed.data };
@@ -388,7 +388,7 @@ export async function runCommand(request: CommandRequest): Promise<CommandResult
     const parts: Part[] = [];
     for (const call of calls) {
       const name = call.name ?? '';
-      const args = (call.args ?? {}) as Record<string, unknown>;
+      const args = call.args ?? {};
       const tool = toolsByName.get(name);
       const record: ToolCallRecord = { name, args };
       if (!tool) record.error = `Unknown tool: ${name}`;

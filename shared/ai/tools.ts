@@ -28,7 +28,7 @@ const isTimeZone = (zone: unknown): zone is string => {
 /** The network's time zone: `settings.timezone` when it is a valid IANA zone, else UTC. */
 export async function networkTimeZone(db: Executor, networkId: string): Promise<string> {
   const row = await findNetwork(db, networkId);
-  const zone = (row?.settings as JsonObject | undefined)?.timezone;
+  const zone = row?.settings?.timezone;
   return isTimeZone(zone) ? zone : DEFAULT_TIME_ZONE;
 }
 
@@ -143,7 +143,7 @@ export async function listPendingActions(
   return rows.map((r) => ({
     id: r.id,
     action_type: r.action_type,
-    details: r.details as JsonObject,
+    details: r.details,
     scheduled_time: r.scheduled_time ? new Date(r.scheduled_time).toISOString() : null,
     person_id: r.person_id,
   }));

@@ -23,7 +23,7 @@ export function encodeWav(samples: Float32Array, sampleRate = SAMPLE_RATE): Buff
   wav.write('data', 36, 'ascii');
   wav.writeUInt32LE(dataBytes, 40);
   for (let i = 0; i < samples.length; i++) {
-    const clipped = Math.max(-1, Math.min(1, samples[i]!));
+    const clipped = Math.max(-1, Math.min(1, samples[i]));
     wav.writeInt16LE(Math.round(clipped < 0 ? clipped * 0x8000 : clipped * 0x7fff), 44 + i * 2);
   }
   return wav;

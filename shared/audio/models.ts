@@ -81,7 +81,7 @@ const sessions = new Map<string, Promise<InferenceSession>>();
 
 /** onnxruntime-node is loaded on first use: routes that never touch audio do not pay for its native addon. */
 export function loadOrt(): Promise<Ort> {
-  ortPromise ??= import('onnxruntime-node').then((m) => ((m as { default?: Ort }).default ?? m) as Ort);
+  ortPromise ??= import('onnxruntime-node').then((m) => (m as { default?: Ort }).default ?? m);
   return ortPromise;
 }
 

@@ -91,7 +91,7 @@ function lambdaPool(connectionString: string, cfg: AppConfig): PostgresPool {
       }
     }
     return {
-      query: client.query.bind(client) as PostgresPoolClient['query'],
+      query: client.query.bind(client),
       release: () => {
         lastUsed.set(client, Date.now());
         client.release();

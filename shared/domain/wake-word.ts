@@ -95,14 +95,14 @@ export function levenshtein(a: string, b: string): number {
     const current = [i];
     for (let j = 1; j <= b.length; j++) {
       current[j] = Math.min(
-        previous[j]! + 1,
-        current[j - 1]! + 1,
-        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+        previous[j] + 1,
+        current[j - 1] + 1,
+        previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
       );
     }
     previous = current;
   }
-  return previous[b.length]!;
+  return previous[b.length];
 }
 
 export const similarity = (a: string, b: string): number =>
@@ -119,7 +119,7 @@ export function detectWakeWord(
 ): WakeWordMatch {
   const words = tokens(text);
   let best: { score: number; wakeWord: string; end: number; size: number } | undefined;
-  const starts = words.length > 1 && FILLERS.has(words[0]!.key) ? [0, 1] : [0];
+  const starts = words.length > 1 && FILLERS.has(words[0].key) ? [0, 1] : [0];
   for (const wakeWord of wakeWords) {
     const target = tokens(wakeWord)
       .map((t) => t.key)
@@ -130,7 +130,7 @@ export function detectWakeWord(
       for (let n = Math.max(1, size - 1); n <= size + 1 && start + n <= words.length; n++) {
         const window = words.slice(start, start + n);
         const score = similarity(window.map((w) => w.key).join(''), target);
-        const end = window[window.length - 1]!.end;
+        const end = window[window.length - 1].end;
         // Higher score wins; on a tie the window that consumed less, so command words are not eaten.
         if (!best || score > best.score || (score === best.score && end < best.end)) {
           best = { score, wakeWord, end, size: n };

@@ -41,7 +41,7 @@ export function unstorableText(value: unknown, where: string): FieldError | unde
       continue;
     } else if (Array.isArray(current)) {
       current.forEach((item, i) => stack.push([item, `${path}.${i}`]));
-    } else if ('content' in current && Buffer.isBuffer((current as { content: unknown }).content)) {
+    } else if ('content' in current && Buffer.isBuffer(current.content)) {
       // An uploaded file: its bytes are audio, only its name and type are text.
       const file = current as { filename?: unknown; mimetype?: unknown };
       stack.push([file.filename, `${path}.filename`], [file.mimetype, `${path}.mimetype`]);

@@ -124,7 +124,7 @@ async function parseBody(
     }
   }
   if (kind === 'binary') return bytes;
-  return parseMultipart(bytes, headers['content-type']!, {
+  return parseMultipart(bytes, headers['content-type'], {
     fileBytes: maxBytes,
     files: 5,
     fields: 50,
@@ -138,7 +138,7 @@ async function parseBody(
  */
 function idempotencyKeyOf(route: RouteDefinition, headers: Record<string, string>): string | undefined {
   if (!route.idempotency || !('idempotency-key' in headers)) return undefined;
-  const key = headers['idempotency-key']!;
+  const key = headers['idempotency-key'];
   if (!isValidIdempotencyKey(key)) throw invalidIdempotencyKey();
   return key;
 }
@@ -384,5 +384,5 @@ export function createHandler(routes: RouteDefinition[], options: HandlerOptions
       if (!internal) invocationState.set(context, (internal = {}));
       return dispatch(event, context, internal);
     });
-  return handler as unknown as ApiHandler;
+  return handler;
 }

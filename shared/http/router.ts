@@ -135,7 +135,7 @@ export class Router {
         }
         const params: Record<string, string> = {};
         compiled.paramNames.forEach((name, i) => {
-          params[name] = safeDecode(found[i + 1]!)!;
+          params[name] = safeDecode(found[i + 1])!;
         });
         return { kind: 'found', route: compiled.route, params, scoped: scope };
       }

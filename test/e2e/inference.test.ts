@@ -67,7 +67,7 @@ describe('POST interactions/{interaction_id}/inference', () => {
     const pending = await api.get(`${P}/actions?status=pending`);
     expect(pending.body.map((a: any) => a.id)).toEqual([res.body.id]);
     expect(fake.requests).toHaveLength(1);
-    const request = fake.requests[0]!.body;
+    const request = fake.requests[0].body;
     const prompt = request.contents[0].parts[0].text as string;
     expect(prompt).toContain('Alice: My sister Anna phoned this morning');
     expect(prompt).toContain('Utterance from Alice: Remind me to call her back tomorrow at nine');

@@ -90,11 +90,11 @@ describe('POST P/interactions/register', () => {
     });
     const [row] = await rows();
     expect(row).toMatchObject({ language: 'en-GB', is_command: false, client_id: 'kitchen' });
-    expect(row!.voice_embedding).toHaveLength(192);
-    expect(row!.audio_score).toBeGreaterThan(0);
+    expect(row.voice_embedding).toHaveLength(192);
+    expect(row.audio_score).toBeGreaterThan(0);
     // The one model call carried the audio inline.
     expect(fake.requests).toHaveLength(1);
-    expect(fake.requests[0]!.body.contents[0].parts.some((p: any) => p.inlineData)).toBe(true);
+    expect(fake.requests[0].body.contents[0].parts.some((p: any) => p.inlineData)).toBe(true);
     // The client's stream quality was updated.
     const info = (await api.get(`${P}/streams/kitchen/info`)).body;
     expect(info.quality_metrics.sample_count).toBe(1);
@@ -150,16 +150,16 @@ describe('POST P/interactions/register', () => {
 
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ message: 'It is nine o’clock.' });
-    const stored = (await rows())[1]!;
+    const stored = (await rows())[1];
     expect(stored).toMatchObject({ text: 'Hey Mira, what time is it?', is_command: true });
     expect(stored.metadata).toMatchObject({ wake_word: { accepted: true } });
     // Transcription, the tool round, the final answer.
     expect(fake.requests).toHaveLength(4);
-    const command = fake.requests[2]!.body;
+    const command = fake.requests[2].body;
     expect(JSON.stringify(command.contents[0])).toContain('what time is it');
     expect(JSON.stringify(command.contents[0])).toContain('I am the owner');
     expect(command.tools[0].functionDeclarations.map((d: any) => d.name)).toContain('get_current_time');
-    const toolResult = fake.requests[3]!.body.contents.at(-1).parts[0].functionResponse;
+    const toolResult = fake.requests[3].body.contents.at(-1).parts[0].functionResponse;
     expect(toolResult.name).toBe('get_current_time');
   });
 
@@ -234,7 +234,7 @@ describe('POST P/interactions/register', () => {
   it('lets a better copy that arrives while a worse one is transcribed take over', async () => {
     const { samples } = await decodeAudio(fixture('voice-a-1.mp3'));
     const noise = whiteNoise(samples.length, 0.05, 7);
-    const noisy = encodeWav([samples.map((v, i) => v + noise[i]!)], { rate: 16_000 });
+    const noisy = encodeWav([samples.map((v, i) => v + noise[i])], { rate: 16_000 });
     const clean = encodeWav([samples], { rate: 16_000 });
     let release: () => void = () => {};
     const held = new Promise<void>((resolve) => (release = resolve));

@@ -119,9 +119,9 @@ export async function startFakeGemini(): Promise<FakeGemini> {
     const recorded: RecordedRequest = {
       method: req.method,
       path,
-      apiVersion: match[1]!,
-      model: decodeURIComponent(match[2]!),
-      action: match[3]!,
+      apiVersion: match[1],
+      model: decodeURIComponent(match[2]),
+      action: match[3],
       headers: req.headers,
       body,
     };

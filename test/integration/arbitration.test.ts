@@ -60,7 +60,7 @@ const interactions = async () =>
       await sql<{
         n: string;
       }>`SELECT count(*) AS n FROM interactions WHERE network_id = ${networkId}`.execute(database.db)
-    ).rows[0]!.n,
+    ).rows[0].n,
   );
 
 describe('arbitration', () => {
@@ -197,11 +197,11 @@ describe('arbitration', () => {
 
       const claims: ClaimOutcome[] = await Promise.all(
         scores.map((score, i) =>
-          claimUtterance(lambdas[i]!, { networkId, clientId: `c${i + 1}`, capturedAt: plus(i * 100), score }),
+          claimUtterance(lambdas[i], { networkId, clientId: `c${i + 1}`, capturedAt: plus(i * 100), score }),
         ),
       );
       const results = await Promise.all(
-        claims.map((claim, i) => (claim.outcome === 'winner' ? store(lambdas[i]!, claim.claimId) : claim)),
+        claims.map((claim, i) => (claim.outcome === 'winner' ? store(lambdas[i], claim.claimId) : claim)),
       );
 
       const storedBy = results.flatMap((r, i) => (r.outcome === 'stored' ? [i] : []));
@@ -210,7 +210,7 @@ describe('arbitration', () => {
       for (const [i, r] of results.entries()) {
         if (i === best) continue;
         const named = (r as { bestClientId: string }).bestClientId;
-        expect(scores[Number(named.slice(1)) - 1]).toBeGreaterThan(scores[i]!);
+        expect(scores[Number(named.slice(1)) - 1]).toBeGreaterThan(scores[i]);
       }
       expect(await interactions()).toBe(1);
     },
@@ -221,13 +221,13 @@ describe('arbitration', () => {
     const scores = [0.3, 0.8, 0.5, 0.9, 0.1];
     const results = await Promise.all(
       scores.map(async (score, i) => {
-        const claim = await claimUtterance(lambdas[i]!, {
+        const claim = await claimUtterance(lambdas[i], {
           networkId,
           clientId: `c${i + 1}`,
           capturedAt: at,
           score,
         });
-        return claim.outcome === 'winner' ? store(lambdas[i]!, claim.claimId) : claim;
+        return claim.outcome === 'winner' ? store(lambdas[i], claim.claimId) : claim;
       }),
     );
 

@@ -46,24 +46,24 @@ describe('transcribeAndEnrich', () => {
     expect(result).toEqual({ ...enrichment, language: 'en-US' });
     expect(fake.requests).toHaveLength(1);
     const [request] = fake.requests;
-    expect(request!.model).toBe('gemini-test-flash');
-    expect(request!.action).toBe('generateContent');
-    expect(request!.headers['x-goog-api-key']).toBe('test-key');
-    const parts = request!.body.contents[0].parts;
+    expect(request.model).toBe('gemini-test-flash');
+    expect(request.action).toBe('generateContent');
+    expect(request.headers['x-goog-api-key']).toBe('test-key');
+    const parts = request.body.contents[0].parts;
     const audio = parts.find((p: any) => p.inlineData).inlineData;
     expect(audio.mimeType).toBe('audio/wav');
     const wav = Buffer.from(audio.data, 'base64');
     expect(isWav(wav)).toBe(true);
     expect(wav.length).toBe(44 + 16_000 * 2);
     expect(wav.readUInt32LE(24)).toBe(16_000);
-    const generation = request!.body.generationConfig;
+    const generation = request.body.generationConfig;
     expect(generation.responseMimeType).toBe('application/json');
     expect(generation.responseJsonSchema).toMatchObject({
       type: 'object',
       required: expect.arrayContaining(['text', 'language', 'entities', 'topics', 'sentiment']),
     });
     expect(generation.responseJsonSchema.$schema).toBeUndefined();
-    expect(JSON.stringify(request!.body)).toContain('probably speaks en');
+    expect(JSON.stringify(request.body)).toContain('probably speaks en');
   });
 
   it('passes WAV bytes through unchanged', async () => {
@@ -73,7 +73,7 @@ describe('transcribeAndEnrich', () => {
 
     await transcribeAndEnrich(wav);
 
-    const audio = fake.requests[0]!.body.contents[0].parts.find((p: any) => p.inlineData).inlineData;
+    const audio = fake.requests[0].body.contents[0].parts.find((p: any) => p.inlineData).inlineData;
     expect(Buffer.from(audio.data, 'base64').equals(wav)).toBe(true);
   });
 
@@ -172,7 +172,7 @@ describe('runCommand', () => {
     });
 
     expect(result).toEqual({ text: 'Hello there.', toolCalls: [], iterations: 1 });
-    const body = fake.requests[0]!.body;
+    const body = fake.requests[0].body;
     expect(body.systemInstruction.parts[0].text).toMatch(/Mira/);
     expect(body.contents[0].parts[0].text).toContain('Anna: we were talking about lunch');
     expect(body.contents[0].parts[0].text).toContain('say hello');
@@ -209,11 +209,11 @@ describe('runCommand', () => {
       'create_reminder',
       'list_pending_actions',
     ]);
-    expect(result.toolCalls[0]!.result).toMatchObject({
+    expect(result.toolCalls[0].result).toMatchObject({
       time_zone: 'Europe/Berlin',
       local_time: expect.stringMatching(/\+0[12]:00$/),
     });
-    expect(result.toolCalls[1]!.result).toMatchObject({
+    expect(result.toolCalls[1].result).toMatchObject({
       clients: [{ client_id: 'kitchen', enabled: true }],
       persons: [{ name: 'Owner', index: 1, is_owner: true }],
     });
@@ -225,18 +225,18 @@ describe('runCommand', () => {
       details: { text: 'call Anna' },
     });
     // 17:00 in Berlin in winter is 16:00 UTC.
-    expect(new Date(actions[0]!.scheduled_time!).toISOString()).toBe('2026-12-01T16:00:00.000Z');
-    expect(result.toolCalls[3]!.result).toEqual([expect.objectContaining({ id: actions[0]!.id })]);
+    expect(new Date(actions[0].scheduled_time!).toISOString()).toBe('2026-12-01T16:00:00.000Z');
+    expect(result.toolCalls[3].result).toEqual([expect.objectContaining({ id: actions[0].id })]);
 
     // Declarations went out, and each result came back to the model with the call's id.
-    const first = fake.requests[0]!.body;
+    const first = fake.requests[0].body;
     expect(first.tools[0].functionDeclarations.map((d: any) => d.name)).toEqual([
       'get_current_time',
       'list_clients_and_persons',
       'list_pending_actions',
       'create_reminder',
     ]);
-    const second = fake.requests[1]!.body.contents;
+    const second = fake.requests[1].body.contents;
     expect(second).toHaveLength(3);
     expect(second[1].role).toBe('model');
     expect(second[2].parts.map((p: any) => [p.functionResponse.name, p.functionResponse.id])).toEqual([
@@ -262,7 +262,7 @@ describe('runCommand', () => {
     const result = await runCommand({ utterance: 'do it', tools: [broken] });
 
     expect(result.text).toBe('Sorry, that failed.');
-    const responses = fake.requests[1]!.body.contents[2].parts.map((p: any) => p.functionResponse.response);
+    const responses = fake.requests[1].body.contents[2].parts.map((p: any) => p.functionResponse.response);
     expect(responses).toEqual([{ error: 'disk on fire' }, { error: 'Unknown tool: missing' }]);
   });
 
@@ -276,7 +276,7 @@ describe('runCommand', () => {
 
     const result = await runCommand({ utterance: 'remind me', tools: networkTools(db, network.id) });
 
-    expect(result.toolCalls[0]!.error).toMatch(/ISO 8601/);
+    expect(result.toolCalls[0].error).toMatch(/ISO 8601/);
     expect(await db.selectFrom('actions').selectAll().execute()).toHaveLength(0);
   });
 

@@ -61,7 +61,7 @@ const stored = async () =>
       await sql<{
         n: string;
       }>`SELECT count(*) AS n FROM interactions WHERE network_id = ${networkId}`.execute(database.db)
-    ).rows[0]!.n,
+    ).rows[0].n,
   );
 
 describe('idempotency', () => {

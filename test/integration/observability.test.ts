@@ -19,10 +19,10 @@ describe('observability', () => {
   beforeAll(() => {
     for (const stream of [process.stdout, process.stderr]) {
       spies.push(
-        vi.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array) => {
+        vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
           lines.push(...String(chunk).split('\n').filter(Boolean));
           return true;
-        }) as never),
+        }),
       );
     }
   });

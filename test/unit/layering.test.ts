@@ -12,9 +12,7 @@ const sources = (dir: string): string[] =>
   });
 
 const importsOf = (file: string) =>
-  [...readFileSync(join(ROOT, file), 'utf8').matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)].map(
-    (m) => m[1]!,
-  );
+  [...readFileSync(join(ROOT, file), 'utf8').matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)].map((m) => m[1]);
 
 describe('layering (ARCHITECTURE.md, rules of the house)', () => {
   it('keeps shared/ free of imports from functions/, local/, bin/, lib/ and scripts/', () => {

@@ -32,8 +32,10 @@ const personView = (db: Executor) =>
       .as('conversation_count'),
   ]);
 
-const normalise = (row: Omit<PersonView, 'conversation_count'> & { conversation_count: unknown }) =>
-  ({ ...row, conversation_count: Number(row.conversation_count ?? 0) }) as PersonView;
+const normalise = (row: Omit<PersonView, 'conversation_count'> & { conversation_count: unknown }) => ({
+  ...row,
+  conversation_count: Number(row.conversation_count ?? 0),
+});
 
 export const listPersons = async (db: Executor, networkId: string): Promise<PersonView[]> =>
   (await personView(db).where('p.network_id', '=', networkId).orderBy('p.index').execute()).map(normalise);
