@@ -143,9 +143,13 @@ export function attachLocalRealtime(
         pending.delete(connectionId);
         alive.add(ws);
         ws.on('pong', () => alive.add(ws));
-        ws.on('message', async (data) => {
-          const answer = await handler(event('$default', connectionId, { body: data.toString() }), context);
-          if (answer.body && ws.readyState === WebSocket.OPEN) ws.send(answer.body);
+        ws.on('message', (data: Buffer) => {
+          // A handler failure answers this message with nothing; it never reaches the event loop.
+          handler(event('$default', connectionId, { body: data.toString('utf8') }), context)
+            .then((answer) => {
+              if (answer.body && ws.readyState === WebSocket.OPEN) ws.send(answer.body);
+            })
+            .catch((error: unknown) => logger.error('realtime message failed', { error }));
         });
         ws.on('close', () => disconnect(connectionId, handler, context));
       });

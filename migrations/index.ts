@@ -16,5 +16,5 @@ export const migrations: Record<string, Migration> = {
 };
 
 export const staticMigrationProvider: MigrationProvider = {
-  getMigrations: async () => migrations,
+  getMigrations: () => Promise.resolve(migrations),
 };

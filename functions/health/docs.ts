@@ -65,9 +65,9 @@ export const openApiDocument = (): Promise<Record<string, any>> =>
   (documentCache ??= (async () => {
     const prebuilt = join(dirname(fileURLToPath(import.meta.url)), OPENAPI_FILE);
     if (existsSync(prebuilt)) {
-      const document = JSON.parse(readFileSync(prebuilt, 'utf8'));
+      const document = JSON.parse(readFileSync(prebuilt, 'utf8')) as { info: { version: string } };
       document.info.version = config().appVersion;
-      return document;
+      return document as Record<string, any>;
     }
     const { contexts } = (await import(CONTEXTS_MODULE)) as typeof import('../contexts');
     return generateOpenApiDocument(contexts) as Record<string, any>;

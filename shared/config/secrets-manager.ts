@@ -53,17 +53,16 @@ async function getSecretValueOnce(secretId: string, target: AwsTarget, url: URL)
   });
   let parsed: { SecretString?: unknown; __type?: unknown; message?: unknown; Message?: unknown } = {};
   try {
-    parsed = JSON.parse(response.body || '{}');
+    parsed = JSON.parse(response.body || '{}') as typeof parsed;
   } catch {
     // A proxy's HTML error page, say: reported below by status code.
   }
   if (response.statusCode !== 200) {
-    const code = String(parsed.__type ?? `HTTP ${response.statusCode}`)
-      .split('#')
-      .pop()!;
+    const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+    const code = (text(parsed.__type) ?? `HTTP ${response.statusCode}`).split('#').pop()!;
     throw new SecretsManagerError(
       code,
-      String(parsed.message ?? parsed.Message ?? 'no message'),
+      text(parsed.message) ?? text(parsed.Message) ?? 'no message',
       response.statusCode,
     );
   }

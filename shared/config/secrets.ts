@@ -96,8 +96,8 @@ export function databaseUrlFromSecret(
   url.username = encodeURIComponent(username);
   url.password = encodeURIComponent(password);
   url.hostname = host;
-  url.port = String(secret.port ?? 5432);
-  url.pathname = `/${database ?? String(secret.dbname ?? 'postgres')}`;
+  url.port = String(typeof secret.port === 'number' || typeof secret.port === 'string' ? secret.port : 5432);
+  url.pathname = `/${database ?? (typeof secret.dbname === 'string' ? secret.dbname : 'postgres')}`;
   return url.toString();
 }
 

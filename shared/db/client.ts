@@ -116,8 +116,8 @@ async function pgliteDialect(dataDir: string | undefined) {
 export interface CreateDbOptions {
   /** A PostgreSQL URL; when absent the embedded PGlite is used. */
   connectionString?: string;
-  /** PGlite data folder; `memory` (or undefined with `inMemory`) keeps it in memory. */
-  dataDir?: string | 'memory';
+  /** PGlite data folder; the string `memory` keeps it in memory. */
+  dataDir?: string;
   cfg?: AppConfig;
 }
 

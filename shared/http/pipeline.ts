@@ -215,12 +215,12 @@ function dispatcher(router: Router, authorize: Authorizer) {
     const db = await getDb();
     // Credentials before input: a caller without access learns nothing, not even what the route expects.
     const access = await authorize({ route, scoped, headers, db, event });
-    const params = validate(route.params, match.params, 'path');
-    const query = validate(route.query, parseQuery(event), 'query');
+    const params: unknown = validate(route.params, match.params, 'path');
+    const query: unknown = validate(route.query, parseQuery(event), 'query');
     internal.networkId = access.networkId;
     if (access.networkId) logger.appendKeys({ network_id: access.networkId });
     const rawBodyValue = await parseBody(event, route, headers);
-    const body =
+    const body: unknown =
       rawBodyValue === undefined && route.bodyOptional
         ? undefined
         : validate(route.body, rawBodyValue, 'body');

@@ -43,7 +43,7 @@ const opened: WebSocket[] = [];
 const wsUrl = (query: Record<string, string | undefined>, version = 'v1') => {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, value);
-  return `${base.replace(/^http/, 'ws')}/api/${version}/realtime/ws?${params}`;
+  return `${base.replace(/^http/, 'ws')}/api/${version}/realtime/ws?${params.toString()}`;
 };
 
 function connect(query: Record<string, string | undefined>, version = 'v1'): Promise<Socket> {
@@ -52,8 +52,8 @@ function connect(query: Record<string, string | undefined>, version = 'v1'): Pro
   const received: any[] = [];
   const waiters = new Set<() => void>();
   let taken = 0;
-  ws.on('message', (data) => {
-    received.push(JSON.parse(data.toString()));
+  ws.on('message', (data: Buffer) => {
+    received.push(JSON.parse(data.toString('utf8')));
     for (const wake of waiters) wake();
   });
   const next = (predicate: (message: any) => boolean = () => true, timeoutMs = EVENT_TIMEOUT_MS) =>
@@ -126,7 +126,7 @@ function rawHandshake(path: string, versionHeader = 'Sec-WebSocket-Version: 13')
       ),
     );
     let answer = '';
-    socket.on('data', (chunk) => (answer += chunk));
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('utf8')));
     socket.on('end', () => resolve(answer));
     socket.on('error', reject);
   });

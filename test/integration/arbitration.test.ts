@@ -201,7 +201,9 @@ describe('arbitration', () => {
         ),
       );
       const results = await Promise.all(
-        claims.map((claim, i) => (claim.outcome === 'winner' ? store(lambdas[i], claim.claimId) : claim)),
+        claims.map((claim, i) =>
+          claim.outcome === 'winner' ? store(lambdas[i], claim.claimId) : Promise.resolve(claim),
+        ),
       );
 
       const storedBy = results.flatMap((r, i) => (r.outcome === 'stored' ? [i] : []));

@@ -104,7 +104,7 @@ describe('idempotency', () => {
     expect(calls.n).toBe(1);
     expect(await stored()).toBe(1);
     const fulfilled = results.filter((r) => r.status === 'fulfilled');
-    const rejected = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(fulfilled.length).toBeGreaterThanOrEqual(1);
     for (const r of rejected)
       expect(r.reason).toMatchObject({ status: 409, code: 'IDEMPOTENCY_IN_PROGRESS' });

@@ -29,6 +29,8 @@ const readBody = (req: IncomingMessage) =>
 
 const startFakeProviders = () =>
   new Promise<string>((resolve) => {
+    // The fake providers answer every request in full; a failure fails the test that made the request.
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises
     server = createServer(async (req, res) => {
       const json = (status: number, body: unknown) => {
         res.writeHead(status, { 'content-type': 'application/json' });
