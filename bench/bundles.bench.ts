@@ -10,14 +10,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { contexts } from '../functions/contexts';
-import {
-  AUDIO_CONTEXTS,
-  buildBundle,
-  functionNames,
-  MIGRATE_FUNCTION,
-  REALTIME_FUNCTION,
-} from '../scripts/build-bundles';
+import { AUDIO_FUNCTIONS, contexts, MIGRATE_FUNCTION, REALTIME_FUNCTION } from '../functions/contexts';
+import { buildBundle, functionNames } from '../scripts/build-bundles';
 import { probeBundle, startFakeSecretsManager } from '../scripts/probe-bundle';
 import { apiEvent, webSocketEvent, wrongMethodRequest } from '../test/helpers/bundles';
 
@@ -74,7 +68,7 @@ try {
   }
   for (const { name, bundle, imports, calls, cpu } of bundles) {
     const total = median(imports.map((v, i) => v + calls[i]));
-    const target = name === MIGRATE_FUNCTION ? undefined : AUDIO_CONTEXTS.has(name) ? 600 : 150;
+    const target = name === MIGRATE_FUNCTION ? undefined : AUDIO_FUNCTIONS.has(name) ? 600 : 150;
     const verdict = target === undefined ? '-' : total <= target ? `<= ${target} ok` : `> ${target} MISSED`;
     if (target !== undefined && total > target) missed++;
     console.log(

@@ -23,18 +23,15 @@ import {
 import { builtinModules, createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
-/** Contexts that decode audio and run ONNX models; only their images get onnxruntime-node and models. */
-export const AUDIO_CONTEXTS: ReadonlySet<string> = new Set(['interactions', 'persons', 'streams']);
-
-/** The function that runs migrations at deploy time; not an HTTP context. */
-export const MIGRATE_FUNCTION = 'migrate';
-/** The function behind the realtime WebSocket API ($connect, $disconnect, messages); not an HTTP context. */
-export const REALTIME_FUNCTION = 'realtime';
-/** Function folders that are not bounded contexts of the HTTP API. */
-export const NON_HTTP_FUNCTIONS: readonly string[] = [MIGRATE_FUNCTION, REALTIME_FUNCTION];
+import { allFunctions, functionEntry } from '../functions/contexts';
+import {
+  CA_BUNDLE_FILE,
+  COMPILE_CACHE_DIR,
+  MODELS_DIR,
+  NODE_TARGET,
+  ROOT,
+  runtimeEnvironment,
+} from '../lib/config/build';
 
 /**
  * Packages with native binaries or data files esbuild cannot inline. A bundle that imports one gets it
@@ -63,7 +60,7 @@ export const NEVER_IN_LAMBDA = [
  * works before `shared/audio` lands; add the Silero VAD file's package path here if it is read from npm.
  */
 export const AUDIO_ASSETS: Array<{ from: string; to: string }> = [
-  { from: 'shared/audio/models', to: 'models' },
+  { from: 'shared/audio/models', to: MODELS_DIR },
 ];
 
 /**
@@ -77,23 +74,6 @@ export const DOCS_ASSETS: Array<{ pkg: string; files: string[] }> = [
   },
   { pkg: 'redoc', files: ['package.json', 'bundles/redoc.standalone.js'] },
 ];
-
-/** Name of the CA bundle written beside the handler; DATABASE_CA_FILE points at it in AWS. */
-export const CA_BUNDLE_FILE = 'rds-ca-bundle.pem';
-
-/**
- * V8 code cache for index.mjs, made at build time by importing the bundle once. Node 24 reads it when
- * NODE_COMPILE_CACHE points here (the Dockerfile sets that, with NODE_COMPILE_CACHE_PORTABLE=1 so the
- * folder may move from /asset to /var/task); parsing the ~1 MB bundle is a large share of cold init.
- * Lambda's task folder is read-only, which Node tolerates: the cache is an optimisation, never an error.
- */
-export const COMPILE_CACHE_DIR = '.node-compile-cache';
-
-/** Environment under which a bundle in `dir` runs as it does in the image. */
-export const runtimeEnvironment = (dir: string): Record<string, string> => ({
-  NODE_COMPILE_CACHE: join(dir, COMPILE_CACHE_DIR),
-  NODE_COMPILE_CACHE_PORTABLE: '1',
-});
 
 function writeCompileCache(outDir: string): void {
   const entry = pathToFileURL(join(outDir, 'index.mjs')).href;
@@ -209,13 +189,8 @@ export interface BundleResult {
   totalBytes: number;
 }
 
-/** Every function folder: a folder under functions/ with a handler.ts. */
-export function functionNames(root = ROOT): string[] {
-  const dir = join(root, 'functions');
-  return readdirSync(dir)
-    .filter((name) => statSync(join(dir, name)).isDirectory() && existsSync(join(dir, name, 'handler.ts')))
-    .sort();
-}
+/** Every function of the registry (functions/contexts.ts): one bundle each. */
+export const functionNames = (): string[] => allFunctions.map((f) => f.name).sort();
 
 const packageNameOf = (specifier: string): string =>
   specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0];
@@ -297,7 +272,7 @@ export async function buildBundle(context: string, outDir: string, root = ROOT):
   }
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const audio = AUDIO_CONTEXTS.has(context);
+  const { audio } = functionEntry(context);
   const result = await build({
     stdin: {
       contents: entrySource(context),
@@ -309,7 +284,7 @@ export async function buildBundle(context: string, outDir: string, root = ROOT):
     bundle: true,
     platform: 'node',
     format: 'esm',
-    target: 'node24',
+    target: NODE_TARGET,
     // ESM builds first: smaller and lets esbuild drop unused exports.
     mainFields: ['module', 'main'],
     minify: true,
@@ -329,7 +304,7 @@ export async function buildBundle(context: string, outDir: string, root = ROOT):
   if (misplaced.length) {
     throw new Error(
       `${context} imports ${misplaced.join(', ')}, which only audio contexts may ship; ` +
-        `add it to AUDIO_CONTEXTS or move the import behind the audio contexts`,
+        `mark it audio in functions/contexts.ts or move the import behind the audio contexts`,
     );
   }
 

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { runtimeEnvironment } from './build-bundles';
+import { runtimeEnvironment } from '../lib/config/build';
 
 export interface Invocation {
   ms: number;

@@ -1,3 +1,5 @@
+import type { SizeClass } from '../../functions/contexts';
+
 /**
  * Per-stage settings, read once in `bin/mira.ts` from `-c stage=dev|prod` and passed down as a typed
  * value; nothing below `bin/` reads CDK context or the environment.
@@ -32,13 +34,12 @@ export interface StageConfig {
     throttlingRateLimit: number;
     throttlingBurstLimit: number;
   };
-  functions: {
-    /** Sizing for a context without an entry in `overrides` (new contexts get it automatically). */
-    defaults: FunctionSizing;
-    /** Contexts that process audio (decode, VAD, speaker embeddings) need more memory and time. */
-    audio: FunctionSizing;
-    overrides: Record<string, Partial<FunctionSizing>>;
-  };
+  /**
+   * Memory and timeout by size class; functions/contexts.ts says which class each function is:
+   * `standard` (HTTP and realtime), `audio` (decode, VAD, speaker embeddings), `pipeline` (audio plus a
+   * Gemini call and the arbitration in one request), `migration` (the deploy-time migrate function).
+   */
+  functions: Record<SizeClass, FunctionSizing>;
   logRetentionDays: 7 | 30 | 90 | 365;
   alarms: {
     /** Percent of invocations that failed, over 5 minutes. */
@@ -69,9 +70,10 @@ const dev: StageConfig = {
   },
   api: { corsOrigins: ['*'], throttlingRateLimit: 50, throttlingBurstLimit: 100 },
   functions: {
-    defaults: { memorySize: 512, timeoutSeconds: 15 },
+    standard: { memorySize: 512, timeoutSeconds: 15 },
     audio: { memorySize: 1536, timeoutSeconds: 29 },
-    overrides: { interactions: { memorySize: 2048, timeoutSeconds: 29 } },
+    pipeline: { memorySize: 2048, timeoutSeconds: 29 },
+    migration: { memorySize: 512, timeoutSeconds: 300 },
   },
   logRetentionDays: 7,
   alarms: {
@@ -105,9 +107,10 @@ const prod: StageConfig = {
     throttlingBurstLimit: 1000,
   },
   functions: {
-    defaults: { memorySize: 1024, timeoutSeconds: 15 },
+    standard: { memorySize: 1024, timeoutSeconds: 15 },
     audio: { memorySize: 2048, timeoutSeconds: 29 },
-    overrides: { interactions: { memorySize: 3008, timeoutSeconds: 29 } },
+    pipeline: { memorySize: 3008, timeoutSeconds: 29 },
+    migration: { memorySize: 512, timeoutSeconds: 300 },
   },
   logRetentionDays: 90,
   alarms: {
@@ -130,8 +133,7 @@ export function stageConfig(name: string | undefined): StageConfig {
   return found;
 }
 
-/** Memory and timeout of one context's function: override, else audio sizing, else the default. */
-export function sizingFor(cfg: StageConfig, context: string, audio: boolean): FunctionSizing {
-  const base = audio ? cfg.functions.audio : cfg.functions.defaults;
-  return { ...base, ...cfg.functions.overrides[context] };
+/** Memory and timeout of a function of the given size class (functions/contexts.ts) in this stage. */
+export function sizingFor(cfg: StageConfig, size: SizeClass): FunctionSizing {
+  return cfg.functions[size];
 }

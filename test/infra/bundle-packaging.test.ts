@@ -2,7 +2,8 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildBundle, ROOT } from '../../scripts/build-bundles';
+import { ROOT } from '../../lib/config/build';
+import { buildBundle } from '../../scripts/build-bundles';
 import { probeBundle } from '../../scripts/probe-bundle';
 
 /**

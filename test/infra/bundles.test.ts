@@ -2,18 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { contexts, defaultContextName } from '../../functions/contexts';
 import {
-  AUDIO_CONTEXTS,
-  buildBundle,
-  CA_BUNDLE_FILE,
-  COMPILE_CACHE_DIR,
-  functionNames,
+  AUDIO_FUNCTIONS,
+  contexts,
+  defaultContextName,
   MIGRATE_FUNCTION,
   NON_HTTP_FUNCTIONS,
   REALTIME_FUNCTION,
-  type BundleResult,
-} from '../../scripts/build-bundles';
+} from '../../functions/contexts';
+import { CA_BUNDLE_FILE, COMPILE_CACHE_DIR } from '../../lib/config/build';
+import { buildBundle, functionNames, type BundleResult } from '../../scripts/build-bundles';
 import { probeBundle, startFakeSecretsManager } from '../../scripts/probe-bundle';
 import { signAccessToken } from '../../shared/auth/tokens';
 import { createNetwork } from '../../shared/db/repositories/networks';
@@ -64,11 +62,11 @@ describe('function bundles', () => {
         'package.json',
         CA_BUNDLE_FILE,
         'node_modules',
-        ...(AUDIO_CONTEXTS.has(name) ? ['models'] : []),
+        ...(AUDIO_FUNCTIONS.has(name) ? ['models'] : []),
         ...(name === defaultContextName ? ['openapi.json'] : []),
       ];
       expect(entries.filter((e) => !allowed.includes(e))).toEqual([]);
-      if (!AUDIO_CONTEXTS.has(name))
+      if (!AUDIO_FUNCTIONS.has(name))
         expect(Object.keys(bundle.dependencies)).not.toContain('onnxruntime-node');
       for (const dependency of Object.keys(bundle.dependencies)) {
         expect(existsSync(join(bundle.outDir, 'node_modules', dependency, 'package.json'))).toBe(true);

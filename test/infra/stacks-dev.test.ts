@@ -1,17 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Match } from 'aws-cdk-lib/assertions';
-import { contexts, defaultContextName } from '../../functions/contexts';
-import { generateApiRoutes } from '../../lib/api-routes';
-import { stages } from '../../lib/config/stages';
-import { join } from 'node:path';
 import {
-  AUDIO_CONTEXTS,
+  contexts,
+  defaultContextName,
+  functionEntry,
   MIGRATE_FUNCTION,
   NON_HTTP_FUNCTIONS,
   REALTIME_FUNCTION,
-  ROOT,
-} from '../../scripts/build-bundles';
+} from '../../functions/contexts';
+import { generateApiRoutes } from '../../lib/api-routes';
+import { stages } from '../../lib/config/stages';
+import { join } from 'node:path';
+import { ROOT } from '../../lib/config/build';
 import { synthesiseMira, type SynthesisedMira } from '../helpers/cdk';
 
 type Resource = { Type: string; Properties: Record<string, any> };
@@ -70,14 +71,18 @@ describe('dev stage: functions', () => {
     }
   });
 
-  it('sizes audio contexts larger than the others', () => {
+  it('sizes every function by its class in the registry, audio contexts larger than the others', () => {
     const dev = stages.dev.functions;
     for (const [name, id] of functionIds()) {
-      if (name === MIGRATE_FUNCTION) continue;
       const fn = mira.api.toJSON().Resources[id] as Resource;
-      const expected = AUDIO_CONTEXTS.has(name) ? dev.audio.memorySize : dev.defaults.memorySize;
-      expect(fn.Properties.MemorySize).toBe(dev.overrides[name]?.memorySize ?? expected);
-      expect(fn.Properties.Timeout).toBeLessThan(30);
+      const entry = functionEntry(name);
+      expect({ name, memory: fn.Properties.MemorySize, timeout: fn.Properties.Timeout }).toEqual({
+        name,
+        memory: dev[entry.size].memorySize,
+        timeout: dev[entry.size].timeoutSeconds,
+      });
+      if (entry.audio) expect(fn.Properties.MemorySize).toBeGreaterThan(dev.standard.memorySize);
+      if (name !== MIGRATE_FUNCTION) expect(fn.Properties.Timeout).toBeLessThan(30);
     }
   });
 

@@ -47,6 +47,7 @@ describe('prod stage', () => {
     const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'mira-cdk-grown-')) });
     const extra = {
       name: 'extra',
+      size: 'standard' as const,
       routes: [{ ...contexts[0].routes[0], scope: 'scoped' as const, path: '/extra' }],
     };
     const stacks = buildMira(app, stageConfig('prod'), [...contexts, extra], defaultContextName);
