@@ -21,7 +21,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { allFunctions, functionEntry } from '../functions/contexts';
 import {
@@ -116,38 +116,6 @@ function writeCompileCache(outDir: string): void {
 const SKIP_FILES: Record<string, (relativePath: string) => boolean> = {
   'onnxruntime-node': (path) =>
     /^bin\/napi-v\d+\/(?!linux(\/|$))/.test(path) || /^bin\/napi-v\d+\/linux\/(?!x64(\/|$))/.test(path),
-};
-
-/**
- * `import { z } from 'zod'` binds zod's whole namespace object, which esbuild cannot tree-shake: every
- * bundle would carry all of zod v4 (~450 KB minified, with every locale) and evaluate it at cold start.
- * `import * as z from 'zod'` (the form zod 4's docs use) lets esbuild keep only what is used (~90 KB, half
- * the init time). This plugin rewrites the named form in our own sources at bundle time, so the saving
- * does not depend on every contributor's import style; runtime behaviour is identical (same exports).
- */
-export const ZOD_NAMESPACE_IMPORT = /import\s*\{([^}]*)\}\s*from\s*(['"])zod\2;?/g;
-
-export function rewriteZodImports(source: string): string {
-  return source.replace(ZOD_NAMESPACE_IMPORT, (whole, specifiers: string, quote: string) => {
-    const names = specifiers
-      .split(',')
-      .map((name) => name.trim())
-      .filter(Boolean);
-    if (!names.includes('z')) return whole;
-    const rest = names.filter((name) => name !== 'z');
-    const namespace = `import * as z from ${quote}zod${quote};`;
-    return rest.length ? `${namespace} import { ${rest.join(', ')} } from ${quote}zod${quote};` : namespace;
-  });
-}
-
-const zodNamespacePlugin: Plugin = {
-  name: 'zod-namespace-import',
-  setup(build) {
-    build.onLoad({ filter: /\.ts$/ }, (args) => {
-      if (args.path.includes(`${sep}node_modules${sep}`)) return undefined;
-      return { contents: rewriteZodImports(readFileSync(args.path, 'utf8')), loader: 'ts' };
-    });
-  },
 };
 
 /**
@@ -293,7 +261,7 @@ export async function buildBundle(context: string, outDir: string, root = ROOT):
     banner: { js: banner },
     external: [...NATIVE_PACKAGES, ...NEVER_IN_LAMBDA],
     metafile: true,
-    plugins: [zodNamespacePlugin, builtinsViaRequirePlugin],
+    plugins: [builtinsViaRequirePlugin],
     logLevel: 'warning',
   });
 

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { z } from 'zod';
+import * as z from 'zod';
 import { config } from '../../shared/config';
 import { defineRoute, ok, type RouteDefinition } from '../../shared/http/route';
 import { isoTimestamp } from '../../shared/http/validation';

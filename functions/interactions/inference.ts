@@ -1,5 +1,5 @@
 import { publishToNetwork } from '../../shared/realtime/publisher';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   extractAction,
   InferenceUnavailableError,

@@ -8,7 +8,7 @@ import {
   type GenerateContentResponse,
   type Part,
 } from '@google/genai';
-import { z } from 'zod';
+import * as z from 'zod';
 import { config, type AppConfig } from '../config';
 import {
   CommandFailedError,

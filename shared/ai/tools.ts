@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Database, JsonObject } from '../db/types';
 import type { Tool } from './gemini';
 

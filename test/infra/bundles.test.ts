@@ -177,7 +177,7 @@ describe('function bundles', () => {
         DATABASE_URL: database!.url,
         LEGACY_NETWORK_AUTH: 'false',
         JWT_SECRET: process.env.JWT_SECRET!,
-        // The response is checked against its zod schema inside the bundle (zod as bundled, see build-bundles).
+        // The response is checked against its zod schema inside the bundle (zod as bundled, tree-shaken).
         VALIDATE_RESPONSES: 'true',
       });
       expect({ context: context.name, status: invocations[0].statusCode }).toEqual({
