@@ -32,6 +32,7 @@ import {
   ROOT,
   runtimeEnvironment,
 } from '../lib/config/build';
+import { DEFAULT_SPEAKER_MODEL_FILE, modelFiles, VAD_MODEL_FILE } from '../shared/audio/models';
 
 /**
  * Packages with native binaries or data files esbuild cannot inline. A bundle that imports one gets it
@@ -55,13 +56,24 @@ export const NEVER_IN_LAMBDA = [
 ];
 
 /**
- * Files copied beside `index.mjs` of the audio contexts, relative to the repository: the models the audio
- * package loads (it resolves them from LAMBDA_TASK_ROOT/models). Missing folders are skipped, so this
- * works before `shared/audio` lands; add the Silero VAD file's package path here if it is read from npm.
+ * The model files an audio context's image ships in `models/` beside `index.mjs`, under the names
+ * shared/audio/models.ts looks up there: Silero VAD (from the @ricky0123/vad-web package, a dev
+ * dependency installed in the build stage) and the default speaker model. Resolved by the audio package's
+ * own `modelFiles()`, so a model it cannot find fails the build instead of every upload in AWS. The image
+ * ships the defaults: the path overrides are runtime settings and must not change what is copied.
  */
-export const AUDIO_ASSETS: Array<{ from: string; to: string }> = [
-  { from: 'shared/audio/models', to: MODELS_DIR },
-];
+export function shippedModels(): Array<{ from: string; file: string }> {
+  const overrides = ['SILERO_VAD_MODEL_PATH', 'SPEAKER_MODEL_PATH', 'AUDIO_MODELS_DIR'].filter(
+    (v) => process.env[v],
+  );
+  if (overrides.length)
+    throw new Error(`Unset ${overrides.join(', ')} to build the images (runtime settings)`);
+  const { vad, speaker } = modelFiles();
+  return [
+    { from: vad, file: VAD_MODEL_FILE },
+    { from: speaker, file: DEFAULT_SPEAKER_MODEL_FILE },
+  ];
+}
 
 /**
  * Files of npm packages the health Lambda serves as the API reference pages; it resolves them through
@@ -310,10 +322,9 @@ export async function buildBundle(context: string, outDir: string, root = ROOT):
     writeFileSync(join(outDir, OPENAPI_FILE), JSON.stringify(generateOpenApiDocument(contexts)));
   }
   if (audio) {
-    for (const asset of AUDIO_ASSETS) {
-      const from = join(root, asset.from);
-      if (existsSync(from)) cpSync(from, join(outDir, asset.to), { recursive: true, dereference: true });
-    }
+    mkdirSync(join(outDir, MODELS_DIR));
+    for (const { from, file } of shippedModels())
+      cpSync(from, join(outDir, MODELS_DIR, file), { dereference: true });
   }
   writeFileSync(
     join(outDir, 'package.json'),

@@ -4,9 +4,99 @@
  * events. Used by the bundle smoke test and by `npm run bench`.
  */
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { runtimeEnvironment } from '../lib/config/build';
+import { DOCKERFILE, LAMBDA_TASK_ROOT, ROOT, runtimeEnvironment } from '../lib/config/build';
+
+export interface StagedImage {
+  /** The function folder, as LAMBDA_TASK_ROOT of the image. */
+  dir: string;
+  /** The runtime stage's ENV, with the task root replaced by `dir`. */
+  env: Record<string, string>;
+}
+
+/** Dockerfile instructions, with continuation lines joined and comments dropped. */
+function instructions(dockerfile: string): Array<{ op: string; args: string }> {
+  return dockerfile
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'))
+    .map((line) => {
+      const [op, ...rest] = line.split(/\s+/);
+      return { op: op.toUpperCase(), args: rest.join(' ') };
+    });
+}
+
+/**
+ * Puts into `taskRoot` exactly what the function's image holds, by replaying the runtime stage of
+ * functions/Dockerfile: its `COPY --from=build` steps (from the folder the build stage's bundle script
+ * wrote, `assetDir` here) and its ENV (paths under the task root moved to `taskRoot`). Any other instruction
+ * in that stage is refused, so the Dockerfile cannot grow a step this replay silently skips.
+ */
+export function stageImage(
+  assetDir: string,
+  taskRoot: string,
+  dockerfile = join(ROOT, DOCKERFILE),
+): StagedImage {
+  const all = instructions(readFileSync(dockerfile, 'utf8'));
+  const stages: Array<{ name?: string; steps: typeof all }> = [];
+  for (const step of all) {
+    if (step.op === 'FROM') stages.push({ name: step.args.match(/\sAS\s+(\S+)$/i)?.[1], steps: [] });
+    else stages.at(-1)?.steps.push(step);
+  }
+  const build = stages.find((s) => s.name === 'build');
+  const runtime = stages.at(-1);
+  const out = build?.steps
+    .filter((s) => s.op === 'RUN' && s.args.includes('scripts/build-bundles.ts'))
+    .map((s) => s.args.match(/--out\s+(\S+)/)?.[1])
+    .find(Boolean);
+  if (!build || !runtime || runtime === build || !out) {
+    throw new Error(
+      `${dockerfile}: expected a "build" stage running scripts/build-bundles.ts --out, then a runtime stage`,
+    );
+  }
+  const env: Record<string, string> = {};
+  const inTask = (value: string) =>
+    value.replaceAll('${LAMBDA_TASK_ROOT}', taskRoot).replaceAll(LAMBDA_TASK_ROOT, taskRoot);
+  mkdirSync(taskRoot, { recursive: true });
+  let cmd: string | undefined;
+  for (const { op, args } of runtime.steps) {
+    if (op === 'ARG') continue;
+    if (op === 'ENV') {
+      for (const [, key, value] of args.matchAll(/(\w+)=(\S+)/g)) env[key] = inTask(value);
+    } else if (op === 'COPY' && args.startsWith('--from=build ')) {
+      const paths = args.slice('--from=build '.length).trim().split(/\s+/);
+      const target = inTask(paths.pop()!);
+      for (const source of paths) {
+        const base = out.replace(/\/$/, '');
+        if (source !== base && !source.startsWith(`${base}/`)) {
+          throw new Error(
+            `COPY --from=build ${source}: only the bundle folder ${out} exists in the build stage here`,
+          );
+        }
+        const from = join(assetDir, source.slice(base.length));
+        if (!existsSync(from)) throw new Error(`COPY ${source}: ${from} does not exist`);
+        // Docker: a folder's contents go into the target; a file goes into a target folder (trailing /).
+        const to =
+          !statSync(from).isDirectory() && target.endsWith('/') ? join(target, basename(from)) : target;
+        mkdirSync(statSync(from).isDirectory() ? to : dirname(to), { recursive: true });
+        cpSync(from, to, { recursive: true });
+      }
+    } else if (op === 'CMD') {
+      cmd = JSON.parse(args)[0];
+    } else {
+      throw new Error(
+        `${dockerfile}: the runtime stage's ${op} has no replay in stageImage (scripts/probe-bundle.ts)`,
+      );
+    }
+  }
+  if (cmd !== 'index.handler' || !existsSync(join(taskRoot, 'index.mjs'))) {
+    throw new Error(`The image must run index.handler from index.mjs (CMD ${cmd})`);
+  }
+  return { dir: taskRoot, env };
+}
 
 export interface Invocation {
   ms: number;
