@@ -3,9 +3,9 @@
  * folder (nothing else on the module path), importing `index.mjs` and calling its `handler` with the given
  * events. Used by the bundle smoke test and by `npm run bench`.
  */
-import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DOCKERFILE, LAMBDA_TASK_ROOT, ROOT, runtimeEnvironment } from '../lib/config/build';
 
@@ -29,20 +29,15 @@ function instructions(dockerfile: string): Array<{ op: string; args: string }> {
     });
 }
 
-/**
- * Puts into `taskRoot` exactly what the function's image holds, by replaying the runtime stage of
- * functions/Dockerfile: its `COPY --from=build` steps (from the folder the build stage's bundle script
- * wrote, `assetDir` here) and its ENV (paths under the task root moved to `taskRoot`). Any other instruction
- * in that stage is refused, so the Dockerfile cannot grow a step this replay silently skips.
- */
-export function stageImage(
-  assetDir: string,
-  taskRoot: string,
-  dockerfile = join(ROOT, DOCKERFILE),
-): StagedImage {
-  const all = instructions(readFileSync(dockerfile, 'utf8'));
-  const stages: Array<{ name?: string; steps: typeof all }> = [];
-  for (const step of all) {
+interface DockerStage {
+  name?: string;
+  steps: Array<{ op: string; args: string }>;
+}
+
+/** The stages of a Dockerfile: the build stage (`AS build`), its bundle folder, and the runtime stage. */
+function dockerStages(dockerfile: string): { build: DockerStage; runtime: DockerStage; out: string } {
+  const stages: DockerStage[] = [];
+  for (const step of instructions(readFileSync(dockerfile, 'utf8'))) {
     if (step.op === 'FROM') stages.push({ name: step.args.match(/\sAS\s+(\S+)$/i)?.[1], steps: [] });
     else stages.at(-1)?.steps.push(step);
   }
@@ -57,6 +52,81 @@ export function stageImage(
       `${dockerfile}: expected a "build" stage running scripts/build-bundles.ts --out, then a runtime stage`,
     );
   }
+  return { build, runtime, out };
+}
+
+/** The build stage's steps, in order, as `op args` lines (for tests of the layer order). */
+export const buildStageSteps = (dockerfile = join(ROOT, DOCKERFILE)): string[] =>
+  dockerStages(dockerfile).build.steps.map((s) => `${s.op} ${s.args}`);
+
+/**
+ * Replays the build stage of functions/Dockerfile for one function on a build context (the folder `cdk
+ * synth` stages for the image): its COPY steps from that folder into `buildDir`, `npm ci` as a link to this
+ * repository's node_modules (same package-lock.json, checked), and the bundle script's RUN with the
+ * CONTEXT build argument, writing what the stage writes to its `--out` folder into `assetDir`. Any other
+ * step is refused. Proves the staged context holds everything the image's build needs.
+ */
+export function replayBuildStage(
+  buildContext: string,
+  buildDir: string,
+  assetDir: string,
+  buildArgs: Record<string, string>,
+  dockerfile = join(buildContext, DOCKERFILE),
+): void {
+  const { build, out } = dockerStages(dockerfile);
+  const args: Record<string, string> = {};
+  let workdir = '/';
+  const inBuild = (path: string) => join(buildDir, path.startsWith('/') ? relative(workdir, path) : path);
+  for (const { op, args: line } of build.steps) {
+    if (op === 'WORKDIR') {
+      workdir = line;
+      mkdirSync(buildDir, { recursive: true });
+    } else if (op === 'ARG') {
+      const [name, fallback] = line.split('=');
+      args[name] = buildArgs[name] ?? fallback ?? '';
+    } else if (op === 'COPY' && !line.startsWith('--')) {
+      const paths = line.split(/\s+/);
+      const target = paths.pop()!;
+      for (const source of paths) {
+        const from = join(buildContext, source);
+        if (!existsSync(from)) throw new Error(`COPY ${source}: not in the build context ${buildContext}`);
+        const isFile = !statSync(from).isDirectory();
+        const to = isFile && target.endsWith('/') ? join(inBuild(target), basename(source)) : inBuild(target);
+        mkdirSync(isFile ? dirname(to) : to, { recursive: true });
+        cpSync(from, to, { recursive: true });
+      }
+    } else if (op === 'RUN' && /^npm ci\b/.test(line)) {
+      const lock = (dir: string) => readFileSync(join(dir, 'package-lock.json'), 'utf8');
+      if (lock(buildDir) !== lock(ROOT)) throw new Error('npm ci: the lockfile differs from this checkout');
+      symlinkSync(join(ROOT, 'node_modules'), join(buildDir, 'node_modules'), 'dir');
+    } else if (op === 'RUN' && line.includes('scripts/build-bundles.ts')) {
+      const command = line
+        .replace(/\$\{?(\w+)\}?/g, (_, name: string) => args[name] ?? '')
+        .replaceAll(out, assetDir);
+      const run = spawnSync('sh', ['-c', command], {
+        cwd: buildDir,
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      });
+      if (run.status !== 0) throw new Error(`RUN ${command} failed: ${run.stderr || run.stdout}`);
+    } else {
+      throw new Error(`${dockerfile}: the build stage's ${op} has no replay (scripts/probe-bundle.ts)`);
+    }
+  }
+}
+
+/**
+ * Puts into `taskRoot` exactly what the function's image holds, by replaying the runtime stage of
+ * functions/Dockerfile: its `COPY --from=build` steps (from the folder the build stage's bundle script
+ * wrote, `assetDir` here) and its ENV (paths under the task root moved to `taskRoot`). Any other instruction
+ * in that stage is refused, so the Dockerfile cannot grow a step this replay silently skips.
+ */
+export function stageImage(
+  assetDir: string,
+  taskRoot: string,
+  dockerfile = join(ROOT, DOCKERFILE),
+): StagedImage {
+  const { runtime, out } = dockerStages(dockerfile);
   const env: Record<string, string> = {};
   const inTask = (value: string) =>
     value.replaceAll('${LAMBDA_TASK_ROOT}', taskRoot).replaceAll(LAMBDA_TASK_ROOT, taskRoot);
@@ -79,9 +149,9 @@ export function stageImage(
         const from = join(assetDir, source.slice(base.length));
         if (!existsSync(from)) throw new Error(`COPY ${source}: ${from} does not exist`);
         // Docker: a folder's contents go into the target; a file goes into a target folder (trailing /).
-        const to =
-          !statSync(from).isDirectory() && target.endsWith('/') ? join(target, basename(from)) : target;
-        mkdirSync(statSync(from).isDirectory() ? to : dirname(to), { recursive: true });
+        const isFile = !statSync(from).isDirectory();
+        const to = isFile && target.endsWith('/') ? join(target, basename(from)) : target;
+        mkdirSync(isFile ? dirname(to) : to, { recursive: true });
         cpSync(from, to, { recursive: true });
       }
     } else if (op === 'CMD') {

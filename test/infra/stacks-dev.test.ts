@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { Match } from 'aws-cdk-lib/assertions';
 import {
   contexts,
@@ -13,6 +14,7 @@ import { generateApiRoutes } from '../../lib/api-routes';
 import { stages } from '../../lib/config/stages';
 import { join } from 'node:path';
 import { ROOT } from '../../lib/config/build';
+import { buildStageSteps, replayBuildStage, stageImage } from '../../scripts/probe-bundle';
 import { synthesiseMira, type SynthesisedMira } from '../helpers/cdk';
 
 type Resource = { Type: string; Properties: Record<string, any> };
@@ -140,6 +142,44 @@ describe('dev stage: images', () => {
       expect(existsSync(join(dir, 'test'))).toBe(false);
     }
   });
+
+  it('installs the dependencies before the per-function argument, so the ten images share those layers', () => {
+    const steps = buildStageSteps();
+    const argAt = steps.indexOf('ARG CONTEXT');
+    const installAt = steps.findIndex((s) => s.startsWith('RUN npm ci'));
+
+    expect(installAt).toBeGreaterThan(-1);
+    expect(argAt).toBeGreaterThan(installAt);
+    // Every COPY comes before it too (the sources are the same for every image); only the bundle differs.
+    expect(steps.slice(argAt + 1).map((s) => s.split(' ')[0])).toEqual(['RUN']);
+    expect(steps.slice(0, argAt).some((s) => s.includes('CONTEXT'))).toBe(false);
+  });
+
+  it("builds an audio function's image from its staged build context alone, models included", () => {
+    const manifest = JSON.parse(
+      readFileSync(join(mira.app.outdir, `${mira.stacks.api.artifactId}.assets.json`), 'utf8'),
+    );
+    const image = (Object.values(manifest.dockerImages) as Array<{ source: any }>).find(
+      (i) => i.source.dockerBuildArgs.CONTEXT === 'streams',
+    )!;
+    const work = mkdtempSync(join(tmpdir(), 'mira-image-build-'));
+    try {
+      replayBuildStage(
+        join(mira.app.outdir, image.source.directory),
+        join(work, 'build'),
+        join(work, 'asset'),
+        image.source.dockerBuildArgs,
+      );
+      const staged = stageImage(join(work, 'asset'), join(work, 'task'));
+
+      for (const file of ['index.mjs', 'models/silero_vad_v5.onnx', 'models/speaker-stats-v1.onnx']) {
+        expect({ file, present: existsSync(join(staged.dir, file)) }).toEqual({ file, present: true });
+      }
+      expect(existsSync(join(staged.dir, 'node_modules', 'onnxruntime-node', 'package.json'))).toBe(true);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe('dev stage: realtime socket', () => {
