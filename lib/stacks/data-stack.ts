@@ -96,7 +96,9 @@ export class DataStack extends Stack {
     });
 
     this.appSecret = new secretsmanager.Secret(this, 'AppSecret', {
-      description: `Mira ${config.stage}: GEMINI_API_KEY (set by an operator) and JWT_SECRET (generated)`,
+      description: `Mira ${config.stage}: JWT_SECRET (generated); GEMINI_API_KEY, GOOGLE_/GITHUB_CLIENT_ID and _SECRET, OAUTH_REDIRECT_URI (set by an operator)`,
+      // The template stays as it was first deployed: changing it makes CloudFormation generate a new value,
+      // which would replace JWT_SECRET (signing everyone out) and drop the keys an operator set.
       generateSecretString: {
         secretStringTemplate: JSON.stringify({ GEMINI_API_KEY: 'REPLACE_ME' }),
         generateStringKey: 'JWT_SECRET',
@@ -108,7 +110,8 @@ export class DataStack extends Stack {
 
     new CfnOutput(this, 'AppSecretArn', {
       value: this.appSecret.secretArn,
-      description: 'Set GEMINI_API_KEY in this secret (README, Deploy)',
+      description:
+        'Set GEMINI_API_KEY and the Google and GitHub sign-in keys in this secret (README, Deploy)',
     });
 
     // --- cdk-nag acknowledgements, each with its reason ------------------------------------------------

@@ -463,6 +463,41 @@ describe('function images without a database', () => {
     }
   });
 
+  it('offers Google and GitHub sign-in from the auth image once the app secret holds their clients', async () => {
+    const secretsManager = await startFakeSecretsManager({
+      'arn:app': {
+        GEMINI_API_KEY: 'REPLACE_ME',
+        JWT_SECRET: 'jwt-secret',
+        GOOGLE_CLIENT_ID: 'mira-web.apps.googleusercontent.com',
+        GOOGLE_CLIENT_SECRET: 'google-secret',
+        GITHUB_CLIENT_ID: 'REPLACE_ME',
+        OAUTH_REDIRECT_URI: 'https://app.mira.example/callback',
+      },
+    });
+    try {
+      const { invocations } = await probeBundle(
+        images.get('auth')!.dir,
+        [apiEvent('GET', '/api/v1/auth/google/url'), apiEvent('GET', '/api/v1/auth/github/url')],
+        {
+          ...images.get('auth')!.env,
+          ...secretsManager.env,
+          APP_SECRET_ARN: 'arn:app',
+          DATABASE_URL: NO_DATABASE,
+        },
+      );
+
+      const google = new URL(JSON.parse(invocations[0].body!).url);
+      expect(invocations[0].statusCode).toBe(200);
+      expect(google.searchParams.get('client_id')).toBe('mira-web.apps.googleusercontent.com');
+      expect(google.searchParams.get('redirect_uri')).toBe('https://app.mira.example/callback');
+      // GitHub's client is still the placeholder: not configured.
+      expect(invocations[1].statusCode).toBe(503);
+      expect(JSON.parse(invocations[1].body!).error_code).toBe('OAUTH_NOT_CONFIGURED');
+    } finally {
+      await secretsManager.close();
+    }
+  });
+
   it.each(contexts.map((c) => c.name))(
     "routes a request through the %s image to Mira's error shape",
     async (name) => {
