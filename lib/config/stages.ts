@@ -48,6 +48,12 @@ export interface StageConfig {
     p95LatencyMs: number;
     /** Share of the proxy's maximum connections. */
     databaseConnections: number;
+    /**
+     * Who the alarm topic notifies: email addresses (each confirms once, from the mail SNS sends) and
+     * HTTPS endpoints (an incident tool's SNS integration URL). A prod stage without any fails synth;
+     * `-c alarmEmails=a@example.com,b@example.com` replaces the emails for one synth or deploy.
+     */
+    subscriptions: { emails: string[]; httpsUrls: string[] };
   };
   /** LEGACY_NETWORK_AUTH for old clients; always off in prod (API.md's security note). */
   legacyNetworkAuth: boolean;
@@ -81,6 +87,8 @@ const dev: StageConfig = {
     api5xxPerFiveMinutes: 10,
     p95LatencyMs: 3000,
     databaseConnections: 80,
+    // Dev may run without anyone paged; subscribe yourself with -c alarmEmails=... (README, Deploy).
+    subscriptions: { emails: [], httpsUrls: [] },
   },
   legacyNetworkAuth: false,
   logLevel: 'DEBUG',
@@ -118,6 +126,8 @@ const prod: StageConfig = {
     api5xxPerFiveMinutes: 5,
     p95LatencyMs: 2000,
     databaseConnections: 80,
+    // The on-call list: replace with your team's addresses (or an incident tool's HTTPS endpoint).
+    subscriptions: { emails: ['oncall@mira.example'], httpsUrls: [] },
   },
   legacyNetworkAuth: false,
   logLevel: 'INFO',
@@ -125,12 +135,26 @@ const prod: StageConfig = {
 
 export const stages: Record<StageName, StageConfig> = { dev, prod };
 
+/** Settings given on the command line (`bin/mira.ts` reads them from CDK context). */
+export interface StageOverrides {
+  /** Comma-separated emails that replace the stage's alarm emails (`-c alarmEmails=...`). */
+  alarmEmails?: string;
+}
+
 /** The stage named on the command line; an unknown name is an error rather than a silent default. */
-export function stageConfig(name: string | undefined): StageConfig {
+export function stageConfig(name: string | undefined, overrides: StageOverrides = {}): StageConfig {
   const stage = (name ?? 'dev') as StageName;
   const found = stages[stage];
   if (!found) throw new Error(`Unknown stage "${name}"; use -c stage=dev or -c stage=prod`);
-  return found;
+  if (overrides.alarmEmails === undefined) return found;
+  const emails = overrides.alarmEmails
+    .split(',')
+    .map((email) => email.trim())
+    .filter(Boolean);
+  return {
+    ...found,
+    alarms: { ...found.alarms, subscriptions: { ...found.alarms.subscriptions, emails } },
+  };
 }
 
 /** Memory and timeout of a function of the given size class (functions/contexts.ts) in this stage. */

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { contexts, defaultContextName } from '../../functions/contexts';
-import { stageConfig, type StageName } from '../../lib/config/stages';
+import { stageConfig, type StageName, type StageOverrides } from '../../lib/config/stages';
 import { buildMira, type MiraStacks } from '../../lib/mira-app';
 
 export interface SynthesisedMira {
@@ -17,9 +17,9 @@ export interface SynthesisedMira {
 }
 
 /** One stage of the real app, synthesised into a temporary folder (images are staged, not built). */
-export function synthesiseMira(stage: StageName): SynthesisedMira {
+export function synthesiseMira(stage: StageName, overrides: StageOverrides = {}): SynthesisedMira {
   const app = new App({ outdir: mkdtempSync(join(tmpdir(), `mira-cdk-${stage}-`)), context: { stage } });
-  const stacks = buildMira(app, stageConfig(stage), contexts, defaultContextName);
+  const stacks = buildMira(app, stageConfig(stage, overrides), contexts, defaultContextName);
   return {
     app,
     stacks,

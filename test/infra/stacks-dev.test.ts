@@ -426,3 +426,68 @@ describe('dev stage: observability', () => {
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
   });
 });
+
+describe('dev stage: alarm notifications', () => {
+  const resources = () => mira.observability.toJSON().Resources as Record<string, Resource>;
+  const ofType = (type: string) => Object.entries(resources()).filter(([, r]) => r.Type === type);
+
+  it('encrypts the alarm topic with a rotated key of its own that CloudWatch may use', () => {
+    const [[keyId, key]] = ofType('AWS::KMS::Key');
+    const [[, topic]] = ofType('AWS::SNS::Topic');
+
+    // Not alias/aws/sns: CloudWatch alarms cannot publish to a topic under the AWS-managed key.
+    expect(topic.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect(key.Properties.KeyPolicy.Statement).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Effect: 'Allow',
+          Principal: { Service: 'cloudwatch.amazonaws.com' },
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        }),
+      ]),
+    );
+  });
+
+  it("lets this account's CloudWatch alarms publish to the topic, over TLS only", () => {
+    const [[, policy]] = ofType('AWS::SNS::TopicPolicy');
+    const statements = policy.Properties.PolicyDocument.Statement as any[];
+
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Effect: 'Allow',
+          Principal: { Service: 'cloudwatch.amazonaws.com' },
+          Action: 'sns:Publish',
+          Condition: expect.objectContaining({
+            StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+          }),
+        }),
+        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      ]),
+    );
+  });
+
+  it('outputs the topic ARN, for subscribing', () => {
+    const [[topicId]] = ofType('AWS::SNS::Topic');
+
+    expect(mira.observability.toJSON().Outputs.AlarmTopicArn.Value).toEqual({ Ref: topicId });
+  });
+
+  it('subscribes the emails given with -c alarmEmails, and lets dev run without subscribers', () => {
+    const withEmails = synthesiseMira('dev', { alarmEmails: 'ana@example.com, ben@example.com' });
+    try {
+      const subscriptions = Object.values(
+        withEmails.observability.findResources('AWS::SNS::Subscription') as Record<string, Resource>,
+      ).map((s) => [s.Properties.Protocol, s.Properties.Endpoint]);
+
+      expect(subscriptions.sort()).toEqual([
+        ['email', 'ana@example.com'],
+        ['email', 'ben@example.com'],
+      ]);
+      mira.observability.resourceCountIs('AWS::SNS::Subscription', 0);
+    } finally {
+      rmSync(withEmails.app.outdir, { recursive: true, force: true });
+    }
+  });
+});

@@ -60,4 +60,46 @@ describe('prod stage', () => {
       expect.arrayContaining([expect.stringMatching(/^Database/), expect.stringMatching(/^AppSecret/)]),
     );
   });
+
+  it("pages the stage's subscribers on every alarm", () => {
+    const subscriptions = Object.values(mira.observability.findResources('AWS::SNS::Subscription')).map(
+      (s) => [s.Properties.Protocol, s.Properties.Endpoint],
+    );
+
+    expect(subscriptions).toEqual(stages.prod.alarms.subscriptions.emails.map((email) => ['email', email]));
+    expect(subscriptions.length).toBeGreaterThan(0);
+  });
+
+  it('fails synth when nobody would receive the alarms', () => {
+    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'mira-cdk-unwatched-')) });
+    const prod = stageConfig('prod', { alarmEmails: '' });
+    try {
+      buildMira(app, prod, contexts, defaultContextName);
+
+      expect(prod.alarms.subscriptions).toEqual({ emails: [], httpsUrls: [] });
+      expect(() => app.synth()).toThrow(/prod alarm topic has no subscribers/);
+    } finally {
+      rmSync(app.outdir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses an alarm email that is not an address, and an endpoint that is not https', () => {
+    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'mira-cdk-bad-subscribers-')) });
+    const prod = stageConfig('prod');
+    try {
+      buildMira(
+        app,
+        {
+          ...prod,
+          alarms: { ...prod.alarms, subscriptions: { emails: ['oncall'], httpsUrls: ['http://x.example'] } },
+        },
+        contexts,
+        defaultContextName,
+      );
+
+      expect(() => app.synth()).toThrow(/Not an email address: "oncall"[\s\S]*must be https/);
+    } finally {
+      rmSync(app.outdir, { recursive: true, force: true });
+    }
+  });
 });
