@@ -30,6 +30,12 @@ export class DataStack extends Stack {
     const { config, vpc } = props;
     const db = config.database;
     const retain = config.stage === 'prod' ? RemovalPolicy.RETAIN : RemovalPolicy.SNAPSHOT;
+    /**
+     * The policy of what belongs to the database's data: its credentials, parameters (TLS) and network
+     * placement. Prod keeps them with the database; a snapshot (dev) is restored with a new password, so
+     * there they go.
+     */
+    const withDatabase = retain === RemovalPolicy.SNAPSHOT ? RemovalPolicy.DESTROY : retain;
 
     this.databaseClients = new ec2.SecurityGroup(this, 'DatabaseClients', {
       vpc,
@@ -74,12 +80,16 @@ export class DataStack extends Stack {
       enablePerformanceInsights: true,
       parameterGroup: new rds.ParameterGroup(this, 'Parameters', {
         engine,
+        removalPolicy: withDatabase,
         // Refuse every connection without TLS, not just the proxy's.
         parameters: { 'rds.force_ssl': '1' },
       }),
       removalPolicy: retain,
     });
     this.databaseSecret = this.database.secret!;
+    // `secret` is the attachment; the secret holding the credentials is the database's child.
+    (this.database.node.findChild('Secret') as secretsmanager.Secret).applyRemovalPolicy(withDatabase);
+    databaseSg.applyRemovalPolicy(withDatabase);
     // The rotation function gets its own ingress rule to the database from addRotationSingleUser.
     this.database.addRotationSingleUser({
       automaticallyAfter: Duration.days(db.rotationDays),
@@ -105,7 +115,7 @@ export class DataStack extends Stack {
         passwordLength: 64,
         excludePunctuation: true,
       },
-      removalPolicy: retain === RemovalPolicy.SNAPSHOT ? RemovalPolicy.DESTROY : retain,
+      removalPolicy: withDatabase,
     });
 
     new CfnOutput(this, 'AppSecretArn', {

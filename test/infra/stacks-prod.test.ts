@@ -26,6 +26,34 @@ describe('prod stage', () => {
     expect(id).toBe('Database' + id.slice('Database'.length));
   });
 
+  it('keeps what the database needs with it: credentials secret, parameters, subnet and security group', () => {
+    const resources = mira.data.toJSON().Resources as Record<string, any>;
+    const [dbId, db] = Object.entries(resources).find(([, r]) => r.Type === 'AWS::RDS::DBInstance')!;
+    const referenced = new Set(
+      [...JSON.stringify(db.Properties).matchAll(/"(?:Ref|Fn::GetAtt)":\[?"([^"]+)"/g)].map((m) => m[1]),
+    );
+    const secretId = Object.keys(resources).find(
+      (id) =>
+        resources[id].Type === 'AWS::SecretsManager::SecretTargetAttachment' &&
+        resources[id].Properties.TargetId.Ref === dbId,
+    );
+    const credentials = resources[secretId!].Properties.SecretId.Ref as string;
+    const kept = [...new Set([...referenced, credentials])]
+      .filter((id) => resources[id])
+      .map((id) => ({ type: resources[id].Type, deletion: resources[id].DeletionPolicy }));
+
+    expect(kept.map((k) => k.type).sort()).toEqual([
+      'AWS::EC2::SecurityGroup',
+      'AWS::RDS::DBParameterGroup',
+      'AWS::RDS::DBSubnetGroup',
+      'AWS::SecretsManager::Secret',
+    ]);
+    for (const resource of kept) expect(resource).toEqual({ type: resource.type, deletion: 'Retain' });
+    // ...and the application secret (JWT secret, keys set by hand) too.
+    const appSecret = Object.entries(resources).find(([id]) => id.startsWith('AppSecret'))![1];
+    expect(appSecret.DeletionPolicy).toBe('Retain');
+  });
+
   it('has one NAT gateway per AZ', () => {
     mira.network.resourceCountIs('AWS::EC2::NatGateway', 2);
   });
