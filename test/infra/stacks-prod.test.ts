@@ -1,13 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { contexts, defaultContextName } from '../../functions/contexts';
 import { stageConfig, stages } from '../../lib/config/stages';
 import { buildMira } from '../../lib/mira-app';
-import { synthesiseMira, type SynthesisedMira } from '../helpers/cdk';
+import { newMiraApp, synthesiseMira, type SynthesisedMira } from '../helpers/cdk';
 
 let mira: SynthesisedMira;
 afterAll(() => {
@@ -72,7 +69,7 @@ describe('prod stage', () => {
   });
 
   it('keeps the logical ids of the data stack when a context is added', () => {
-    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'mira-cdk-grown-')) });
+    const app = newMiraApp('grown');
     const extra = {
       name: 'extra',
       size: 'standard' as const,
@@ -99,7 +96,7 @@ describe('prod stage', () => {
   });
 
   it('fails synth when nobody would receive the alarms', () => {
-    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'mira-cdk-unwatched-')) });
+    const app = newMiraApp('unwatched');
     const prod = stageConfig('prod', { alarmEmails: '' });
     try {
       buildMira(app, prod, contexts, defaultContextName);
@@ -112,7 +109,7 @@ describe('prod stage', () => {
   });
 
   it('refuses an alarm email that is not an address, and an endpoint that is not https', () => {
-    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'mira-cdk-bad-subscribers-')) });
+    const app = newMiraApp('bad-subscribers');
     const prod = stageConfig('prod');
     try {
       buildMira(
