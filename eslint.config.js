@@ -23,6 +23,12 @@ export default tseslint.config(
     },
   },
   {
+    // Plain CommonJS scripts that any Node version can run (scripts/require-node.cjs).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', process: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // The CDK app reads the registry (functions/contexts.ts) and lib/config; it never runs build scripts
     // and never evaluates a handler (the audio contexts' handlers load ONNX models).
     files: ['lib/**/*.ts', 'bin/mira.ts'],
