@@ -246,7 +246,40 @@ const banner = [
 ].join('\n');
 
 /** Build one function's folder from scratch into `outDir`. */
-export async function buildBundle(context: string, outDir: string, root = ROOT): Promise<BundleResult> {
+export interface BuildOptions {
+  /**
+   * Benches only: replace shared/observability/tracer.ts by no-ops, to measure what the tracer costs at
+   * cold start. Images never get this.
+   */
+  withoutTracer?: boolean;
+}
+
+/** The no-op tracer of `withoutTracer`: the same exports, nothing loaded. */
+const noTracerPlugin: Plugin = {
+  name: 'no-tracer',
+  setup(build) {
+    build.onResolve({ filter: /\/observability\/tracer$/ }, (args) => ({
+      path: args.path,
+      namespace: 'no-tracer',
+    }));
+    build.onLoad({ filter: /.*/, namespace: 'no-tracer' }, () => ({
+      contents: [
+        'export const tracer = { isTracingEnabled: () => false };',
+        'export const traced = (_name, fn) => fn();',
+        'export const tracedSync = (_name, fn) => fn();',
+        'export const traceInvocation = () => ({ before: () => undefined });',
+      ].join('\n'),
+      loader: 'js',
+    }));
+  },
+};
+
+export async function buildBundle(
+  context: string,
+  outDir: string,
+  root = ROOT,
+  options: BuildOptions = {},
+): Promise<BundleResult> {
   if (!existsSync(join(root, 'functions', context, 'handler.ts'))) {
     throw new Error(`functions/${context}/handler.ts does not exist`);
   }
@@ -273,7 +306,7 @@ export async function buildBundle(context: string, outDir: string, root = ROOT):
     banner: { js: banner },
     external: [...NATIVE_PACKAGES, ...NEVER_IN_LAMBDA],
     metafile: true,
-    plugins: [builtinsViaRequirePlugin],
+    plugins: [builtinsViaRequirePlugin, ...(options.withoutTracer ? [noTracerPlugin] : [])],
     logLevel: 'warning',
   });
 

@@ -211,6 +211,8 @@ const cpu = process.cpuUsage(cpuStart);
 const cpuMs = (cpu.user + cpu.system) / 1000;
 // An open database pool would keep the process alive (Lambda freezes it instead), so the probe exits, but
 // only once a large result (the OpenAPI document) has been flushed to the pipe.
+// Segments sent to an X-Ray daemon leave on UDP sockets: give them a moment (Lambda freezes, never exits).
+if (process.env.AWS_XRAY_DAEMON_ADDRESS) await new Promise((resolve) => setTimeout(resolve, 100));
 process.stdout.write('\\nPROBE_RESULT ' + JSON.stringify({ importMs, cpuMs, invocations }) + '\\n', () => process.exit(0));
 `;
 
@@ -331,3 +333,70 @@ export async function startFakeSecretsManager(secrets: Record<string, unknown>):
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
+
+/** An X-Ray segment document as the SDK sends it to the daemon. */
+export interface XRayDocument {
+  id: string;
+  name: string;
+  trace_id: string;
+  parent_id?: string;
+  type?: string;
+  start_time: number;
+  end_time?: number;
+  annotations?: Record<string, unknown>;
+  metadata?: Record<string, unknown>;
+  fault?: boolean;
+  error?: boolean;
+}
+
+export interface FakeXRayDaemon {
+  /** Environment of a Lambda with active tracing whose daemon is this one (trace header included). */
+  env: Record<string, string>;
+  traceId: string;
+  /** The invocation's parent segment id (Lambda's facade segment). */
+  parentId: string;
+  /** Every segment document received, in order. */
+  documents: XRayDocument[];
+  close: () => Promise<void>;
+}
+
+/**
+ * A local stand-in for the X-Ray daemon Lambda runs beside a function with active tracing: it receives
+ * the SDK's UDP datagrams (a `{"format":"json","version":1}` header line, then one segment document).
+ */
+export async function startFakeXRayDaemon(): Promise<FakeXRayDaemon> {
+  const { createSocket } = await import('node:dgram');
+  const socket = createSocket('udp4');
+  const documents: XRayDocument[] = [];
+  socket.on('message', (message) => {
+    const [, body] = message.toString('utf8').split('\n');
+    if (body) documents.push(JSON.parse(body) as XRayDocument);
+  });
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  const traceId = `1-${Math.floor(Date.now() / 1000).toString(16)}-${'0123456789abcdef01234567'}`;
+  const parentId = '53995c3f42cd8ad8';
+  return {
+    env: {
+      AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${port}`,
+      AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
+      _X_AMZN_TRACE_ID: `Root=${traceId};Parent=${parentId};Sampled=1`,
+    },
+    traceId,
+    parentId,
+    documents,
+    close: () => new Promise((resolve) => socket.close(() => resolve())),
+  };
+}
+
+/** The variables the Lambda runtime sets for a function (Powertools reads them; tracing needs them). */
+export const lambdaEnvironment = (functionName: string): Record<string, string> => ({
+  AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+  AWS_LAMBDA_FUNCTION_NAME: `mira-${functionName}`,
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
+  AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+  AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+  AWS_REGION: 'eu-west-1',
+  POWERTOOLS_SERVICE_NAME: `mira-${functionName}`,
+  _HANDLER: 'index.handler',
+});

@@ -8,3 +8,6 @@ process.env.DATABASE_STALE_AFTER_MS ??= '0';
 // Suites written before accounts existed reach networks by id alone; auth suites set this to 'false' themselves.
 process.env.LEGACY_NETWORK_AUTH ??= 'true';
 process.env.JWT_SECRET ??= 'test-only-jwt-secret-0123456789abcdef-0123456789abcdef-0123456789';
+// The X-Ray SDK's context hook stays off outside Lambda (shared/observability/tracing-mode.ts); Jest links
+// CommonJS imports before that module runs, so the suite says it first.
+process.env.AWS_XRAY_MANUAL_MODE ??= 'true';

@@ -16,6 +16,7 @@ import {
   TranscriptionFailedError,
   TranscriptionUnavailableError,
 } from './errors';
+import { traced } from '../observability/tracer';
 import { encodeWav, isWav, SAMPLE_RATE } from './wav';
 
 /**
@@ -237,7 +238,7 @@ export async function generateStructured<T extends z.ZodType>(
   for (let attempt = 1; attempt <= 2; attempt++) {
     let response: GenerateContentResponse;
     try {
-      response = await client.models.generateContent(request);
+      response = await traced('gemini.generateContent', () => client.models.generateContent(request));
     } catch (error) {
       if (isRateLimited(error))
         throw errors.unavailable(`${errors.what} is rate-limited upstream; retry shortly`);
@@ -377,11 +378,9 @@ export async function runCommand(request: CommandRequest): Promise<CommandResult
   for (let iteration = 1; iteration <= maxIterations; iteration++) {
     let response: GenerateContentResponse;
     try {
-      response = await client.models.generateContent({
-        model: settings.model,
-        contents,
-        config: configuration,
-      });
+      response = await traced('gemini.command', () =>
+        client.models.generateContent({ model: settings.model, contents, config: configuration }),
+      );
     } catch (error) {
       if (isRateLimited(error))
         throw new CommandUnavailableError(

@@ -3,6 +3,7 @@ import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } f
 import pg from 'pg';
 import { config, databasePasswordProvider, type AppConfig } from '../config';
 import type { Database } from './types';
+import { traced } from '../observability/tracer';
 
 export type Db = Kysely<Database>;
 
@@ -58,7 +59,7 @@ function lambdaPool(connectionString: string, cfg: AppConfig): PostgresPool {
   const lastUsed = new WeakMap<pg.PoolClient, number>();
 
   const checkout = async (attempt: number): Promise<PostgresPoolClient> => {
-    const client = await pool.connect();
+    const client = await traced('db.connect', () => pool.connect());
     const idleFor = Date.now() - (lastUsed.get(client) ?? Date.now());
     if (lastUsed.has(client) && idleFor >= STALE_AFTER_MS) {
       try {
@@ -70,7 +71,11 @@ function lambdaPool(connectionString: string, cfg: AppConfig): PostgresPool {
       }
     }
     return {
-      query: client.query.bind(client) as PostgresPoolClient['query'],
+      // A query (not a streaming cursor) is a db.query subsegment in X-Ray (shared/observability/tracer.ts).
+      query: ((sql: any, parameters?: any) =>
+        typeof sql === 'string'
+          ? traced('db.query', () => client.query(sql, parameters))
+          : client.query(sql)) as unknown as PostgresPoolClient['query'],
       release: () => {
         lastUsed.set(client, Date.now());
         client.release();

@@ -10,6 +10,7 @@ import * as z from 'zod';
 import { config } from '../config';
 import { getDb } from '../db/client';
 import { logger, metrics, MetricUnit } from '../observability';
+import { traceInvocation } from '../observability/tracer';
 import { defaultAuthorizer, type Authorizer } from './auth';
 import { errorBody, HttpError, payloadTooLarge, unprocessable, unsupportedMediaType } from './errors';
 import type { BodyKind, HttpResult, RequestContext, RouteDefinition, UploadedFile } from './route';
@@ -311,6 +312,7 @@ export function createHandler(routes: RouteDefinition[], options: HandlerOptions
   const dispatch = dispatcher(router, options.authorize ?? defaultAuthorizer);
   const cfg = config();
   const handler = middy<ApiEvent, ApiResult>()
+    .use(traceInvocation<ApiEvent, ApiResult>())
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
     .use(httpHeaderNormalizer())

@@ -15,16 +15,20 @@ import { CA_BUNDLE_FILE, COMPILE_CACHE_DIR, MODELS_DIR, ROOT } from '../../lib/c
 import { migrations } from '../../migrations';
 import { buildBundle, functionNames, type BundleResult } from '../../scripts/build-bundles';
 import {
+  lambdaEnvironment,
   probeBundle,
   stageImage,
   startFakeSecretsManager,
+  startFakeXRayDaemon,
   type Invocation,
   type StagedImage,
+  type XRayDocument,
 } from '../../scripts/probe-bundle';
 import { DEFAULT_SPEAKER_MODEL_FILE, VAD_MODEL_FILE } from '../../shared/audio/models';
 import { signAccessToken } from '../../shared/auth/tokens';
 import { createNetwork } from '../../shared/db/repositories/networks';
 import { fixture } from '../helpers/audio';
+import { reply, startFakeGemini } from '../helpers/fake-gemini';
 import { apiEvent, webSocketEvent, wrongMethodRequest } from '../helpers/bundles';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { multipart } from '../helpers/http';
@@ -391,6 +395,109 @@ describe('an image missing a file fails its work', () => {
     'the auth image without argon2',
     async () => {
       await expect(realWork.auth(brokenCopy('auth', 'node_modules/argon2'))).rejects.toThrow(/argon2/);
+    },
+    120_000,
+  );
+});
+
+describe('tracing inside the images (X-Ray, as in Lambda with active tracing)', () => {
+  /** Subsegments by name, each checked to belong to the invocation's trace. */
+  function subsegments(documents: XRayDocument[], traceId: string) {
+    for (const document of documents) expect(document.trace_id).toBe(traceId);
+    const byName = new Map<string, XRayDocument[]>();
+    for (const document of documents)
+      byName.set(document.name, [...(byName.get(document.name) ?? []), document]);
+    return byName;
+  }
+
+  withDatabase(
+    "shows where an audio upload's time went: handler, database and each audio stage",
+    async () => {
+      const daemon = await startFakeXRayDaemon();
+      try {
+        const { invocations } = await runIn(
+          images.get('streams')!.dir,
+          'streams',
+          [
+            request(
+              'POST',
+              `${P()}/streams/${seed.clientId}/audio`,
+              multipart({ audio_data: mp3('voice-a-3.mp3') }),
+            ),
+          ],
+          { ...lambdaEnvironment('streams'), ...daemon.env },
+        );
+        answer(invocations[0], 200);
+
+        const byName = subsegments(daemon.documents, daemon.traceId);
+        const [invocation] = byName.get('## index.handler')!;
+        expect(invocation.parent_id).toBe(daemon.parentId);
+        expect(invocation.annotations).toMatchObject({ ColdStart: true, Service: 'mira-streams' });
+        for (const stage of ['audio.decode', 'audio.vad', 'audio.quality', 'db.connect', 'db.query']) {
+          const [first] = byName.get(stage) ?? [];
+          expect({ stage, parent: first?.parent_id }).toEqual({ stage, parent: invocation.id });
+          expect(first.end_time! - first.start_time).toBeGreaterThanOrEqual(0);
+          expect(first.end_time!).toBeLessThanOrEqual(invocation.end_time!);
+        }
+        expect(byName.get('audio.decode')![0].metadata).toEqual({
+          default: { mira: { bytes: expect.any(Number) } },
+        });
+      } finally {
+        await daemon.close();
+      }
+    },
+    120_000,
+  );
+
+  withDatabase(
+    'records the Gemini call and its HTTPS request inside the register request',
+    async () => {
+      const [daemon, gemini] = await Promise.all([startFakeXRayDaemon(), startFakeGemini()]);
+      gemini.enqueue(
+        reply.json({
+          text: 'Good morning',
+          language: 'en-GB',
+          entities: [],
+          topics: ['greeting'],
+          sentiment: 0.2,
+        }),
+      );
+      try {
+        const { invocations } = await runIn(
+          images.get('interactions')!.dir,
+          'interactions',
+          [
+            request(
+              'POST',
+              `${P()}/interactions/register`,
+              multipart({
+                audio: mp3('voice-c-2.mp3'),
+                client_id: seed.clientId,
+                captured_at: new Date().toISOString(),
+              }),
+            ),
+          ],
+          {
+            ...lambdaEnvironment('interactions'),
+            ...daemon.env,
+            GEMINI_API_KEY: 'test-key',
+            GEMINI_BASE_URL: gemini.url,
+            GEMINI_MODEL: 'gemini-test-flash',
+          },
+        );
+        expect(answer(invocations[0], 201).text).toBe('Good morning');
+
+        const byName = subsegments(daemon.documents, daemon.traceId);
+        const [call] = byName.get('gemini.generateContent')!;
+        const [invocation] = byName.get('## index.handler')!;
+        expect(call.parent_id).toBe(invocation.id);
+        // The outgoing request itself, a subsegment of the call, named by its host.
+        const http = daemon.documents.filter((d) => d.parent_id === call.id);
+        expect(http.map((d) => d.name)).toEqual([new URL(gemini.url).hostname]);
+        expect(byName.has('audio.embedding')).toBe(true);
+      } finally {
+        await Promise.all([daemon.close(), gemini.close()]);
+      }
     },
     120_000,
   );
