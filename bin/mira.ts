@@ -6,7 +6,9 @@ import { stageConfig } from '../lib/config/stages';
 import { buildMira } from '../lib/mira-app';
 
 const app = new App();
-const config = stageConfig(app.node.tryGetContext('stage'));
+const config = stageConfig(app.node.tryGetContext('stage'), {
+  alarmEmails: app.node.tryGetContext('alarmEmails'),
+});
 buildMira(app, config, contexts, defaultContextName);
 // cdk-nag 3 is a policy-validation plugin (not an Aspect): it runs after synthesis and an unacknowledged
 // finding fails `cdk synth`. Acknowledgements live next to the resources, each with its reason.

@@ -1,11 +1,10 @@
 import { Tags, type App } from 'aws-cdk-lib';
-import type { RouteTable } from './api-routes';
 import type { StageConfig } from './config/stages';
-import { ApiStack } from './stacks/api-stack';
+import { ApiStack, type ApiStackProps } from './stacks/api-stack';
 import { DataStack } from './stacks/data-stack';
 import { NetworkStack } from './stacks/network-stack';
 import { ObservabilityStack } from './stacks/observability-stack';
-import { REALTIME_FUNCTION } from '../scripts/build-bundles';
+import { REALTIME_FUNCTION } from '../functions/contexts';
 
 export interface MiraStacks {
   network: NetworkStack;
@@ -21,7 +20,7 @@ export interface MiraStacks {
 export function buildMira(
   app: App,
   config: StageConfig,
-  contexts: RouteTable[],
+  contexts: ApiStackProps['contexts'],
   defaultContext: string,
 ): MiraStacks {
   const network = new NetworkStack(app, `${config.prefix}-Network`, { config });

@@ -21,20 +21,18 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
-/** Contexts that decode audio and run ONNX models; only their images get onnxruntime-node and models. */
-export const AUDIO_CONTEXTS: ReadonlySet<string> = new Set(['interactions', 'persons', 'streams']);
-
-/** The function that runs migrations at deploy time; not an HTTP context. */
-export const MIGRATE_FUNCTION = 'migrate';
-/** The function behind the realtime WebSocket API ($connect, $disconnect, messages); not an HTTP context. */
-export const REALTIME_FUNCTION = 'realtime';
-/** Function folders that are not bounded contexts of the HTTP API. */
-export const NON_HTTP_FUNCTIONS: readonly string[] = [MIGRATE_FUNCTION, REALTIME_FUNCTION];
+import { allFunctions, functionEntry } from '../functions/contexts';
+import {
+  CA_BUNDLE_FILE,
+  COMPILE_CACHE_DIR,
+  MODELS_DIR,
+  NODE_TARGET,
+  ROOT,
+  runtimeEnvironment,
+} from '../lib/config/build';
+import { DEFAULT_SPEAKER_MODEL_FILE, modelFiles, VAD_MODEL_FILE } from '../shared/audio/models';
 
 /**
  * Packages with native binaries or data files esbuild cannot inline. A bundle that imports one gets it
@@ -58,13 +56,24 @@ export const NEVER_IN_LAMBDA = [
 ];
 
 /**
- * Files copied beside `index.mjs` of the audio contexts, relative to the repository: the models the audio
- * package loads (it resolves them from LAMBDA_TASK_ROOT/models). Missing folders are skipped, so this
- * works before `shared/audio` lands; add the Silero VAD file's package path here if it is read from npm.
+ * The model files an audio context's image ships in `models/` beside `index.mjs`, under the names
+ * shared/audio/models.ts looks up there: Silero VAD (from the @ricky0123/vad-web package, a dev
+ * dependency installed in the build stage) and the default speaker model. Resolved by the audio package's
+ * own `modelFiles()`, so a model it cannot find fails the build instead of every upload in AWS. The image
+ * ships the defaults: the path overrides are runtime settings and must not change what is copied.
  */
-export const AUDIO_ASSETS: Array<{ from: string; to: string }> = [
-  { from: 'shared/audio/models', to: 'models' },
-];
+export function shippedModels(): Array<{ from: string; file: string }> {
+  const overrides = ['SILERO_VAD_MODEL_PATH', 'SPEAKER_MODEL_PATH', 'AUDIO_MODELS_DIR'].filter(
+    (v) => process.env[v],
+  );
+  if (overrides.length)
+    throw new Error(`Unset ${overrides.join(', ')} to build the images (runtime settings)`);
+  const { vad, speaker } = modelFiles();
+  return [
+    { from: vad, file: VAD_MODEL_FILE },
+    { from: speaker, file: DEFAULT_SPEAKER_MODEL_FILE },
+  ];
+}
 
 /**
  * Files of npm packages the health Lambda serves as the API reference pages; it resolves them through
@@ -77,23 +86,6 @@ export const DOCS_ASSETS: Array<{ pkg: string; files: string[] }> = [
   },
   { pkg: 'redoc', files: ['package.json', 'bundles/redoc.standalone.js'] },
 ];
-
-/** Name of the CA bundle written beside the handler; DATABASE_CA_FILE points at it in AWS. */
-export const CA_BUNDLE_FILE = 'rds-ca-bundle.pem';
-
-/**
- * V8 code cache for index.mjs, made at build time by importing the bundle once. Node 24 reads it when
- * NODE_COMPILE_CACHE points here (the Dockerfile sets that, with NODE_COMPILE_CACHE_PORTABLE=1 so the
- * folder may move from /asset to /var/task); parsing the ~1 MB bundle is a large share of cold init.
- * Lambda's task folder is read-only, which Node tolerates: the cache is an optimisation, never an error.
- */
-export const COMPILE_CACHE_DIR = '.node-compile-cache';
-
-/** Environment under which a bundle in `dir` runs as it does in the image. */
-export const runtimeEnvironment = (dir: string): Record<string, string> => ({
-  NODE_COMPILE_CACHE: join(dir, COMPILE_CACHE_DIR),
-  NODE_COMPILE_CACHE_PORTABLE: '1',
-});
 
 function writeCompileCache(outDir: string): void {
   const entry = pathToFileURL(join(outDir, 'index.mjs')).href;
@@ -139,38 +131,6 @@ const SKIP_FILES: Record<string, (relativePath: string) => boolean> = {
 };
 
 /**
- * `import { z } from 'zod'` binds zod's whole namespace object, which esbuild cannot tree-shake: every
- * bundle would carry all of zod v4 (~450 KB minified, with every locale) and evaluate it at cold start.
- * `import * as z from 'zod'` (the form zod 4's docs use) lets esbuild keep only what is used (~90 KB, half
- * the init time). This plugin rewrites the named form in our own sources at bundle time, so the saving
- * does not depend on every contributor's import style; runtime behaviour is identical (same exports).
- */
-export const ZOD_NAMESPACE_IMPORT = /import\s*\{([^}]*)\}\s*from\s*(['"])zod\2;?/g;
-
-export function rewriteZodImports(source: string): string {
-  return source.replace(ZOD_NAMESPACE_IMPORT, (whole, specifiers: string, quote: string) => {
-    const names = specifiers
-      .split(',')
-      .map((name) => name.trim())
-      .filter(Boolean);
-    if (!names.includes('z')) return whole;
-    const rest = names.filter((name) => name !== 'z');
-    const namespace = `import * as z from ${quote}zod${quote};`;
-    return rest.length ? `${namespace} import { ${rest.join(', ')} } from ${quote}zod${quote};` : namespace;
-  });
-}
-
-const zodNamespacePlugin: Plugin = {
-  name: 'zod-namespace-import',
-  setup(build) {
-    build.onLoad({ filter: /\.ts$/ }, (args) => {
-      if (args.path.includes(`${sep}node_modules${sep}`)) return undefined;
-      return { contents: rewriteZodImports(readFileSync(args.path, 'utf8')), loader: 'ts' };
-    });
-  },
-};
-
-/**
  * Node's built-in modules, loaded with `require()` instead of `import`. An ES import of a built-in makes
  * Node copy every export into the module namespace, running lazy getters: `import { STATUS_CODES } from
  * 'node:http'` (Middy's util does this) loads Node's whole bundled undici for http's fetch-related
@@ -209,13 +169,8 @@ export interface BundleResult {
   totalBytes: number;
 }
 
-/** Every function folder: a folder under functions/ with a handler.ts. */
-export function functionNames(root = ROOT): string[] {
-  const dir = join(root, 'functions');
-  return readdirSync(dir)
-    .filter((name) => statSync(join(dir, name)).isDirectory() && existsSync(join(dir, name, 'handler.ts')))
-    .sort();
-}
+/** Every function of the registry (functions/contexts.ts): one bundle each. */
+export const functionNames = (): string[] => allFunctions.map((f) => f.name).sort();
 
 const packageNameOf = (specifier: string): string =>
   specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0];
@@ -291,13 +246,46 @@ const banner = [
 ].join('\n');
 
 /** Build one function's folder from scratch into `outDir`. */
-export async function buildBundle(context: string, outDir: string, root = ROOT): Promise<BundleResult> {
+export interface BuildOptions {
+  /**
+   * Benches only: replace shared/observability/tracer.ts by no-ops, to measure what the tracer costs at
+   * cold start. Images never get this.
+   */
+  withoutTracer?: boolean;
+}
+
+/** The no-op tracer of `withoutTracer`: the same exports, nothing loaded. */
+const noTracerPlugin: Plugin = {
+  name: 'no-tracer',
+  setup(build) {
+    build.onResolve({ filter: /\/observability\/tracer$/ }, (args) => ({
+      path: args.path,
+      namespace: 'no-tracer',
+    }));
+    build.onLoad({ filter: /.*/, namespace: 'no-tracer' }, () => ({
+      contents: [
+        'export const tracer = { isTracingEnabled: () => false };',
+        'export const traced = (_name, fn) => fn();',
+        'export const tracedSync = (_name, fn) => fn();',
+        'export const traceInvocation = () => ({ before: () => undefined });',
+      ].join('\n'),
+      loader: 'js',
+    }));
+  },
+};
+
+export async function buildBundle(
+  context: string,
+  outDir: string,
+  root = ROOT,
+  options: BuildOptions = {},
+): Promise<BundleResult> {
   if (!existsSync(join(root, 'functions', context, 'handler.ts'))) {
     throw new Error(`functions/${context}/handler.ts does not exist`);
   }
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const audio = AUDIO_CONTEXTS.has(context);
+  const { audio } = functionEntry(context);
   const result = await build({
     stdin: {
       contents: entrySource(context),
@@ -309,7 +297,7 @@ export async function buildBundle(context: string, outDir: string, root = ROOT):
     bundle: true,
     platform: 'node',
     format: 'esm',
-    target: 'node24',
+    target: NODE_TARGET,
     // ESM builds first: smaller and lets esbuild drop unused exports.
     mainFields: ['module', 'main'],
     minify: true,
@@ -318,7 +306,7 @@ export async function buildBundle(context: string, outDir: string, root = ROOT):
     banner: { js: banner },
     external: [...NATIVE_PACKAGES, ...NEVER_IN_LAMBDA],
     metafile: true,
-    plugins: [zodNamespacePlugin, builtinsViaRequirePlugin],
+    plugins: [builtinsViaRequirePlugin, ...(options.withoutTracer ? [noTracerPlugin] : [])],
     logLevel: 'warning',
   });
 
@@ -329,7 +317,7 @@ export async function buildBundle(context: string, outDir: string, root = ROOT):
   if (misplaced.length) {
     throw new Error(
       `${context} imports ${misplaced.join(', ')}, which only audio contexts may ship; ` +
-        `add it to AUDIO_CONTEXTS or move the import behind the audio contexts`,
+        `mark it audio in functions/contexts.ts or move the import behind the audio contexts`,
     );
   }
 
@@ -367,10 +355,9 @@ export async function buildBundle(context: string, outDir: string, root = ROOT):
     writeFileSync(join(outDir, OPENAPI_FILE), JSON.stringify(generateOpenApiDocument(contexts)));
   }
   if (audio) {
-    for (const asset of AUDIO_ASSETS) {
-      const from = join(root, asset.from);
-      if (existsSync(from)) cpSync(from, join(outDir, asset.to), { recursive: true, dereference: true });
-    }
+    mkdirSync(join(outDir, MODELS_DIR));
+    for (const { from, file } of shippedModels())
+      cpSync(from, join(outDir, MODELS_DIR, file), { dereference: true });
   }
   writeFileSync(
     join(outDir, 'package.json'),

@@ -3,10 +3,170 @@
  * folder (nothing else on the module path), importing `index.mjs` and calling its `handler` with the given
  * events. Used by the bundle smoke test and by `npm run bench`.
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { runtimeEnvironment } from './build-bundles';
+import { DOCKERFILE, LAMBDA_TASK_ROOT, ROOT, runtimeEnvironment } from '../lib/config/build';
+
+export interface StagedImage {
+  /** The function folder, as LAMBDA_TASK_ROOT of the image. */
+  dir: string;
+  /** The runtime stage's ENV, with the task root replaced by `dir`. */
+  env: Record<string, string>;
+}
+
+/** Dockerfile instructions, with continuation lines joined and comments dropped. */
+function instructions(dockerfile: string): Array<{ op: string; args: string }> {
+  return dockerfile
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'))
+    .map((line) => {
+      const [op, ...rest] = line.split(/\s+/);
+      return { op: op.toUpperCase(), args: rest.join(' ') };
+    });
+}
+
+interface DockerStage {
+  name?: string;
+  steps: Array<{ op: string; args: string }>;
+}
+
+/** The stages of a Dockerfile: the build stage (`AS build`), its bundle folder, and the runtime stage. */
+function dockerStages(dockerfile: string): { build: DockerStage; runtime: DockerStage; out: string } {
+  const stages: DockerStage[] = [];
+  for (const step of instructions(readFileSync(dockerfile, 'utf8'))) {
+    if (step.op === 'FROM') stages.push({ name: step.args.match(/\sAS\s+(\S+)$/i)?.[1], steps: [] });
+    else stages.at(-1)?.steps.push(step);
+  }
+  const build = stages.find((s) => s.name === 'build');
+  const runtime = stages.at(-1);
+  const out = build?.steps
+    .filter((s) => s.op === 'RUN' && s.args.includes('scripts/build-bundles.ts'))
+    .map((s) => s.args.match(/--out\s+(\S+)/)?.[1])
+    .find(Boolean);
+  if (!build || !runtime || runtime === build || !out) {
+    throw new Error(
+      `${dockerfile}: expected a "build" stage running scripts/build-bundles.ts --out, then a runtime stage`,
+    );
+  }
+  return { build, runtime, out };
+}
+
+/** The build stage's steps, in order, as `op args` lines (for tests of the layer order). */
+export const buildStageSteps = (dockerfile = join(ROOT, DOCKERFILE)): string[] =>
+  dockerStages(dockerfile).build.steps.map((s) => `${s.op} ${s.args}`);
+
+/**
+ * Replays the build stage of functions/Dockerfile for one function on a build context (the folder `cdk
+ * synth` stages for the image): its COPY steps from that folder into `buildDir`, `npm ci` as a link to this
+ * repository's node_modules (same package-lock.json, checked), and the bundle script's RUN with the
+ * CONTEXT build argument, writing what the stage writes to its `--out` folder into `assetDir`. Any other
+ * step is refused. Proves the staged context holds everything the image's build needs.
+ */
+export function replayBuildStage(
+  buildContext: string,
+  buildDir: string,
+  assetDir: string,
+  buildArgs: Record<string, string>,
+  dockerfile = join(buildContext, DOCKERFILE),
+): void {
+  const { build, out } = dockerStages(dockerfile);
+  const args: Record<string, string> = {};
+  let workdir = '/';
+  const inBuild = (path: string) => join(buildDir, path.startsWith('/') ? relative(workdir, path) : path);
+  for (const { op, args: line } of build.steps) {
+    if (op === 'WORKDIR') {
+      workdir = line;
+      mkdirSync(buildDir, { recursive: true });
+    } else if (op === 'ARG') {
+      const [name, fallback] = line.split('=');
+      args[name] = buildArgs[name] ?? fallback ?? '';
+    } else if (op === 'COPY' && !line.startsWith('--')) {
+      const paths = line.split(/\s+/);
+      const target = paths.pop()!;
+      for (const source of paths) {
+        const from = join(buildContext, source);
+        if (!existsSync(from)) throw new Error(`COPY ${source}: not in the build context ${buildContext}`);
+        const isFile = !statSync(from).isDirectory();
+        const to = isFile && target.endsWith('/') ? join(inBuild(target), basename(source)) : inBuild(target);
+        mkdirSync(isFile ? dirname(to) : to, { recursive: true });
+        cpSync(from, to, { recursive: true });
+      }
+    } else if (op === 'RUN' && /^npm ci\b/.test(line)) {
+      const lock = (dir: string) => readFileSync(join(dir, 'package-lock.json'), 'utf8');
+      if (lock(buildDir) !== lock(ROOT)) throw new Error('npm ci: the lockfile differs from this checkout');
+      symlinkSync(join(ROOT, 'node_modules'), join(buildDir, 'node_modules'), 'dir');
+    } else if (op === 'RUN' && line.includes('scripts/build-bundles.ts')) {
+      const command = line
+        .replace(/\$\{?(\w+)\}?/g, (_, name: string) => args[name] ?? '')
+        .replaceAll(out, assetDir);
+      const run = spawnSync('sh', ['-c', command], {
+        cwd: buildDir,
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      });
+      if (run.status !== 0) throw new Error(`RUN ${command} failed: ${run.stderr || run.stdout}`);
+    } else {
+      throw new Error(`${dockerfile}: the build stage's ${op} has no replay (scripts/probe-bundle.ts)`);
+    }
+  }
+}
+
+/**
+ * Puts into `taskRoot` exactly what the function's image holds, by replaying the runtime stage of
+ * functions/Dockerfile: its `COPY --from=build` steps (from the folder the build stage's bundle script
+ * wrote, `assetDir` here) and its ENV (paths under the task root moved to `taskRoot`). Any other instruction
+ * in that stage is refused, so the Dockerfile cannot grow a step this replay silently skips.
+ */
+export function stageImage(
+  assetDir: string,
+  taskRoot: string,
+  dockerfile = join(ROOT, DOCKERFILE),
+): StagedImage {
+  const { runtime, out } = dockerStages(dockerfile);
+  const env: Record<string, string> = {};
+  const inTask = (value: string) =>
+    value.replaceAll('${LAMBDA_TASK_ROOT}', taskRoot).replaceAll(LAMBDA_TASK_ROOT, taskRoot);
+  mkdirSync(taskRoot, { recursive: true });
+  let cmd: string | undefined;
+  for (const { op, args } of runtime.steps) {
+    if (op === 'ARG') continue;
+    if (op === 'ENV') {
+      for (const [, key, value] of args.matchAll(/(\w+)=(\S+)/g)) env[key] = inTask(value);
+    } else if (op === 'COPY' && args.startsWith('--from=build ')) {
+      const paths = args.slice('--from=build '.length).trim().split(/\s+/);
+      const target = inTask(paths.pop()!);
+      for (const source of paths) {
+        const base = out.replace(/\/$/, '');
+        if (source !== base && !source.startsWith(`${base}/`)) {
+          throw new Error(
+            `COPY --from=build ${source}: only the bundle folder ${out} exists in the build stage here`,
+          );
+        }
+        const from = join(assetDir, source.slice(base.length));
+        if (!existsSync(from)) throw new Error(`COPY ${source}: ${from} does not exist`);
+        // Docker: a folder's contents go into the target; a file goes into a target folder (trailing /).
+        const isFile = !statSync(from).isDirectory();
+        const to = isFile && target.endsWith('/') ? join(target, basename(from)) : target;
+        mkdirSync(isFile ? dirname(to) : to, { recursive: true });
+        cpSync(from, to, { recursive: true });
+      }
+    } else if (op === 'CMD') {
+      cmd = JSON.parse(args)[0];
+    } else {
+      throw new Error(
+        `${dockerfile}: the runtime stage's ${op} has no replay in stageImage (scripts/probe-bundle.ts)`,
+      );
+    }
+  }
+  if (cmd !== 'index.handler' || !existsSync(join(taskRoot, 'index.mjs'))) {
+    throw new Error(`The image must run index.handler from index.mjs (CMD ${cmd})`);
+  }
+  return { dir: taskRoot, env };
+}
 
 export interface Invocation {
   ms: number;
@@ -51,6 +211,8 @@ const cpu = process.cpuUsage(cpuStart);
 const cpuMs = (cpu.user + cpu.system) / 1000;
 // An open database pool would keep the process alive (Lambda freezes it instead), so the probe exits, but
 // only once a large result (the OpenAPI document) has been flushed to the pipe.
+// Segments sent to an X-Ray daemon leave on UDP sockets: give them a moment (Lambda freezes, never exits).
+if (process.env.AWS_XRAY_DAEMON_ADDRESS) await new Promise((resolve) => setTimeout(resolve, 100));
 process.stdout.write('\\nPROBE_RESULT ' + JSON.stringify({ importMs, cpuMs, invocations }) + '\\n', () => process.exit(0));
 `;
 
@@ -171,3 +333,70 @@ export async function startFakeSecretsManager(secrets: Record<string, unknown>):
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
+
+/** An X-Ray segment document as the SDK sends it to the daemon. */
+export interface XRayDocument {
+  id: string;
+  name: string;
+  trace_id: string;
+  parent_id?: string;
+  type?: string;
+  start_time: number;
+  end_time?: number;
+  annotations?: Record<string, unknown>;
+  metadata?: Record<string, unknown>;
+  fault?: boolean;
+  error?: boolean;
+}
+
+export interface FakeXRayDaemon {
+  /** Environment of a Lambda with active tracing whose daemon is this one (trace header included). */
+  env: Record<string, string>;
+  traceId: string;
+  /** The invocation's parent segment id (Lambda's facade segment). */
+  parentId: string;
+  /** Every segment document received, in order. */
+  documents: XRayDocument[];
+  close: () => Promise<void>;
+}
+
+/**
+ * A local stand-in for the X-Ray daemon Lambda runs beside a function with active tracing: it receives
+ * the SDK's UDP datagrams (a `{"format":"json","version":1}` header line, then one segment document).
+ */
+export async function startFakeXRayDaemon(): Promise<FakeXRayDaemon> {
+  const { createSocket } = await import('node:dgram');
+  const socket = createSocket('udp4');
+  const documents: XRayDocument[] = [];
+  socket.on('message', (message) => {
+    const [, body] = message.toString('utf8').split('\n');
+    if (body) documents.push(JSON.parse(body) as XRayDocument);
+  });
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  const traceId = `1-${Math.floor(Date.now() / 1000).toString(16)}-${'0123456789abcdef01234567'}`;
+  const parentId = '53995c3f42cd8ad8';
+  return {
+    env: {
+      AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${port}`,
+      AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
+      _X_AMZN_TRACE_ID: `Root=${traceId};Parent=${parentId};Sampled=1`,
+    },
+    traceId,
+    parentId,
+    documents,
+    close: () => new Promise((resolve) => socket.close(() => resolve())),
+  };
+}
+
+/** The variables the Lambda runtime sets for a function (Powertools reads them; tracing needs them). */
+export const lambdaEnvironment = (functionName: string): Record<string, string> => ({
+  AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+  AWS_LAMBDA_FUNCTION_NAME: `mira-${functionName}`,
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
+  AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+  AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+  AWS_REGION: 'eu-west-1',
+  POWERTOOLS_SERVICE_NAME: `mira-${functionName}`,
+  _HANDLER: 'index.handler',
+});

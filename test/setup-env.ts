@@ -10,3 +10,6 @@ process.env.LEGACY_NETWORK_AUTH ??= 'true';
 process.env.JWT_SECRET ??= 'test-only-jwt-secret-0123456789abcdef-0123456789abcdef-0123456789';
 // Suites register many accounts from one address; the registration throttle has its own test.
 process.env.REGISTRATIONS_PER_IP ??= '100000';
+// The X-Ray SDK's context hook stays off outside Lambda (shared/config/tracing-mode.ts); a test file
+// may load the SDK before that module runs, so the suite says it first.
+process.env.AWS_XRAY_MANUAL_MODE ??= 'true';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Action } from '../../shared/db/types';
 import { iso, isoTimestamp, uuidParam } from '../../shared/http/validation';
 

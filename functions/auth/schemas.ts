@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { iso, isoTimestamp, uuidParam } from '../../shared/http/validation';
 
 const email = z.email().max(254);

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ConversationWithParticipants } from '../../shared/db/repositories/conversations';
 import { isConversationActive } from '../../shared/domain/conversation-boundaries';
 import { iso, isoTimestamp, uuidParam } from '../../shared/http/validation';

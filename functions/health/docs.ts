@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { z } from 'zod';
+import * as z from 'zod';
 import { config } from '../../shared/config';
 import { buildOpenApiDocument } from '../../shared/http/openapi';
 import { defineRoute, ok, type HttpResult, type RouteDefinition } from '../../shared/http/route';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { config } from '../../shared/config';
 import { modelHealth } from '../../shared/ai/health';
 import { pingDatabase } from '../../shared/db/client';

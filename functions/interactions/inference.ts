@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { created, defineRoute, ok } from '../../shared/http/route';
 import { clientIdSchema, messageSchema } from '../../shared/http/validation';
 import { actionSchema, toAction } from '../actions/schemas';

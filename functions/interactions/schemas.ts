@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { InteractionView } from '../../shared/db/repositories/interactions';
 import type { UploadedFile } from '../../shared/http/route';
 import { clientIdSchema, iso, isoTimestamp, uuidParam } from '../../shared/http/validation';

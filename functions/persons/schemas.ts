@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { PersonView } from '../../shared/db/repositories/persons';
 import { uploadedFile } from '../../shared/http/upload';
 import { iso, isoTimestamp, uuidParam } from '../../shared/http/validation';

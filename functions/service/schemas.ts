@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Network, NetworkClient } from '../../shared/db/types';
 import { clientIdSchema, iso, isoTimestamp } from '../../shared/http/validation';
 

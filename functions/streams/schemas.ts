@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { StreamQuality } from '../../shared/db/types';
 import { uploadedFile } from '../../shared/http/upload';
 import { clientIdSchema, iso, isoTimestamp } from '../../shared/http/validation';

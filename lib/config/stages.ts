@@ -1,3 +1,5 @@
+import type { SizeClass } from '../../functions/contexts';
+
 /**
  * Per-stage settings, read once in `bin/mira.ts` from `-c stage=dev|prod` and passed down as a typed
  * value; nothing below `bin/` reads CDK context or the environment.
@@ -32,13 +34,12 @@ export interface StageConfig {
     throttlingRateLimit: number;
     throttlingBurstLimit: number;
   };
-  functions: {
-    /** Sizing for a context without an entry in `overrides` (new contexts get it automatically). */
-    defaults: FunctionSizing;
-    /** Contexts that process audio (decode, VAD, speaker embeddings) need more memory and time. */
-    audio: FunctionSizing;
-    overrides: Record<string, Partial<FunctionSizing>>;
-  };
+  /**
+   * Memory and timeout by size class; functions/contexts.ts says which class each function is:
+   * `standard` (HTTP and realtime), `audio` (decode, VAD, speaker embeddings), `pipeline` (audio plus a
+   * Gemini call and the arbitration in one request), `migration` (the deploy-time migrate function).
+   */
+  functions: Record<SizeClass, FunctionSizing>;
   logRetentionDays: 7 | 30 | 90 | 365;
   alarms: {
     /** Percent of invocations that failed, over 5 minutes. */
@@ -47,6 +48,12 @@ export interface StageConfig {
     p95LatencyMs: number;
     /** Share of the proxy's maximum connections. */
     databaseConnections: number;
+    /**
+     * Who the alarm topic notifies: email addresses (each confirms once, from the mail SNS sends) and
+     * HTTPS endpoints (an incident tool's SNS integration URL). A prod stage without any fails synth;
+     * `-c alarmEmails=a@example.com,b@example.com` replaces the emails for one synth or deploy.
+     */
+    subscriptions: { emails: string[]; httpsUrls: string[] };
   };
   /** LEGACY_NETWORK_AUTH for old clients; always off in prod (API.md's security note). */
   legacyNetworkAuth: boolean;
@@ -69,9 +76,10 @@ const dev: StageConfig = {
   },
   api: { corsOrigins: ['*'], throttlingRateLimit: 50, throttlingBurstLimit: 100 },
   functions: {
-    defaults: { memorySize: 512, timeoutSeconds: 15 },
+    standard: { memorySize: 512, timeoutSeconds: 15 },
     audio: { memorySize: 1536, timeoutSeconds: 29 },
-    overrides: { interactions: { memorySize: 2048, timeoutSeconds: 29 } },
+    pipeline: { memorySize: 2048, timeoutSeconds: 29 },
+    migration: { memorySize: 512, timeoutSeconds: 300 },
   },
   logRetentionDays: 7,
   alarms: {
@@ -79,6 +87,8 @@ const dev: StageConfig = {
     api5xxPerFiveMinutes: 10,
     p95LatencyMs: 3000,
     databaseConnections: 80,
+    // Dev may run without anyone paged; subscribe yourself with -c alarmEmails=... (README, Deploy).
+    subscriptions: { emails: [], httpsUrls: [] },
   },
   legacyNetworkAuth: false,
   logLevel: 'DEBUG',
@@ -105,9 +115,10 @@ const prod: StageConfig = {
     throttlingBurstLimit: 1000,
   },
   functions: {
-    defaults: { memorySize: 1024, timeoutSeconds: 15 },
+    standard: { memorySize: 1024, timeoutSeconds: 15 },
     audio: { memorySize: 2048, timeoutSeconds: 29 },
-    overrides: { interactions: { memorySize: 3008, timeoutSeconds: 29 } },
+    pipeline: { memorySize: 3008, timeoutSeconds: 29 },
+    migration: { memorySize: 512, timeoutSeconds: 300 },
   },
   logRetentionDays: 90,
   alarms: {
@@ -115,6 +126,8 @@ const prod: StageConfig = {
     api5xxPerFiveMinutes: 5,
     p95LatencyMs: 2000,
     databaseConnections: 80,
+    // The on-call list: replace with your team's addresses (or an incident tool's HTTPS endpoint).
+    subscriptions: { emails: ['oncall@mira.example'], httpsUrls: [] },
   },
   legacyNetworkAuth: false,
   logLevel: 'INFO',
@@ -122,16 +135,29 @@ const prod: StageConfig = {
 
 export const stages: Record<StageName, StageConfig> = { dev, prod };
 
+/** Settings given on the command line (`bin/mira.ts` reads them from CDK context). */
+export interface StageOverrides {
+  /** Comma-separated emails that replace the stage's alarm emails (`-c alarmEmails=...`). */
+  alarmEmails?: string;
+}
+
 /** The stage named on the command line; an unknown name is an error rather than a silent default. */
-export function stageConfig(name: string | undefined): StageConfig {
+export function stageConfig(name: string | undefined, overrides: StageOverrides = {}): StageConfig {
   const stage = (name ?? 'dev') as StageName;
   const found = stages[stage];
   if (!found) throw new Error(`Unknown stage "${name}"; use -c stage=dev or -c stage=prod`);
-  return found;
+  if (overrides.alarmEmails === undefined) return found;
+  const emails = overrides.alarmEmails
+    .split(',')
+    .map((email) => email.trim())
+    .filter(Boolean);
+  return {
+    ...found,
+    alarms: { ...found.alarms, subscriptions: { ...found.alarms.subscriptions, emails } },
+  };
 }
 
-/** Memory and timeout of one context's function: override, else audio sizing, else the default. */
-export function sizingFor(cfg: StageConfig, context: string, audio: boolean): FunctionSizing {
-  const base = audio ? cfg.functions.audio : cfg.functions.defaults;
-  return { ...base, ...cfg.functions.overrides[context] };
+/** Memory and timeout of a function of the given size class (functions/contexts.ts) in this stage. */
+export function sizingFor(cfg: StageConfig, size: SizeClass): FunctionSizing {
+  return cfg.functions[size];
 }

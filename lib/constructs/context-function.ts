@@ -4,7 +4,7 @@ import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { CA_BUNDLE_FILE, ROOT } from '../../scripts/build-bundles';
+import { CA_BUNDLE_FILE, DOCKERFILE, imageBuildArgs, LAMBDA_TASK_ROOT, ROOT } from '../config/build';
 import type { FunctionSizing } from '../config/stages';
 
 export interface ContextFunctionProps {
@@ -38,8 +38,8 @@ export class ContextFunction extends Construct {
     this.function = new lambda.DockerImageFunction(this, 'Function', {
       description: props.description,
       code: lambda.DockerImageCode.fromImageAsset(ROOT, {
-        file: 'functions/Dockerfile',
-        buildArgs: { CONTEXT: props.context },
+        file: DOCKERFILE,
+        buildArgs: imageBuildArgs(props.context),
         platform: Platform.LINUX_AMD64,
         ignoreMode: IgnoreMode.DOCKER,
       }),
@@ -55,7 +55,7 @@ export class ContextFunction extends Construct {
       environment: {
         POWERTOOLS_SERVICE_NAME: `mira-${props.context}`,
         POWERTOOLS_METRICS_NAMESPACE: 'Mira',
-        DATABASE_CA_FILE: `/var/task/${CA_BUNDLE_FILE}`,
+        DATABASE_CA_FILE: `${LAMBDA_TASK_ROOT}/${CA_BUNDLE_FILE}`,
         ...props.environment,
       },
     });

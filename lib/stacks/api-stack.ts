@@ -18,7 +18,7 @@ import type * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as triggers from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
-import { AUDIO_CONTEXTS, MIGRATE_FUNCTION, REALTIME_FUNCTION } from '../../scripts/build-bundles';
+import { functionEntry, MIGRATE_FUNCTION, REALTIME_FUNCTION, type SizeClass } from '../../functions/contexts';
 import { generateApiRoutes, type RouteTable } from '../api-routes';
 import { sizingFor, type StageConfig } from '../config/stages';
 import { ContextFunction } from '../constructs/context-function';
@@ -26,8 +26,8 @@ import { ContextFunction } from '../constructs/context-function';
 export interface ApiStackProps extends StackProps {
   config: StageConfig;
   vpc: ec2.IVpc;
-  /** The bounded contexts (functions/contexts.ts): one function each, routes from their tables. */
-  contexts: RouteTable[];
+  /** The bounded contexts (functions/contexts.ts): one function each, sized by class, routed from their tables. */
+  contexts: Array<RouteTable & { size: SizeClass }>;
   /** The context serving `$default` (unknown paths get Mira's 404 from it). */
   defaultContext: string;
   proxy: rds.IDatabaseProxy;
@@ -73,13 +73,14 @@ export class ApiStack extends Stack {
     const servingFunction = (
       id: string,
       name: string,
+      size: SizeClass,
       description: string,
       environment: Record<string, string> = {},
     ) => {
       const built = new ContextFunction(this, id, {
         context: name,
         description: `Mira ${config.stage}: ${description}`,
-        sizing: sizingFor(config, name, AUDIO_CONTEXTS.has(name)),
+        sizing: sizingFor(config, size),
         vpc: props.vpc,
         securityGroups: [functionsSg, props.databaseClients],
         logRetention: config.logRetentionDays,
@@ -98,10 +99,16 @@ export class ApiStack extends Stack {
     };
 
     for (const context of props.contexts) {
-      const fn = servingFunction(`${pascal(context.name)}Context`, context.name, `${context.name} context`, {
-        CORS_ORIGINS: config.api.corsOrigins.join(','),
-        LEGACY_NETWORK_AUTH: String(config.legacyNetworkAuth),
-      });
+      const fn = servingFunction(
+        `${pascal(context.name)}Context`,
+        context.name,
+        context.size,
+        `${context.name} context`,
+        {
+          CORS_ORIGINS: config.api.corsOrigins.join(','),
+          LEGACY_NETWORK_AUTH: String(config.legacyNetworkAuth),
+        },
+      );
       this.functions.set(context.name, fn);
     }
 
@@ -109,13 +116,14 @@ export class ApiStack extends Stack {
     this.realtimeFunction = servingFunction(
       'RealtimeFunction',
       REALTIME_FUNCTION,
+      functionEntry(REALTIME_FUNCTION).size,
       'realtime WebSocket ($connect, $disconnect, ping)',
     );
 
     const migrate = new ContextFunction(this, 'MigrateFunction', {
       context: MIGRATE_FUNCTION,
       description: `Mira ${config.stage}: database migrations (deploy-time trigger, or {"action":"run_migrations"})`,
-      sizing: { memorySize: 512, timeoutSeconds: 300 },
+      sizing: sizingFor(config, functionEntry(MIGRATE_FUNCTION).size),
       vpc: props.vpc,
       securityGroups: [functionsSg, props.databaseClients],
       logRetention: config.logRetentionDays,

@@ -30,6 +30,12 @@ export class DataStack extends Stack {
     const { config, vpc } = props;
     const db = config.database;
     const retain = config.stage === 'prod' ? RemovalPolicy.RETAIN : RemovalPolicy.SNAPSHOT;
+    /**
+     * The policy of what belongs to the database's data: its credentials, parameters (TLS) and network
+     * placement. Prod keeps them with the database; a snapshot (dev) is restored with a new password, so
+     * there they go.
+     */
+    const withDatabase = retain === RemovalPolicy.SNAPSHOT ? RemovalPolicy.DESTROY : retain;
 
     this.databaseClients = new ec2.SecurityGroup(this, 'DatabaseClients', {
       vpc,
@@ -74,12 +80,16 @@ export class DataStack extends Stack {
       enablePerformanceInsights: true,
       parameterGroup: new rds.ParameterGroup(this, 'Parameters', {
         engine,
+        removalPolicy: withDatabase,
         // Refuse every connection without TLS, not just the proxy's.
         parameters: { 'rds.force_ssl': '1' },
       }),
       removalPolicy: retain,
     });
     this.databaseSecret = this.database.secret!;
+    // `secret` is the attachment; the secret holding the credentials is the database's child.
+    (this.database.node.findChild('Secret') as secretsmanager.Secret).applyRemovalPolicy(withDatabase);
+    databaseSg.applyRemovalPolicy(withDatabase);
     // The rotation function gets its own ingress rule to the database from addRotationSingleUser.
     this.database.addRotationSingleUser({
       automaticallyAfter: Duration.days(db.rotationDays),
@@ -96,19 +106,22 @@ export class DataStack extends Stack {
     });
 
     this.appSecret = new secretsmanager.Secret(this, 'AppSecret', {
-      description: `Mira ${config.stage}: GEMINI_API_KEY (set by an operator) and JWT_SECRET (generated)`,
+      description: `Mira ${config.stage}: JWT_SECRET (generated); GEMINI_API_KEY, GOOGLE_/GITHUB_CLIENT_ID and _SECRET, OAUTH_REDIRECT_URI (set by an operator)`,
+      // The template stays as it was first deployed: changing it makes CloudFormation generate a new value,
+      // which would replace JWT_SECRET (signing everyone out) and drop the keys an operator set.
       generateSecretString: {
         secretStringTemplate: JSON.stringify({ GEMINI_API_KEY: 'REPLACE_ME' }),
         generateStringKey: 'JWT_SECRET',
         passwordLength: 64,
         excludePunctuation: true,
       },
-      removalPolicy: retain === RemovalPolicy.SNAPSHOT ? RemovalPolicy.DESTROY : retain,
+      removalPolicy: withDatabase,
     });
 
     new CfnOutput(this, 'AppSecretArn', {
       value: this.appSecret.secretArn,
-      description: 'Set GEMINI_API_KEY in this secret (README, Deploy)',
+      description:
+        'Set GEMINI_API_KEY and the Google and GitHub sign-in keys in this secret (README, Deploy)',
     });
 
     // --- cdk-nag acknowledgements, each with its reason ------------------------------------------------

@@ -1,11 +1,13 @@
-import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config/stages';
 
@@ -25,7 +27,7 @@ const PIPELINE_METRICS = ['RequestCount', 'Latency', 'Errors', 'ClientErrors', '
 /**
  * One dashboard (per-function invocations, errors, p95 duration and throttles; API 4xx/5xx and latency;
  * database connections and CPU; Mira's EMF metrics) and the alarms an operator is paged for, all sent
- * to one SNS topic.
+ * to one SNS topic, whose subscribers come from the stage config (a prod stage without any fails synth).
  */
 export class ObservabilityStack extends Stack {
   readonly dashboard: cloudwatch.Dashboard;
@@ -34,10 +36,71 @@ export class ObservabilityStack extends Stack {
   constructor(scope: Construct, id: string, props: ObservabilityStackProps) {
     super(scope, id, props);
     const { config, api, functions, database, proxy } = props;
+    // CloudWatch cannot publish to a topic encrypted with the AWS-managed key (alias/aws/sns): its key
+    // policy grants CloudWatch nothing and cannot be changed. So the topic has a key of its own.
+    const topicKey = new kms.Key(this, 'AlarmTopicKey', {
+      description: `Mira ${config.stage}: encrypts the alarm topic`,
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
+    });
+    topicKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublishToTheEncryptedTopic',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
+    );
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
       displayName: `Mira ${config.stage} alarms`,
       enforceSSL: true,
-      masterKey: kms.Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+      masterKey: topicKey,
+    });
+    // enforceSSL writes a topic policy, which replaces SNS's default one: CloudWatch's alarms of this
+    // account need their own allow.
+    this.alarmTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': this.account },
+          ArnLike: {
+            'aws:SourceArn': `arn:${this.partition}:cloudwatch:${this.region}:${this.account}:alarm:*`,
+          },
+        },
+      }),
+    );
+    const { emails, httpsUrls } = config.alarms.subscriptions;
+    for (const email of emails) {
+      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(email));
+    }
+    for (const url of httpsUrls) {
+      this.alarmTopic.addSubscription(
+        new subscriptions.UrlSubscription(url, { protocol: sns.SubscriptionProtocol.HTTPS }),
+      );
+    }
+    this.node.addValidation({
+      validate: () => [
+        ...(config.stage === 'prod' && emails.length + httpsUrls.length === 0
+          ? [
+              'The prod alarm topic has no subscribers: set alarms.subscriptions in lib/config/stages.ts or -c alarmEmails=...',
+            ]
+          : []),
+        ...emails
+          .filter((e) => !/^[^@\s,]+@[^@\s,]+\.[^@\s,]+$/.test(e))
+          .map((e) => `Not an email address: "${e}"`),
+        ...httpsUrls
+          .filter((u) => !u.startsWith('https://'))
+          .map((u) => `Alarm endpoints must be https: "${u}"`),
+      ],
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.alarmTopic.topicArn,
+      description:
+        'Subscribe to alarms: aws sns subscribe --topic-arn <this> --protocol email --notification-endpoint you@example.com',
     });
     const action = new SnsAction(this.alarmTopic);
     const alarm = (

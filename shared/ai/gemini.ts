@@ -8,7 +8,7 @@ import {
   type GenerateContentResponse,
   type Part,
 } from '@google/genai';
-import { z } from 'zod';
+import * as z from 'zod';
 import { config, type AppConfig } from '../config';
 import {
   CommandFailedError,
@@ -17,6 +17,7 @@ import {
   TranscriptionUnavailableError,
 } from './errors';
 import { recordModelFailure, recordModelSuccess } from './health';
+import { traced } from '../observability/tracer';
 import { encodeWav, isWav, SAMPLE_RATE } from './wav';
 
 /**
@@ -216,7 +217,7 @@ export async function generateStructured<T extends z.ZodType>(
   for (let attempt = 1; attempt <= 2; attempt++) {
     let response: GenerateContentResponse;
     try {
-      response = await client.models.generateContent(request);
+      response = await traced('gemini.generateContent', () => client.models.generateContent(request));
       recordModelSuccess();
     } catch (error) {
       recordModelFailure(errors.what, error, geminiSettings().maxAttempts);
@@ -360,11 +361,9 @@ export async function runCommand(request: CommandRequest): Promise<CommandResult
   for (let iteration = 1; iteration <= maxIterations; iteration++) {
     let response: GenerateContentResponse;
     try {
-      response = await client.models.generateContent({
-        model: settings.model,
-        contents,
-        config: configuration,
-      });
+      response = await traced('gemini.command', () =>
+        client.models.generateContent({ model: settings.model, contents, config: configuration }),
+      );
       recordModelSuccess();
     } catch (error) {
       recordModelFailure('command', error, settings.maxAttempts);

@@ -1,5 +1,5 @@
 import type { GenerateContentConfig } from '@google/genai';
-import { z } from 'zod';
+import * as z from 'zod';
 import { InferenceFailedError, InferenceUnavailableError } from './errors';
 import {
   clientFor,

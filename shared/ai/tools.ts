@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { insertAction, listPendingActions as pendingActions } from '../db/repositories/actions';
 import { findNetwork, listClients } from '../db/repositories/networks';
 import { listPersons } from '../db/repositories/persons';

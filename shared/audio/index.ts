@@ -13,6 +13,7 @@ import { audioQualityScore, qualityMetrics, type QualityMetrics } from './qualit
 import { MIN_EMBEDDING_SECONDS, speakerEmbedding, speechOnly } from './speaker';
 import { detectSpeech, type VadOptions, type VadResult } from './vad';
 import { SAMPLE_RATE } from './decode';
+import { traced, tracedSync } from '../observability/tracer';
 
 export { AudioError, type AudioErrorCode } from './errors';
 export {
@@ -64,13 +65,22 @@ export interface AudioAnalysis {
 
 /** Decode, VAD, quality and (when there is enough speech) the speaker embedding, in one call. */
 export async function analyzeAudio(bytes: Uint8Array, options: AnalyzeOptions = {}): Promise<AudioAnalysis> {
-  const { samples, ...audio } = await decodeAudio(bytes, options);
-  const { probabilities: _probabilities, ...vad } = await detectSpeech(samples, options);
-  const quality = qualityMetrics(samples, vad);
+  // Each stage is a subsegment in X-Ray (shared/observability/tracer.ts), so a slow upload shows which.
+  const { samples, ...audio } = await traced('audio.decode', () => decodeAudio(bytes, options), {
+    bytes: bytes.length,
+  });
+  const { probabilities: _probabilities, ...vad } = await traced(
+    'audio.vad',
+    () => detectSpeech(samples, options),
+    {
+      seconds: samples.length / SAMPLE_RATE,
+    },
+  );
+  const quality = tracedSync('audio.quality', () => qualityMetrics(samples, vad));
   const enoughSpeech = speechOnly(samples, vad.segments).length >= MIN_EMBEDDING_SECONDS * SAMPLE_RATE;
   const embedding =
     options.embedding !== false && vad.segments.length > 0 && enoughSpeech
-      ? await speakerEmbedding(samples, vad.segments)
+      ? await traced('audio.embedding', () => speakerEmbedding(samples, vad.segments))
       : null;
   return { audio, vad, quality, score: audioQualityScore(quality), embedding, samples };
 }

@@ -9,7 +9,8 @@ import { resetConfig, setDatabasePasswordProvider } from './index';
  * our own (./secrets-manager.ts explains why not the AWS SDK), so the cache is ours too: a map of
  * promises, which also makes concurrent first reads share one request.
  *
- * - `APP_SECRET_ARN`: JSON `{GEMINI_API_KEY, JWT_SECRET}`.
+ * - `APP_SECRET_ARN`: JSON with the keys of APP_SECRET_KEYS (`GEMINI_API_KEY`, `JWT_SECRET`, Google and GitHub
+ *   sign-in); a key that is missing, empty or still `REPLACE_ME` is left unset.
  * - `DB_SECRET_ARN`: the RDS secret, JSON `{username, password, dbname, port, host}`; DATABASE_URL is built
  *   from it and `DB_NAME`, pointed at `DB_PROXY_ENDPOINT` (the RDS Proxy) with TLS verified against the shipped RDS CA
  *   bundle (`DATABASE_CA_FILE`, default `$LAMBDA_TASK_ROOT/rds-ca-bundle.pem`). The password is rotated,
@@ -31,6 +32,17 @@ export class SecretsLoadError extends Error {
     this.name = 'SecretsLoadError';
   }
 }
+
+/** The keys of the app secret copied into the environment (README, Deploy: "Set secrets"). */
+export const APP_SECRET_KEYS = [
+  'GEMINI_API_KEY',
+  'JWT_SECRET',
+  'GOOGLE_CLIENT_ID',
+  'GOOGLE_CLIENT_SECRET',
+  'GITHUB_CLIENT_ID',
+  'GITHUB_CLIENT_SECRET',
+  'OAUTH_REDIRECT_URI',
+] as const;
 
 /** Seconds a secret stays cached in the instance. */
 export const SECRETS_MAX_AGE_SECONDS = 900;
@@ -115,7 +127,7 @@ export async function loadSecretsIntoEnvironment(
       : undefined,
   ]);
   if (app) {
-    for (const name of ['GEMINI_API_KEY', 'JWT_SECRET'] as const) {
+    for (const name of APP_SECRET_KEYS) {
       const value = app[name];
       // The Gemini key is a placeholder until an operator sets it; an empty value means "not configured".
       if (typeof value === 'string' && value !== '' && !value.startsWith('REPLACE_ME')) env[name] = value;

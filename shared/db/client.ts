@@ -4,6 +4,7 @@ import pg from 'pg';
 import { config, databasePasswordProvider, type AppConfig } from '../config';
 import { logger } from '../observability';
 import type { Database } from './types';
+import { traced } from '../observability/tracer';
 
 export type Db = Kysely<Database>;
 
@@ -72,7 +73,7 @@ function lambdaPool(connectionString: string, cfg: AppConfig): PostgresPool {
   const listened = new WeakSet<pg.PoolClient>();
 
   const checkout = async (attempt: number): Promise<PostgresPoolClient> => {
-    const client = await pool.connect();
+    const client = await traced('db.connect', () => pool.connect());
     // A checked-out client whose socket dies (pg_terminate_backend, a restart, a failover) emits 'error'
     // on the client, which pg's pool does not listen to while the client is lent out: unheard, it would end
     // the process. The query in flight rejects by itself; the dead client leaves the pool on release.
@@ -91,7 +92,11 @@ function lambdaPool(connectionString: string, cfg: AppConfig): PostgresPool {
       }
     }
     return {
-      query: client.query.bind(client),
+      // A query (not a streaming cursor) is a db.query subsegment in X-Ray (shared/observability/tracer.ts).
+      query: ((sql: any, parameters?: any) =>
+        typeof sql === 'string'
+          ? traced('db.query', () => client.query(sql, parameters))
+          : client.query(sql)) as unknown as PostgresPoolClient['query'],
       release: () => {
         lastUsed.set(client, Date.now());
         client.release();

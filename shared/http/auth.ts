@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { hashApiKey, isApiKey } from '../auth/api-keys';
 import { TokenError, verifyAccessToken } from '../auth/tokens';
 import { config } from '../config';

@@ -5,7 +5,7 @@ import httpSecurityHeaders from '@middy/http-security-headers';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { config } from '../config';
 import { getDb, isConnectionError } from '../db/client';
 import {
@@ -15,6 +15,7 @@ import {
   withIdempotency,
 } from '../db/repositories/idempotency';
 import { logger, metrics, MetricUnit } from '../observability';
+import { traceInvocation } from '../observability/tracer';
 import { defaultAuthorizer, type Authorizer } from './auth';
 import { errorBody, httpError, HttpError, validationError } from '../errors';
 import type { BodyKind, HttpResult, IdempotencyContext, RequestContext, RouteDefinition } from './route';
@@ -360,6 +361,7 @@ export function createHandler(routes: RouteDefinition[], options: HandlerOptions
   const dispatch = dispatcher(router, options.authorize ?? defaultAuthorizer);
   const cfg = config();
   const handler = middy<ApiEvent, ApiResult>()
+    .use(traceInvocation<ApiEvent, ApiResult>())
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
     .use(httpHeaderNormalizer())

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { UploadedFile } from './route';
 
 const isUploadedFile = (value: unknown): value is UploadedFile =>

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { FieldError } from '../errors';
 
 /** Zod issues as API.md's `errors: [{path, message}]`, paths prefixed with where the value came from. */

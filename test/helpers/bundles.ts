@@ -6,8 +6,25 @@ import { toApiGatewayEvent } from '../../local/dispatch';
 const METHODS: HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 const version = API_VERSIONS[0];
 
-export const apiEvent = (method: string, url: string) =>
-  toApiGatewayEvent({ method, url, headers: { host: 'api.example' }, body: Buffer.alloc(0) });
+/** An API Gateway v2 event; a body that is not a Buffer is sent as JSON. */
+export function apiEvent(
+  method: string,
+  url: string,
+  options: { headers?: Record<string, string>; body?: unknown } = {},
+) {
+  const json = options.body !== undefined && !Buffer.isBuffer(options.body);
+  const body = Buffer.isBuffer(options.body)
+    ? options.body
+    : json
+      ? Buffer.from(JSON.stringify(options.body))
+      : Buffer.alloc(0);
+  const headers = {
+    host: 'api.example',
+    ...(json ? { 'content-type': 'application/json' } : {}),
+    ...options.headers,
+  };
+  return toApiGatewayEvent({ method, url, headers, body });
+}
 
 const concrete = (route: RouteDefinition, networkId: string | undefined) => {
   const path = route.path
@@ -28,14 +45,6 @@ export function wrongMethodRequest(context: BoundedContext) {
   );
   const method = METHODS.find((m) => !taken.has(m))!;
   return apiEvent(method, concrete(route, '00000000-0000-4000-8000-000000000000'));
-}
-
-/** A network-scoped read of the context that needs no other data (a GET without path parameters). */
-export function networkReadRequest(context: BoundedContext, networkId: string) {
-  const route = context.routes.find(
-    (r) => r.scope === 'scoped' && r.method === 'GET' && !r.path.includes('{'),
-  );
-  return route ? { route, event: apiEvent('GET', concrete(route, networkId)) } : undefined;
 }
 
 /** An API Gateway WebSocket event for the realtime function. */

@@ -1,10 +1,11 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { contexts, defaultContextName } from '../../functions/contexts';
-import { stageConfig, type StageName } from '../../lib/config/stages';
+import { ROOT } from '../../lib/config/build';
+import { stageConfig, type StageName, type StageOverrides } from '../../lib/config/stages';
 import { buildMira, type MiraStacks } from '../../lib/mira-app';
 
 export interface SynthesisedMira {
@@ -16,10 +17,21 @@ export interface SynthesisedMira {
   observability: Template;
 }
 
+/** The context of cdk.json (feature flags, stage default), which `cdk synth` gives the app. */
+export const cdkJsonContext = (): Record<string, unknown> =>
+  JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')).context;
+
+/** An app as the CDK CLI makes it (cdk.json's context, feature flags included), in a temporary folder. */
+export const newMiraApp = (name: string, context: Record<string, unknown> = {}): App =>
+  new App({
+    outdir: mkdtempSync(join(tmpdir(), `mira-cdk-${name}-`)),
+    context: { ...cdkJsonContext(), ...context },
+  });
+
 /** One stage of the real app, synthesised into a temporary folder (images are staged, not built). */
-export function synthesiseMira(stage: StageName): SynthesisedMira {
-  const app = new App({ outdir: mkdtempSync(join(tmpdir(), `mira-cdk-${stage}-`)), context: { stage } });
-  const stacks = buildMira(app, stageConfig(stage), contexts, defaultContextName);
+export function synthesiseMira(stage: StageName, overrides: StageOverrides = {}): SynthesisedMira {
+  const app = newMiraApp(stage, { stage });
+  const stacks = buildMira(app, stageConfig(stage, overrides), contexts, defaultContextName);
   return {
     app,
     stacks,

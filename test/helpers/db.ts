@@ -29,21 +29,22 @@ async function admin<T>(url: string, work: (client: pg.Client) => Promise<T>): P
 }
 
 /**
- * A fresh, migrated database of its own: a new database on the server of DATABASE_URL when it is set
+ * A fresh, migrated (unless `migrate: false`) database of its own: a new database on the server of DATABASE_URL when it is set
  * (dropped afterwards), an in-memory PGlite otherwise. Nothing left by an earlier run can change a result.
  */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
   const serverUrl = process.env.DATABASE_URL;
+  const migrate = options.migrate ?? true;
   if (!serverUrl) {
     const db = await createDb({ dataDir: 'memory' });
-    await migrateToLatest(db);
+    if (migrate) await migrateToLatest(db);
     return { db, url: undefined, drop: () => db.destroy() };
   }
   const name = `mira_test_${randomBytes(6).toString('hex')}`;
   await admin(serverUrl, (c) => c.query(`CREATE DATABASE ${name}`));
   const url = withDatabase(serverUrl, name);
   const db = await createDb({ connectionString: url });
-  await migrateToLatest(db);
+  if (migrate) await migrateToLatest(db);
   return {
     db,
     url,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { contexts, defaultContextName } from '../../functions/contexts';
+import { contexts, defaultContextName, NON_HTTP_FUNCTIONS } from '../../functions/contexts';
 import {
   API_VERSIONS,
   generateApiRoutes,
@@ -9,7 +9,7 @@ import {
   selectApiRoute,
   type RouteTable,
 } from '../../lib/api-routes';
-import { NON_HTTP_FUNCTIONS, ROOT } from '../../scripts/build-bundles';
+import { ROOT } from '../../lib/config/build';
 import type { RouteDefinition } from '../../shared/http/route';
 import { Router } from '../../shared/http/router';
 

@@ -1,9 +1,19 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildBundle, ROOT } from '../../scripts/build-bundles';
-import { probeBundle } from '../../scripts/probe-bundle';
+import { DOCKERFILE, ROOT } from '../../lib/config/build';
+import { buildBundle } from '../../scripts/build-bundles';
+import { probeBundle, stageImage } from '../../scripts/probe-bundle';
 
 /**
  * Packaging rules for native externals, on a scratch repository whose only function imports
@@ -45,4 +55,37 @@ describe('native externals', () => {
     const { invocations } = await probeBundle(bundle.outDir, [{}]);
     expect(invocations[0]).toMatchObject({ statusCode: 200, body: 'function' });
   }, 120_000);
+});
+
+describe('staging an image from the Dockerfile', () => {
+  const dockerfile = readFileSync(join(ROOT, DOCKERFILE), 'utf8');
+  const asset = join(scratch, 'asset');
+  mkdirSync(asset, { recursive: true });
+  writeFileSync(join(asset, 'index.mjs'), 'export const handler = async () => ({ statusCode: 204 });\n');
+  const variant = (name: string, text: string) => {
+    writeFileSync(join(scratch, name), text);
+    return join(scratch, name);
+  };
+
+  it("replays the runtime stage's copy steps and environment", () => {
+    const image = stageImage(asset, join(scratch, 'task'), variant('Dockerfile.same', dockerfile));
+
+    expect(readdirSync(image.dir)).toEqual(['index.mjs']);
+    expect(image.env.NODE_COMPILE_CACHE).toBe(join(image.dir, '.node-compile-cache'));
+  });
+
+  it('refuses a runtime stage step it cannot replay, so the test cannot drift from the image', () => {
+    const withRun = dockerfile.replace(/^CMD /m, 'RUN rm -rf ${LAMBDA_TASK_ROOT}/models\nCMD ');
+    const withCopy = dockerfile.replace(
+      /^CMD /m,
+      'COPY shared/audio/models ${LAMBDA_TASK_ROOT}/models\nCMD ',
+    );
+
+    expect(() => stageImage(asset, join(scratch, 'task-run'), variant('Dockerfile.run', withRun))).toThrow(
+      /RUN has no replay/,
+    );
+    expect(() => stageImage(asset, join(scratch, 'task-copy'), variant('Dockerfile.copy', withCopy))).toThrow(
+      /COPY has no replay/,
+    );
+  });
 });

@@ -3,12 +3,11 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { contexts, defaultContextName } from '../../functions/contexts';
 import { stageConfig } from '../../lib/config/stages';
 import { buildMira } from '../../lib/mira-app';
+import { newMiraApp } from '../helpers/cdk';
 
 /**
  * cdk-nag 3 is a policy-validation plugin (`Validations.of(app).addPlugins(...)`, as bin/mira.ts does),
@@ -23,8 +22,9 @@ const findings = (app: App) =>
 
 const outdirs: string[] = [];
 const newApp = () => {
-  outdirs.push(mkdtempSync(join(tmpdir(), 'mira-nag-')));
-  return new App({ outdir: outdirs.at(-1) });
+  const app = newMiraApp('nag');
+  outdirs.push(app.outdir);
+  return app;
 };
 afterAll(() => {
   for (const dir of outdirs) rmSync(dir, { recursive: true, force: true });

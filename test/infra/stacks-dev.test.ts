@@ -1,17 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { Match } from 'aws-cdk-lib/assertions';
-import { contexts, defaultContextName } from '../../functions/contexts';
-import { generateApiRoutes } from '../../lib/api-routes';
-import { stages } from '../../lib/config/stages';
-import { join } from 'node:path';
 import {
-  AUDIO_CONTEXTS,
+  contexts,
+  defaultContextName,
+  functionEntry,
   MIGRATE_FUNCTION,
   NON_HTTP_FUNCTIONS,
   REALTIME_FUNCTION,
-  ROOT,
-} from '../../scripts/build-bundles';
+} from '../../functions/contexts';
+import { generateApiRoutes } from '../../lib/api-routes';
+import { stages } from '../../lib/config/stages';
+import { join } from 'node:path';
+import { ROOT } from '../../lib/config/build';
+import { buildStageSteps, replayBuildStage, stageImage } from '../../scripts/probe-bundle';
 import { synthesiseMira, type SynthesisedMira } from '../helpers/cdk';
 
 type Resource = { Type: string; Properties: Record<string, any> };
@@ -70,14 +73,18 @@ describe('dev stage: functions', () => {
     }
   });
 
-  it('sizes audio contexts larger than the others', () => {
+  it('sizes every function by its class in the registry, audio contexts larger than the others', () => {
     const dev = stages.dev.functions;
     for (const [name, id] of functionIds()) {
-      if (name === MIGRATE_FUNCTION) continue;
       const fn = mira.api.toJSON().Resources[id] as Resource;
-      const expected = AUDIO_CONTEXTS.has(name) ? dev.audio.memorySize : dev.defaults.memorySize;
-      expect(fn.Properties.MemorySize).toBe(dev.overrides[name]?.memorySize ?? expected);
-      expect(fn.Properties.Timeout).toBeLessThan(30);
+      const entry = functionEntry(name);
+      expect({ name, memory: fn.Properties.MemorySize, timeout: fn.Properties.Timeout }).toEqual({
+        name,
+        memory: dev[entry.size].memorySize,
+        timeout: dev[entry.size].timeoutSeconds,
+      });
+      if (entry.audio) expect(fn.Properties.MemorySize).toBeGreaterThan(dev.standard.memorySize);
+      if (name !== MIGRATE_FUNCTION) expect(fn.Properties.Timeout).toBeLessThan(30);
     }
   });
 
@@ -135,6 +142,44 @@ describe('dev stage: images', () => {
       expect(existsSync(join(dir, 'test'))).toBe(false);
     }
   });
+
+  it('installs the dependencies before the per-function argument, so the ten images share those layers', () => {
+    const steps = buildStageSteps();
+    const argAt = steps.indexOf('ARG CONTEXT');
+    const installAt = steps.findIndex((s) => s.startsWith('RUN npm ci'));
+
+    expect(installAt).toBeGreaterThan(-1);
+    expect(argAt).toBeGreaterThan(installAt);
+    // Every COPY comes before it too (the sources are the same for every image); only the bundle differs.
+    expect(steps.slice(argAt + 1).map((s) => s.split(' ')[0])).toEqual(['RUN']);
+    expect(steps.slice(0, argAt).some((s) => s.includes('CONTEXT'))).toBe(false);
+  });
+
+  it("builds an audio function's image from its staged build context alone, models included", () => {
+    const manifest = JSON.parse(
+      readFileSync(join(mira.app.outdir, `${mira.stacks.api.artifactId}.assets.json`), 'utf8'),
+    );
+    const image = (Object.values(manifest.dockerImages) as Array<{ source: any }>).find(
+      (i) => i.source.dockerBuildArgs.CONTEXT === 'streams',
+    )!;
+    const work = mkdtempSync(join(tmpdir(), 'mira-image-build-'));
+    try {
+      replayBuildStage(
+        join(mira.app.outdir, image.source.directory),
+        join(work, 'build'),
+        join(work, 'asset'),
+        image.source.dockerBuildArgs,
+      );
+      const staged = stageImage(join(work, 'asset'), join(work, 'task'));
+
+      for (const file of ['index.mjs', 'models/silero_vad_v5.onnx', 'models/speaker-stats-v1.onnx']) {
+        expect({ file, present: existsSync(join(staged.dir, file)) }).toEqual({ file, present: true });
+      }
+      expect(existsSync(join(staged.dir, 'node_modules', 'onnxruntime-node', 'package.json'))).toBe(true);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe('dev stage: realtime socket', () => {
@@ -379,5 +424,70 @@ describe('dev stage: observability', () => {
     expect(described.some((d) => d.includes('p95 latency'))).toBe(true);
     expect(described.some((d) => d.includes('connections'))).toBe(true);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
+  });
+});
+
+describe('dev stage: alarm notifications', () => {
+  const resources = () => mira.observability.toJSON().Resources as Record<string, Resource>;
+  const ofType = (type: string) => Object.entries(resources()).filter(([, r]) => r.Type === type);
+
+  it('encrypts the alarm topic with a rotated key of its own that CloudWatch may use', () => {
+    const [[keyId, key]] = ofType('AWS::KMS::Key');
+    const [[, topic]] = ofType('AWS::SNS::Topic');
+
+    // Not alias/aws/sns: CloudWatch alarms cannot publish to a topic under the AWS-managed key.
+    expect(topic.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect(key.Properties.KeyPolicy.Statement).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Effect: 'Allow',
+          Principal: { Service: 'cloudwatch.amazonaws.com' },
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        }),
+      ]),
+    );
+  });
+
+  it("lets this account's CloudWatch alarms publish to the topic, over TLS only", () => {
+    const [[, policy]] = ofType('AWS::SNS::TopicPolicy');
+    const statements = policy.Properties.PolicyDocument.Statement as any[];
+
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Effect: 'Allow',
+          Principal: { Service: 'cloudwatch.amazonaws.com' },
+          Action: 'sns:Publish',
+          Condition: expect.objectContaining({
+            StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+          }),
+        }),
+        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      ]),
+    );
+  });
+
+  it('outputs the topic ARN, for subscribing', () => {
+    const [[topicId]] = ofType('AWS::SNS::Topic');
+
+    expect(mira.observability.toJSON().Outputs.AlarmTopicArn.Value).toEqual({ Ref: topicId });
+  });
+
+  it('subscribes the emails given with -c alarmEmails, and lets dev run without subscribers', () => {
+    const withEmails = synthesiseMira('dev', { alarmEmails: 'ana@example.com, ben@example.com' });
+    try {
+      const subscriptions = Object.values(
+        withEmails.observability.findResources('AWS::SNS::Subscription') as Record<string, Resource>,
+      ).map((s) => [s.Properties.Protocol, s.Properties.Endpoint]);
+
+      expect(subscriptions.sort()).toEqual([
+        ['email', 'ana@example.com'],
+        ['email', 'ben@example.com'],
+      ]);
+      mira.observability.resourceCountIs('AWS::SNS::Subscription', 0);
+    } finally {
+      rmSync(withEmails.app.outdir, { recursive: true, force: true });
+    }
   });
 });

@@ -162,6 +162,28 @@ describe('loading secrets in AWS', () => {
     expect(env.JWT_SECRET).toBe('jwt-secret');
   });
 
+  it('fills Google and GitHub sign-in from the app secret, leaving placeholders unset', async () => {
+    secretsManager.secrets[APP_ARN] = {
+      JWT_SECRET: 'jwt-secret',
+      GOOGLE_CLIENT_ID: 'google-id.apps.googleusercontent.com',
+      GOOGLE_CLIENT_SECRET: 'google-secret',
+      GITHUB_CLIENT_ID: 'REPLACE_ME',
+      GITHUB_CLIENT_SECRET: '',
+      OAUTH_REDIRECT_URI: 'https://app.mira.example/callback',
+    };
+    const env = awsEnvironment();
+
+    await loadSecretsIntoEnvironment(env);
+
+    expect(env).toMatchObject({
+      GOOGLE_CLIENT_ID: 'google-id.apps.googleusercontent.com',
+      GOOGLE_CLIENT_SECRET: 'google-secret',
+      OAUTH_REDIRECT_URI: 'https://app.mira.example/callback',
+    });
+    expect(env.GITHUB_CLIENT_ID).toBeUndefined();
+    expect(env.GITHUB_CLIENT_SECRET).toBeUndefined();
+  });
+
   it('fails init with a named error when a secret cannot be read', async () => {
     secretsManager.failNext(DB_ARN, { status: 400, type: 'AccessDeniedException' });
 
