@@ -4,11 +4,17 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   { ignores: ['node_modules', '.tools', '.mira', 'cdk.out', 'dist', 'coverage', 'shared/docs/assets'] },
   js.configs.recommended,
-  ...tseslint.configs.recommended,
+  // Type-aware: floating and misused promises, unsafe `any` flows, needless assertions.
+  ...tseslint.configs.recommendedTypeChecked,
   {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      // Route handlers are typed to return a promise; an `async` one without `await` is the clear way.
+      '@typescript-eslint/require-await': 'off',
       'no-restricted-syntax': [
         'error',
         {
@@ -22,6 +28,20 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // Tests and benches read decoded JSON answers (`res.body.x`) all the time: `any` is their nature there.
+    // Build scripts read package manifests and CDK asset files the same way.
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/unbound-method': 'off',
+    },
+  },
+  { files: ['**/*.js', '**/*.cjs', '**/*.mjs'], extends: [tseslint.configs.disableTypeChecked] },
   {
     // Plain CommonJS scripts that any Node version can run (scripts/require-node.cjs).
     files: ['**/*.cjs'],

@@ -6,8 +6,8 @@ import { stageConfig } from '../lib/config/stages';
 import { buildMira } from '../lib/mira-app';
 
 const app = new App();
-const config = stageConfig(app.node.tryGetContext('stage'), {
-  alarmEmails: app.node.tryGetContext('alarmEmails'),
+const config = stageConfig(app.node.tryGetContext('stage') as string | undefined, {
+  alarmEmails: app.node.tryGetContext('alarmEmails') as string | undefined,
 });
 buildMira(app, config, contexts, defaultContextName);
 // cdk-nag 3 is a policy-validation plugin (not an Aspect): it runs after synthesis and an unacknowledged

@@ -26,6 +26,7 @@ export async function startLocalServer(
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises -- every failure is answered in its try/catch
     req.on('end', async () => {
       if (REALTIME_PATH.test(new URL(req.url ?? '/', 'http://localhost').pathname)) {
         res.writeHead(426, {
@@ -97,7 +98,7 @@ if (isMain) {
   const shutdown = (signal: string) => {
     console.log(`${signal} received, shutting down`);
     server.close(() => {
-      closeDb().finally(() => process.exit(0));
+      void closeDb().finally(() => process.exit(0));
     });
     server.closeAllConnections();
     setTimeout(() => process.exit(1), 5_000).unref();

@@ -15,36 +15,18 @@ import { detectSpeech, type VadOptions, type VadResult } from './vad';
 import { SAMPLE_RATE } from './decode';
 import { traced, tracedSync } from '../observability/tracer';
 
-export { AudioError, type AudioErrorCode } from './errors';
-export {
-  decodeAudio,
-  SAMPLE_RATE,
-  DEFAULT_MAX_BYTES,
-  DEFAULT_MAX_SECONDS,
-  type AudioFormat,
-  type DecodedAudio,
-  type DecodeOptions,
-} from './decode';
+export { AudioError } from './errors';
+export { decodeAudio, type DecodedAudio, type DecodeOptions } from './decode';
 export { resample } from './resample';
-export {
-  detectSpeech,
-  segmentsFromProbabilities,
-  type SpeechSegment,
-  type VadOptions,
-  type VadResult,
-} from './vad';
+export { detectSpeech, segmentsFromProbabilities, type VadOptions, type VadResult } from './vad';
 export { qualityMetrics, audioQualityScore, type QualityMetrics } from './quality';
-export { computeFbank, NUM_MEL_BINS, type Fbank } from './fbank';
 export {
   speakerEmbedding,
-  embedFbank,
   cosineSimilarity,
-  l2Normalise,
   speakerMatchThreshold,
   DEFAULT_SPEAKER_MATCH_THRESHOLD,
-  MIN_EMBEDDING_SECONDS,
 } from './speaker';
-export { modelFiles, vadModelPath, speakerModelPath, isDefaultSpeakerModel } from './models';
+export { modelFiles } from './models';
 
 export interface AnalyzeOptions extends DecodeOptions, VadOptions {
   /** Compute the speaker embedding (default true). It is skipped, as null, when there is too little speech. */

@@ -64,9 +64,6 @@ export const vadModelPath = () =>
 export const speakerModelPath = () =>
   locate('SPEAKER_MODEL_PATH', config().audio.speakerModelPath, DEFAULT_SPEAKER_MODEL_FILE);
 
-/** True when the speaker model in use is the project's own default (its threshold applies). */
-export const isDefaultSpeakerModel = () => !config().audio.speakerModelPath;
-
 /**
  * The files a bundle must ship, copied into `models/` next to the bundled handler. The Lambda bundler calls
  * this at build time (after installing dev dependencies, which hold the VAD package).

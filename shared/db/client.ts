@@ -93,10 +93,10 @@ function lambdaPool(connectionString: string, cfg: AppConfig): PostgresPool {
     }
     return {
       // A query (not a streaming cursor) is a db.query subsegment in X-Ray (shared/observability/tracer.ts).
-      query: ((sql: any, parameters?: any) =>
-        typeof sql === 'string'
-          ? traced('db.query', () => client.query(sql, parameters))
-          : client.query(sql)) as unknown as PostgresPoolClient['query'],
+      query: ((text: unknown, parameters?: unknown[]): unknown =>
+        typeof text === 'string'
+          ? traced('db.query', () => client.query(text, parameters))
+          : client.query(text as pg.Submittable)) as unknown as PostgresPoolClient['query'],
       release: () => {
         lastUsed.set(client, Date.now());
         client.release();

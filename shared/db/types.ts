@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, Selectable } from 'kysely';
 
 /** A timestamp column the database fills by default; read as a Date, written as a Date or ISO string. */
 type CreatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -229,13 +229,9 @@ export interface Database {
 }
 
 export type Network = Selectable<NetworkTable>;
-export type NewNetwork = Insertable<NetworkTable>;
-export type NetworkUpdate = Updateable<NetworkTable>;
 export type NetworkClient = Selectable<NetworkClientTable>;
 export type User = Selectable<UserTable>;
-export type Person = Selectable<PersonTable>;
 export type Conversation = Selectable<ConversationTable>;
 export type Interaction = Selectable<InteractionTable>;
 export type Action = Selectable<ActionTable>;
 export type StreamQuality = Selectable<StreamQualityTable>;
-export type UtteranceClaim = Selectable<UtteranceClaimTable>;

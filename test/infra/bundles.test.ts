@@ -112,8 +112,7 @@ const runIn = (dir: string, name: string, events: unknown[], env: Record<string,
 
 /** An API Gateway v2 event of the seeded network's owner; a multipart form or JSON body. */
 function request(method: string, path: string, body?: ReturnType<typeof multipart> | object) {
-  const form =
-    body && 'contentType' in body && 'buffer' in body ? (body as ReturnType<typeof multipart>) : undefined;
+  const form = body && 'contentType' in body && 'buffer' in body ? body : undefined;
   return apiEvent(method, path, {
     headers: { authorization: `Bearer ${seed.token}`, ...(form ? { 'content-type': form.contentType } : {}) },
     body: form ? form.buffer : body,

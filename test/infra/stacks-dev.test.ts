@@ -123,9 +123,9 @@ describe('dev stage: images', () => {
     const manifest = JSON.parse(
       readFileSync(join(mira.app.outdir, `${mira.stacks.api.artifactId}.assets.json`), 'utf8'),
     );
-    const images = Object.values(manifest.dockerImages) as Array<{
+    const images: Array<{
       source: { directory: string; dockerFile: string; dockerBuildArgs: { CONTEXT: string } };
-    }>;
+    }> = Object.values(manifest.dockerImages);
     const dockerfile = readFileSync(join(ROOT, 'functions/Dockerfile'), 'utf8');
     const copied = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1].split(' '));
 
@@ -159,9 +159,8 @@ describe('dev stage: images', () => {
     const manifest = JSON.parse(
       readFileSync(join(mira.app.outdir, `${mira.stacks.api.artifactId}.assets.json`), 'utf8'),
     );
-    const image = (Object.values(manifest.dockerImages) as Array<{ source: any }>).find(
-      (i) => i.source.dockerBuildArgs.CONTEXT === 'streams',
-    )!;
+    const images: Array<{ source: any }> = Object.values(manifest.dockerImages);
+    const image = images.find((i) => i.source.dockerBuildArgs.CONTEXT === 'streams')!;
     const work = mkdtempSync(join(tmpdir(), 'mira-image-build-'));
     try {
       replayBuildStage(
