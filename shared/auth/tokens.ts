@@ -9,7 +9,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * JSON Web Tokens for users, signed with HS256 from `JWT_SECRET`. The `type` claim keeps one kind from being
  * used as another (a refresh token is no access token, an OAuth state is neither).
  */
-export type TokenType = 'access' | 'refresh' | 'oauth_state';
+export type TokenType = 'access' | 'refresh' | 'oauth_state' | 'session';
 
 const ISSUER = 'mira';
 const ALGORITHM = 'HS256';
@@ -58,6 +58,22 @@ export interface RefreshClaims extends JWTPayload {
   fam: string;
 }
 
+/**
+ * A realtime session's credential (`session_ready.session_token`): bound to the session, its network and
+ * client, and to the user (or API key, `key: true`) that opened it. Valid while the session is open and
+ * at most `ttlSeconds`.
+ */
+export interface SessionClaims extends JWTPayload {
+  sub: string;
+  type: 'session';
+  /** The session id (the socket's realtime_connections row). */
+  sid: string;
+  net: string;
+  cid: string;
+  /** True when `sub` is an API key id rather than a user id. */
+  key?: boolean;
+}
+
 const sign = async (
   claims: Record<string, unknown>,
   subject: string | undefined,
@@ -94,6 +110,22 @@ export const signOAuthState = (claims: Record<string, unknown>, ttlSeconds = 600
     ttlSeconds,
   );
 
+export const signSessionToken = (
+  session: { sessionId: string; networkId: string; clientId: string; userId?: string; apiKeyId?: string },
+  ttlSeconds: number,
+): Promise<string> =>
+  sign(
+    {
+      type: 'session',
+      sid: session.sessionId,
+      net: session.networkId,
+      cid: session.clientId,
+      ...(session.userId ? {} : { key: true }),
+    },
+    session.userId ?? session.apiKeyId,
+    ttlSeconds,
+  );
+
 /** Verify signature (HS256 only, so `none` and other algorithms are refused), issuer, expiry and `type`. */
 export async function verifyToken<T extends JWTPayload>(token: string, type: TokenType): Promise<T> {
   // Outside the try: a missing secret in production is a server fault (500), not the caller's bad token.
@@ -119,3 +151,12 @@ export async function verifyToken<T extends JWTPayload>(token: string, type: Tok
 
 export const verifyAccessToken = (token: string) => verifyToken<AccessClaims>(token, 'access');
 export const verifyRefreshToken = (token: string) => verifyToken<RefreshClaims>(token, 'refresh');
+export const verifySessionToken = async (token: string): Promise<SessionClaims> => {
+  const claims = await verifyToken<SessionClaims>(token, 'session');
+  if (
+    ![claims.sid, claims.net].every((v) => typeof v === 'string' && UUID.test(v)) ||
+    typeof claims.cid !== 'string'
+  )
+    throw new TokenError('invalid', 'The session token is invalid');
+  return claims;
+};

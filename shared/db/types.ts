@@ -31,6 +31,8 @@ export interface NetworkClientTable {
   enabled: Generated<boolean>;
   connected_at: CreatedAt;
   last_seen_at: CreatedAt;
+  /** The user who registered it (null: registered by an API key, a legacy client, or before gen 4). */
+  user_id: Generated<string | null>;
 }
 
 export interface UserTable {
@@ -207,6 +209,8 @@ export interface RealtimeConnectionTable {
   client_id: string;
   connected_at: CreatedAt;
   last_seen_at: CreatedAt;
+  /** The session its `session_token` names (null for rows from before gen 4). */
+  session_id: string | null;
 }
 
 export interface Database {
