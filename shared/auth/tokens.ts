@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { config } from '../config';
 import { logger } from '../observability';
@@ -160,3 +160,28 @@ export const verifySessionToken = async (token: string): Promise<SessionClaims> 
     throw new TokenError('invalid', 'The session token is invalid');
   return claims;
 };
+
+/** A key only the holder of `token` can derive (the database keeps no token, only what this seals). */
+const keyOf = (token: string) =>
+  createHash('sha256').update('mira-refresh-successor:').update(token).digest();
+
+/** Seals `value` (JSON) with AES-256-GCM under a key derived from `token`. */
+export function sealWithToken(token: string, value: unknown): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', keyOf(token), iv);
+  const body = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
+}
+
+/** Opens what `sealWithToken` sealed with the same token; undefined for any other token or a damaged value. */
+export function openWithToken<T>(token: string, sealed: string): T | undefined {
+  try {
+    const bytes = Buffer.from(sealed, 'base64');
+    const decipher = createDecipheriv('aes-256-gcm', keyOf(token), bytes.subarray(0, 12));
+    decipher.setAuthTag(bytes.subarray(12, 28));
+    const text = Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]).toString('utf8');
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
+}

@@ -77,6 +77,8 @@ export interface OAuthProviderConfig {
 export interface AuthConfig {
   accessTokenSeconds: number;
   refreshTokenSeconds: number;
+  /** A used refresh token presented again within this many seconds gets the same new pair (parallel refreshes). */
+  refreshReuseGraceSeconds: number;
   /** Failed logins allowed per account, and per IP, within `loginWindowSeconds`. */
   loginMaxFailuresPerAccount: number;
   loginMaxFailuresPerIp: number;
@@ -150,6 +152,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     auth: {
       accessTokenSeconds: 30 * 60,
       refreshTokenSeconds: 7 * 24 * 60 * 60,
+      refreshReuseGraceSeconds: Number(env.REFRESH_REUSE_GRACE_SECONDS ?? 5),
       loginMaxFailuresPerAccount: Number(env.LOGIN_MAX_FAILURES_PER_ACCOUNT || 5),
       loginMaxFailuresPerIp: Number(env.LOGIN_MAX_FAILURES_PER_IP || 20),
       loginWindowSeconds: Number(env.LOGIN_WINDOW_SECONDS || 15 * 60),

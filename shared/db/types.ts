@@ -75,6 +75,8 @@ export interface RefreshTokenTable {
   used_at: NullableTimestamp;
   revoked_at: NullableTimestamp;
   created_at: CreatedAt;
+  /** The pair its rotation issued, sealed with a key derived from this token (the reuse grace). */
+  successor: Generated<string | null>;
 }
 
 export interface LoginAttemptTable {
