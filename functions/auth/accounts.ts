@@ -42,7 +42,7 @@ import {
 import { compareCodeUnits } from '../../shared/http/router';
 import { forbidden, httpError, HttpError, invalidToken, unauthorized } from '../../shared/errors';
 import type { z } from 'zod';
-import type { loginBody, registerBody, tokenResponse } from './schemas';
+import type { loginBody, meResponse, registerBody, tokenResponse } from './schemas';
 
 type TokenResponse = z.infer<typeof tokenResponse>;
 
@@ -234,4 +234,17 @@ export async function refresh(db: Db, token: string): Promise<TokenResponse> {
   }
   if (outcome.kind === 'invalid') throw invalidToken(outcome.detail);
   return outcome.tokens;
+}
+
+/** The signed-in account as GET /auth/me shows it; never its password hash. */
+export async function currentUser(db: Db, userId: string): Promise<z.infer<typeof meResponse>> {
+  const user = await findUserById(db, userId);
+  if (!user) throw invalidToken('The user of this token no longer exists or is disabled');
+  return {
+    id: user.id,
+    email: user.email,
+    username: user.username,
+    has_password: user.password_hash !== null,
+    created_at: new Date(user.created_at).toISOString(),
+  };
 }

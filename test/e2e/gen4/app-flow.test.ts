@@ -276,6 +276,34 @@ describe('the 4.x app', () => {
     expect(clients.body).toEqual([clientId, `${clientId}-2`]);
   });
 
+  it('reads the account (AuthContext.refreshUser) and stays signed in through 4 parallel refreshes', async () => {
+    // Prepare: the access token expired under four queries at once; each one's 401 sends a refresh.
+    const user = await signUp();
+    const me = await api.get('/api/v1/auth/me', { token: user.access });
+
+    // Act
+    const refreshed = await Promise.all(
+      Array.from({ length: 4 }, () => api.post('/api/v1/auth/refresh', { refresh_token: user.refresh })),
+    );
+    const retried = await Promise.all(
+      refreshed.map((r) => api.get('/api/v1/auth/me', { token: r.body.access_token })),
+    );
+
+    // Assess
+    expect(me.status).toBe(200);
+    expect(me.body).toEqual({
+      id: user.userId,
+      email: user.email,
+      username: null,
+      has_password: true,
+      created_at: expect.any(String),
+    });
+    expect(refreshed.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    expect(retried.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    const again = await api.post('/api/v1/auth/refresh', { refresh_token: refreshed[3].body.refresh_token });
+    expect(again.status).toBe(200);
+  });
+
   it('answers pings with pongs on v1 and v2 (the app counts them as inbound messages)', async () => {
     const user = await signUp();
     for (const prefix of ['/api/v1', '/api/v2']) {
