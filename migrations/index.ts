@@ -3,6 +3,8 @@ import * as initial from './2026_11_28_0001_initial';
 import * as arbitration from './2026_11_28_0003_arbitration';
 import * as realtimeConnections from './2026_11_28_0004_realtime_connections';
 import * as actionOrigin from './2026_11_28_0005_action_origin';
+import * as realtimeSessions from './2026_12_01_0006_realtime_sessions';
+import * as refreshGrace from './2026_12_01_0007_refresh_grace';
 
 /**
  * Every migration, by its sortable name. A static map because an esbuild bundle has no migrations folder
@@ -13,6 +15,8 @@ export const migrations: Record<string, Migration> = {
   '2026_11_28_0003_arbitration': arbitration,
   '2026_11_28_0004_realtime_connections': realtimeConnections,
   '2026_11_28_0005_action_origin': actionOrigin,
+  '2026_12_01_0006_realtime_sessions': realtimeSessions,
+  '2026_12_01_0007_refresh_grace': refreshGrace,
 };
 
 export const staticMigrationProvider: MigrationProvider = {

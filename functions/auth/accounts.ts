@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { burnPasswordCheck, hashPassword, verifyPassword } from '../../shared/auth/passwords';
-import { signAccessToken, signRefreshToken, TokenError, verifyRefreshToken } from '../../shared/auth/tokens';
+import {
+  openWithToken,
+  sealWithToken,
+  signAccessToken,
+  signRefreshToken,
+  TokenError,
+  verifyRefreshToken,
+} from '../../shared/auth/tokens';
 import { config } from '../../shared/config';
 import type { Db } from '../../shared/db/client';
 import { advisoryLock, inTransaction } from '../../shared/db/transaction';
@@ -35,7 +42,7 @@ import {
 import { compareCodeUnits } from '../../shared/http/router';
 import { forbidden, httpError, HttpError, invalidToken, unauthorized } from '../../shared/errors';
 import type { z } from 'zod';
-import type { loginBody, registerBody, tokenResponse } from './schemas';
+import type { loginBody, meResponse, registerBody, tokenResponse } from './schemas';
 
 type TokenResponse = z.infer<typeof tokenResponse>;
 
@@ -201,18 +208,25 @@ export async function refresh(db: Db, token: string): Promise<TokenResponse> {
     throw error;
   }
   const outcome = await inTransaction(db, async (trx): Promise<RefreshOutcome> => {
-    const row = await findRefreshTokenForUpdate(trx, claims.jti);
+    const grace = config().auth.refreshReuseGraceSeconds;
+    const row = await findRefreshTokenForUpdate(trx, claims.jti, grace);
     if (!row || row.user_id !== claims.sub) return { kind: 'invalid', detail: 'Unknown refresh token' };
     if (row.revoked_at) return { kind: 'invalid', detail: 'This refresh token has been revoked' };
     if (row.used_at) {
+      // Both desktop generations refresh once per failed request: the parallel refreshes of one expiry
+      // get the pair the first one was given. Later reuse is a copied token: the family is revoked.
+      const successor =
+        row.in_grace && row.successor ? openWithToken<TokenResponse>(token, row.successor) : undefined;
+      if (successor) return { kind: 'ok', tokens: successor };
       await revokeRefreshFamily(trx, row.family_id);
       return { kind: 'reused' };
     }
     const user = await findUserById(trx, row.user_id);
     if (!user || !user.is_active)
       return { kind: 'invalid', detail: 'The user no longer exists or is disabled' };
-    await markRefreshTokenUsed(trx, row.jti);
-    return { kind: 'ok', tokens: await issueTokens(trx, user, row.family_id) };
+    const tokens = await issueTokens(trx, user, row.family_id);
+    await markRefreshTokenUsed(trx, row.jti, grace > 0 ? sealWithToken(token, tokens) : undefined);
+    return { kind: 'ok', tokens };
   });
   // Thrown after the commit, so the family's revocation stays.
   if (outcome.kind === 'reused') {
@@ -220,4 +234,17 @@ export async function refresh(db: Db, token: string): Promise<TokenResponse> {
   }
   if (outcome.kind === 'invalid') throw invalidToken(outcome.detail);
   return outcome.tokens;
+}
+
+/** The signed-in account as GET /auth/me shows it; never its password hash. */
+export async function currentUser(db: Db, userId: string): Promise<z.infer<typeof meResponse>> {
+  const user = await findUserById(db, userId);
+  if (!user) throw invalidToken('The user of this token no longer exists or is disabled');
+  return {
+    id: user.id,
+    email: user.email,
+    username: user.username,
+    has_password: user.password_hash !== null,
+    created_at: new Date(user.created_at).toISOString(),
+  };
 }

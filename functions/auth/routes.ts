@@ -10,7 +10,7 @@ import {
   type RequestContext,
   type RouteDefinition,
 } from '../../shared/http/route';
-import { login, refresh, register } from './accounts';
+import { currentUser, login, refresh, register } from './accounts';
 import { addNetworkMember, removeNetworkMember } from './members';
 import { authorizationUrl, checkState, githubIdentity, googleIdentity, signInWithProvider } from './oauth';
 import {
@@ -22,6 +22,7 @@ import {
   githubExchangeBody,
   googleCallbackBody,
   loginBody,
+  meResponse,
   memberListSchema,
   memberParams,
   memberSchema,
@@ -102,6 +103,16 @@ export const authRoutes: RouteDefinition[] = [
     responses: tokenResponses,
     errors: ['INVALID_TOKEN', 'TOKEN_EXPIRED', 'REFRESH_TOKEN_REUSED'],
     handler: async ({ db, body }) => ok(await refresh(db, body.refresh_token)),
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/api/{version}/auth/me',
+    scope: 'root',
+    access: 'user',
+    tag,
+    summary: 'The signed-in account: id, email, username, whether it has a password, when it was made',
+    responses: { 200: { description: 'The account', schema: meResponse } },
+    handler: async ({ db, principal }) => ok(await currentUser(db, principal.userId!)),
   }),
   oauthUrlRoute('google'),
   oauthUrlRoute('github'),

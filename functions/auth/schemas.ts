@@ -137,3 +137,14 @@ export const toMember = (row: {
   role: 'owner' | 'member';
   created_at: Date;
 }): z.infer<typeof memberSchema> => ({ ...row, created_at: iso(row.created_at)! });
+
+/** GET /auth/me (4.x app: Settings reads email and has_password). */
+export const meResponse = z
+  .object({
+    id: z.uuid(),
+    email: z.string(),
+    username: z.string().nullable(),
+    has_password: z.boolean(),
+    created_at: z.string(),
+  })
+  .meta({ id: 'CurrentUser' });

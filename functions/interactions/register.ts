@@ -47,6 +47,7 @@ import { clientNotFound, httpError, networkNotFound, noSpeech } from '../../shar
 import { countMetric, logger, metrics, MetricUnit } from '../../shared/observability';
 import { publishToNetwork } from '../../shared/realtime/publisher';
 import { toAction } from '../actions/schemas';
+import { announceConversations, type ConversationChanges } from './conversation-events';
 import { matchThreshold, resolveSpeaker } from '../persons/service';
 import { measureCopy } from '../streams/service';
 import { answerCommand } from './commands';
@@ -245,6 +246,7 @@ async function announce(
   const interaction = toInteraction(stored.interaction);
   // Every client of the network sees what was heard (token-scoped uploaders get only this: a 204).
   await publishToNetwork(db, networkId, { event: 'interaction', data: interaction });
+  await announceConversations(db, networkId, stored.conversations);
   if (!stored.isCommand) return { statusCode: 201, body: interaction };
 
   // 8. The wake word: run the command outside the storing transaction, then record its reply as the answer.
@@ -314,12 +316,17 @@ async function storeUtterance(db: Db, request: RegisterRequest, complete: Comple
     const isCommand = wake.matched && mayWake(speaker.index, input.wakeSettings.speakers);
     if (wake.matched && !isCommand) countMetric('WakeWordsIgnored');
 
-    const { conversationId } = await assignConversation(trx, {
+    const placed = await assignConversation(trx, {
       networkId,
       personId: speaker.personId,
       timestamp: input.capturedAt,
       topics: enrichment.topics,
     });
+    const conversationId = placed.conversationId;
+    const conversations: ConversationChanges = {
+      createdId: placed.created ? conversationId : undefined,
+      endedId: placed.endedId,
+    };
     const interaction = await insertInteraction(trx, {
       networkId,
       conversationId,
@@ -349,6 +356,6 @@ async function storeUtterance(db: Db, request: RegisterRequest, complete: Comple
     // The answer commits with the data. A command's reply comes later; until then a retry sees "pending".
     if (isCommand) await complete(trx, 200, { message: COMMAND_PENDING_MESSAGE });
     else await complete(trx, 201, toInteraction(interaction));
-    return { interaction, speaker, isCommand, command: wake.command || enrichment.text };
+    return { interaction, speaker, isCommand, command: wake.command || enrichment.text, conversations };
   });
 }

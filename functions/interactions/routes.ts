@@ -9,6 +9,7 @@ import {
   conversationNotFound,
   interactionNotFound,
   personNotFound,
+  invalidToken,
   validationError,
 } from '../../shared/errors';
 import { created, defineRoute, noContent, ok, type RouteDefinition } from '../../shared/http/route';
@@ -72,6 +73,7 @@ export const interactionRoutes: RouteDefinition[] = [
     query: registerQuery,
     body: registerBody,
     accepts: ['multipart', 'binary'],
+    sessionToken: true,
     idempotency: 'handler',
     responses: {
       201: { description: 'The stored interaction', schema: interactionSchema },
@@ -105,10 +107,16 @@ export const interactionRoutes: RouteDefinition[] = [
       'TRANSCRIPTION_FAILED',
       'TRANSCRIPTION_UNAVAILABLE',
     ],
-    handler: async ({ db, networkId, query, body, headers, scope, idempotency }) => {
+    handler: async ({ db, networkId, query, body, headers, scope, idempotency, session }) => {
       const raw = Buffer.isBuffer(body);
       const form = raw ? undefined : body;
-      const clientId = form?.client_id ?? query.client_id;
+      // In a realtime session the client is the session's (the name the server gave it on session_ready).
+      const clientId = form?.client_id ?? query.client_id ?? session?.clientId;
+      if (session && clientId !== session.clientId)
+        throw invalidToken(
+          `The session token is for client ${session.clientId}, not ${clientId}`,
+          'INVALID_SESSION_TOKEN',
+        );
       if (!clientId)
         throw validationError('client_id is required', [
           { path: raw ? 'query.client_id' : 'body.client_id', message: 'Required' },

@@ -116,6 +116,16 @@ export const registerForm = z
     transcript: z.preprocess(blankToUndefined, z.string().trim().min(1).max(20_000).optional()).meta({
       description: 'The client’s own transcript (on-device speech recognition); no transcription call then',
     }),
+    session_token: z.string().max(4096).optional().meta({
+      description:
+        'The realtime session’s `session_token` (from `session_ready`): accepted alone or with the bearer token',
+    }),
+    chunk_start_ms: z.preprocess(blankToUndefined, z.coerce.number().finite().optional()).meta({
+      description: 'Where the utterance starts in the client’s capture, in ms (4.x app; informational)',
+    }),
+    chunk_end_ms: z.preprocess(blankToUndefined, z.coerce.number().finite().optional()).meta({
+      description: 'Where the utterance ends in the client’s capture, in ms (4.x app; informational)',
+    }),
   })
   .meta({ id: 'InteractionRegisterForm' });
 

@@ -3,12 +3,15 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Context } from 'aws-lambda';
 import { getDb } from '../../shared/db/client';
+import { removeRealtimeConnection, touchRealtimeConnection } from '../../shared/db/repositories/realtime';
+import { invokeAsync } from '../../shared/aws/lambda-invoke';
+import { config } from '../../shared/config';
 import {
-  addRealtimeConnection,
-  pruneRealtimeConnections,
-  removeRealtimeConnection,
-  touchRealtimeConnection,
-} from '../../shared/db/repositories/realtime';
+  OPENING_SOCKET_WAIT_MS,
+  sendToConnection,
+  type RealtimeEvent,
+} from '../../shared/realtime/publisher';
+import { openSession } from './service';
 import { authenticateSocket } from '../../shared/http/auth';
 import { errorBody, HttpError, validationError } from '../../shared/errors';
 import { clientIdSchema } from '../../shared/http/validation';
@@ -26,10 +29,21 @@ export interface WebSocketEvent {
     connectionId: string;
     eventType?: 'CONNECT' | 'MESSAGE' | 'DISCONNECT';
     requestId?: string;
+    /** API Gateway: the WebSocket API's domain and stage, which name its management endpoint. */
+    domainName?: string;
+    stage?: string;
   };
   queryStringParameters?: Record<string, string | undefined> | null;
   body?: string | null;
   isBase64Encoded?: boolean;
+}
+
+/**
+ * The realtime function's own asynchronous call (AWS): greets a socket once API Gateway has opened it,
+ * since nothing can be posted to a connection before its `$connect` answered.
+ */
+export interface GreetingEvent {
+  greet: { connectionId: string; callbackUrl: string; events: RealtimeEvent[] };
 }
 
 export interface WebSocketResult {
@@ -57,15 +71,37 @@ async function connect(event: WebSocketEvent): Promise<WebSocketResult> {
   }
   const db = await getDb();
   const who = await authenticateSocket(db, query.token, query.network_id || undefined);
-  await pruneRealtimeConnections(db);
-  await addRealtimeConnection(db, {
-    connectionId: event.requestContext.connectionId,
-    clientId: clientId.data,
-    ...who,
-  });
+  const { connectionId } = event.requestContext;
+  const greeting = await openSession(db, { connectionId, clientId: clientId.data, ...who });
+  await greet(connectionId, event, greeting);
   countMetric('RealtimeConnections');
   logger.info('realtime socket opened', { networkId: who.networkId, clientId: clientId.data });
   return { statusCode: 200 };
+}
+
+/**
+ * `session_ready` and `service_status` go out first. The local server queues what is sent during
+ * `$connect` and delivers it once the socket is open. API Gateway accepts no message before `$connect`
+ * answered: the function invokes itself asynchronously, and that call posts them (retrying while the
+ * socket is still opening).
+ */
+async function greet(connectionId: string, event: WebSocketEvent, events: RealtimeEvent[]): Promise<void> {
+  const { domainName, stage } = event.requestContext;
+  const { lambdaFunctionName, realtimeCallbackUrl } = config();
+  const callbackUrl =
+    realtimeCallbackUrl ?? (domainName && stage ? `https://${domainName}/${stage}` : undefined);
+  try {
+    if (lambdaFunctionName && callbackUrl) {
+      const greeting: GreetingEvent = { greet: { connectionId, callbackUrl, events } };
+      await invokeAsync(lambdaFunctionName, greeting);
+      return;
+    }
+    await sendToConnection(connectionId, events);
+  } catch (error) {
+    // The socket still works without its greeting (uploads with the bearer token alone); it is logged.
+    logger.error('realtime greeting failed', { error, connectionId });
+    countMetric('RealtimeSendFailures');
+  }
 }
 
 async function message(event: WebSocketEvent): Promise<WebSocketResult> {
@@ -92,7 +128,21 @@ async function message(event: WebSocketEvent): Promise<WebSocketResult> {
   });
 }
 
-async function route(event: WebSocketEvent): Promise<WebSocketResult> {
+async function route(event: WebSocketEvent | GreetingEvent): Promise<WebSocketResult> {
+  if ('greet' in event) {
+    const { connectionId, callbackUrl, events } = event.greet;
+    try {
+      const sent = await sendToConnection(connectionId, events, {
+        callbackUrl,
+        waitForOpenMs: OPENING_SOCKET_WAIT_MS,
+      });
+      if (sent !== 'sent') logger.warn('realtime greeting not delivered', { connectionId, sent });
+    } catch (error) {
+      logger.error('realtime greeting failed', { error, connectionId });
+      countMetric('RealtimeSendFailures');
+    }
+    return { statusCode: 200 };
+  }
   try {
     switch (event.requestContext.routeKey) {
       case '$connect':
@@ -116,7 +166,7 @@ async function route(event: WebSocketEvent): Promise<WebSocketResult> {
   }
 }
 
-export const handler = middy<WebSocketEvent, WebSocketResult, Error, Context>()
+export const handler = middy<WebSocketEvent | GreetingEvent, WebSocketResult, Error, Context>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
   .handler(route);

@@ -270,6 +270,36 @@ export class ApiStack extends Stack {
         reason: 'PostToConnection on the realtime stage: connection ids are only known at run time',
       });
     }
+    // The realtime function greets each socket (session_ready, service_status) from an asynchronous call to
+    // itself, as nothing can be posted to a connection before $connect answered. A resource policy grants
+    // the call and a policy of its own PostToConnection: neither goes through the function's default
+    // policy, which the function depends on (that would be a cycle through the WebSocket API).
+    const realtimeRole = this.realtimeFunction.role!;
+    this.realtimeFunction.addPermission('RealtimeGreetingInvoke', {
+      principal: new iam.ArnPrincipal(realtimeRole.roleArn),
+      action: 'lambda:InvokeFunction',
+    });
+    const greetingPolicy = new iam.Policy(this, 'RealtimeGreetingPolicy', {
+      roles: [realtimeRole],
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['execute-api:ManageConnections'],
+          resources: [
+            this.formatArn({
+              service: 'execute-api',
+              resource: this.realtimeApi.apiId,
+              resourceName: `${this.realtimeStage.stageName}/POST/@connections/*`,
+            }),
+          ],
+        }),
+      ],
+    });
+    Validations.of(greetingPolicy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${this.getLogicalId(
+        this.realtimeApi.node.defaultChild as CfnElement,
+      )}>/${this.realtimeStage.stageName}/POST/@connections/*]`,
+      reason: 'PostToConnection on the realtime stage: connection ids are only known at run time',
+    });
     for (const routeKey of ['$connect', '$disconnect', '$default']) {
       const route = this.realtimeApi.node.tryFindChild(`${routeKey}-Route`);
       if (route)

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { config } from '../config';
 import { logger } from '../observability';
@@ -9,7 +9,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * JSON Web Tokens for users, signed with HS256 from `JWT_SECRET`. The `type` claim keeps one kind from being
  * used as another (a refresh token is no access token, an OAuth state is neither).
  */
-export type TokenType = 'access' | 'refresh' | 'oauth_state';
+export type TokenType = 'access' | 'refresh' | 'oauth_state' | 'session';
 
 const ISSUER = 'mira';
 const ALGORITHM = 'HS256';
@@ -58,6 +58,22 @@ export interface RefreshClaims extends JWTPayload {
   fam: string;
 }
 
+/**
+ * A realtime session's credential (`session_ready.session_token`): bound to the session, its network and
+ * client, and to the user (or API key, `key: true`) that opened it. Valid while the session is open and
+ * at most `ttlSeconds`.
+ */
+export interface SessionClaims extends JWTPayload {
+  sub: string;
+  type: 'session';
+  /** The session id (the socket's realtime_connections row). */
+  sid: string;
+  net: string;
+  cid: string;
+  /** True when `sub` is an API key id rather than a user id. */
+  key?: boolean;
+}
+
 const sign = async (
   claims: Record<string, unknown>,
   subject: string | undefined,
@@ -94,6 +110,22 @@ export const signOAuthState = (claims: Record<string, unknown>, ttlSeconds = 600
     ttlSeconds,
   );
 
+export const signSessionToken = (
+  session: { sessionId: string; networkId: string; clientId: string; userId?: string; apiKeyId?: string },
+  ttlSeconds: number,
+): Promise<string> =>
+  sign(
+    {
+      type: 'session',
+      sid: session.sessionId,
+      net: session.networkId,
+      cid: session.clientId,
+      ...(session.userId ? {} : { key: true }),
+    },
+    session.userId ?? session.apiKeyId,
+    ttlSeconds,
+  );
+
 /** Verify signature (HS256 only, so `none` and other algorithms are refused), issuer, expiry and `type`. */
 export async function verifyToken<T extends JWTPayload>(token: string, type: TokenType): Promise<T> {
   // Outside the try: a missing secret in production is a server fault (500), not the caller's bad token.
@@ -119,3 +151,37 @@ export async function verifyToken<T extends JWTPayload>(token: string, type: Tok
 
 export const verifyAccessToken = (token: string) => verifyToken<AccessClaims>(token, 'access');
 export const verifyRefreshToken = (token: string) => verifyToken<RefreshClaims>(token, 'refresh');
+export const verifySessionToken = async (token: string): Promise<SessionClaims> => {
+  const claims = await verifyToken<SessionClaims>(token, 'session');
+  if (
+    ![claims.sid, claims.net].every((v) => typeof v === 'string' && UUID.test(v)) ||
+    typeof claims.cid !== 'string'
+  )
+    throw new TokenError('invalid', 'The session token is invalid');
+  return claims;
+};
+
+/** A key only the holder of `token` can derive (the database keeps no token, only what this seals). */
+const keyOf = (token: string) =>
+  createHash('sha256').update('mira-refresh-successor:').update(token).digest();
+
+/** Seals `value` (JSON) with AES-256-GCM under a key derived from `token`. */
+export function sealWithToken(token: string, value: unknown): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', keyOf(token), iv);
+  const body = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
+}
+
+/** Opens what `sealWithToken` sealed with the same token; undefined for any other token or a damaged value. */
+export function openWithToken<T>(token: string, sealed: string): T | undefined {
+  try {
+    const bytes = Buffer.from(sealed, 'base64');
+    const decipher = createDecipheriv('aes-256-gcm', keyOf(token), bytes.subarray(0, 12));
+    decipher.setAuthTag(bytes.subarray(12, 28));
+    const text = Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]).toString('utf8');
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
+}

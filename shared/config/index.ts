@@ -37,6 +37,10 @@ export interface AppConfig {
    * Unset locally, where the local server holds the sockets itself.
    */
   realtimeCallbackUrl: string | undefined;
+  /** This Lambda's own name (set by the Lambda runtime); the realtime function invokes itself with it. */
+  lambdaFunctionName: string | undefined;
+  /** Lifetime of a realtime `session_token` (at most the socket's: API Gateway closes it after 2 hours). */
+  realtimeSessionSeconds: number;
   /** Tests: every answer is checked against what its route documents (`VALIDATE_RESPONSES=true`). */
   validateResponses: boolean;
   /** Powertools service name and metrics namespace. */
@@ -73,6 +77,8 @@ export interface OAuthProviderConfig {
 export interface AuthConfig {
   accessTokenSeconds: number;
   refreshTokenSeconds: number;
+  /** A used refresh token presented again within this many seconds gets the same new pair (parallel refreshes). */
+  refreshReuseGraceSeconds: number;
   /** Failed logins allowed per account, and per IP, within `loginWindowSeconds`. */
   loginMaxFailuresPerAccount: number;
   loginMaxFailuresPerIp: number;
@@ -125,6 +131,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     databaseStaleAfterMs: Number(env.DATABASE_STALE_AFTER_MS ?? 5_000),
     production,
     realtimeCallbackUrl: env.REALTIME_CALLBACK_URL || undefined,
+    lambdaFunctionName: env.AWS_LAMBDA_FUNCTION_NAME || undefined,
+    realtimeSessionSeconds: Number(env.REALTIME_SESSION_SECONDS ?? 7200),
     validateResponses: parseBool(env.VALIDATE_RESPONSES, false),
     serviceName: env.POWERTOOLS_SERVICE_NAME || 'mira',
     metricsNamespace: env.POWERTOOLS_METRICS_NAMESPACE || 'Mira',
@@ -144,6 +152,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     auth: {
       accessTokenSeconds: 30 * 60,
       refreshTokenSeconds: 7 * 24 * 60 * 60,
+      refreshReuseGraceSeconds: Number(env.REFRESH_REUSE_GRACE_SECONDS ?? 5),
       loginMaxFailuresPerAccount: Number(env.LOGIN_MAX_FAILURES_PER_ACCOUNT || 5),
       loginMaxFailuresPerIp: Number(env.LOGIN_MAX_FAILURES_PER_IP || 20),
       loginWindowSeconds: Number(env.LOGIN_WINDOW_SECONDS || 15 * 60),

@@ -25,6 +25,7 @@ export const LockNamespace = {
   conversationAssignment: 1002,
   arbitration: 1003,
   loginAttempts: 1004,
+  clientNames: 1005,
 } as const;
 
 export type LockNamespaceName = keyof typeof LockNamespace;

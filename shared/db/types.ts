@@ -31,6 +31,8 @@ export interface NetworkClientTable {
   enabled: Generated<boolean>;
   connected_at: CreatedAt;
   last_seen_at: CreatedAt;
+  /** The user who registered it (null: registered by an API key, a legacy client, or before gen 4). */
+  user_id: Generated<string | null>;
 }
 
 export interface UserTable {
@@ -73,6 +75,8 @@ export interface RefreshTokenTable {
   used_at: NullableTimestamp;
   revoked_at: NullableTimestamp;
   created_at: CreatedAt;
+  /** The pair its rotation issued, sealed with a key derived from this token (the reuse grace). */
+  successor: Generated<string | null>;
 }
 
 export interface LoginAttemptTable {
@@ -207,6 +211,8 @@ export interface RealtimeConnectionTable {
   client_id: string;
   connected_at: CreatedAt;
   last_seen_at: CreatedAt;
+  /** The session its `session_token` names (null for rows from before gen 4). */
+  session_id: string | null;
 }
 
 export interface Database {

@@ -28,6 +28,10 @@ export const ERROR_CATALOGUE = {
   TOKEN_REVOKED: { status: 401, detail: 'This session was revoked; sign in again' },
   INVALID_API_KEY: { status: 401, detail: 'The API key is invalid or revoked' },
   INVALID_CREDENTIALS: { status: 401, detail: 'Wrong email, username or password' },
+  INVALID_SESSION_TOKEN: {
+    status: 401,
+    detail: 'The session token is invalid, expired or not for this session; reconnect the realtime socket',
+  },
   REFRESH_TOKEN_REUSED: { status: 401, detail: 'This refresh token was already used; sign in again' },
   OAUTH_EXCHANGE_FAILED: { status: 401, detail: 'The provider did not accept the authorization code' },
 

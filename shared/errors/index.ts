@@ -26,7 +26,12 @@ export const invalidToken = (
   detail: string,
   code: Extract<
     ErrorCode,
-    'INVALID_TOKEN' | 'TOKEN_EXPIRED' | 'TOKEN_REVOKED' | 'INVALID_API_KEY' | 'REFRESH_TOKEN_REUSED'
+    | 'INVALID_TOKEN'
+    | 'TOKEN_EXPIRED'
+    | 'TOKEN_REVOKED'
+    | 'INVALID_API_KEY'
+    | 'REFRESH_TOKEN_REUSED'
+    | 'INVALID_SESSION_TOKEN'
   > = 'INVALID_TOKEN',
 ) =>
   new HttpError(code, detail, {

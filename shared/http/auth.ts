@@ -1,12 +1,13 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import * as z from 'zod';
 import { hashApiKey, isApiKey } from '../auth/api-keys';
-import { TokenError, verifyAccessToken } from '../auth/tokens';
+import { TokenError, verifyAccessToken, verifySessionToken, type SessionClaims } from '../auth/tokens';
 import { config } from '../config';
 import type { Db } from '../db/client';
 import { findActiveApiKey, isRefreshFamilyRevoked, touchApiKey } from '../db/repositories/credentials';
 import { findOwnNetworkId, findRole } from '../db/repositories/members';
 import { findNetwork } from '../db/repositories/networks';
+import { findRealtimeSession } from '../db/repositories/realtime';
 import { findUserById } from '../db/repositories/users';
 import {
   forbidden,
@@ -26,12 +27,16 @@ export interface AuthorizationInput {
   headers: Record<string, string>;
   db: Db;
   event: APIGatewayProxyEventV2;
+  /** A realtime session's `session_token`, read from the form on routes that accept one. */
+  sessionToken?: string;
 }
 
 export interface Access {
   principal: Principal;
   /** The network the request may act on, when the route is about one. */
   networkId: string | undefined;
+  /** The realtime session the request was made in (its `session_token` was valid). */
+  session?: { sessionId: string; clientId: string };
 }
 
 /** The authorisation hook of the request pipeline: who is calling, and on which network. */
@@ -148,6 +153,66 @@ export async function authenticateSocket(
   return { networkId: access.networkId, userId };
 }
 
+const staleSession = (
+  detail = 'The session token is invalid, expired or not for this session; reconnect the realtime socket',
+) => invalidToken(detail, 'INVALID_SESSION_TOKEN');
+
+/**
+ * A request made in a realtime session (`session_token` in the form): the token must be good, its session
+ * still open and its user still a member of the session's network. A bearer token sent with it must be
+ * the same user's (an expired one is ignored: the session token suffices); a network named by the path or
+ * `X-Network-Id` must be the session's.
+ */
+async function sessionAccess(
+  input: AuthorizationInput,
+  credential: Credential,
+  token: string,
+  next: () => Promise<Access>,
+): Promise<Access> {
+  const { db, scoped, headers } = input;
+  let claims: SessionClaims;
+  try {
+    claims = await verifySessionToken(token);
+  } catch (error) {
+    if (error instanceof TokenError) throw staleSession();
+    throw error;
+  }
+  const session = await findRealtimeSession(db, claims.sid);
+  const owner = claims.key ? session?.api_key_id : session?.user_id;
+  if (
+    !session ||
+    session.network_id !== claims.net ||
+    session.client_id !== claims.cid ||
+    owner !== claims.sub
+  )
+    throw staleSession('This session is closed or not yours; reconnect the realtime socket');
+  const wanted = (scoped.scope === 'network' ? scoped.networkSegment : undefined) ?? xNetworkId(headers);
+  if (wanted && wanted !== claims.net) throw staleSession('The session token is for another network');
+  const bound = { sessionId: claims.sid, clientId: claims.cid };
+  if (claims.key) {
+    // An API key's session adds nothing to the key itself, which must come along.
+    const access = await next();
+    if (access.principal.apiKeyId !== claims.sub) throw staleSession('The session token is not this key’s');
+    return { ...access, session: bound };
+  }
+  if (credential.kind === 'token') {
+    try {
+      const { userId } = await authenticateUser(db, credential.token);
+      if (userId !== claims.sub) throw staleSession('The session token belongs to another user');
+    } catch (error) {
+      if (!(error instanceof HttpError && error.code === 'TOKEN_EXPIRED')) throw error;
+    }
+  } else if (credential.kind === 'api_key') {
+    throw staleSession('The session token belongs to a user, not to this API key');
+  }
+  const user = await findUserById(db, claims.sub);
+  if (!user || !user.is_active)
+    throw staleSession('The user of this session no longer exists or is disabled');
+  const role = await findRole(db, claims.net, claims.sub);
+  if (!role) throw forbidden();
+  return { principal: { kind: 'user', userId: claims.sub, role }, networkId: claims.net, session: bound };
+}
+
 function xNetworkId(headers: Record<string, string>): string | undefined {
   const value = headers['x-network-id']?.trim();
   if (!value) return undefined;
@@ -170,11 +235,17 @@ function xNetworkId(headers: Record<string, string>): string | undefined {
  *   the user's own network, or `X-Network-Id` when the user is a member there.
  * On every other route a credential that is sent is checked, even in legacy mode: a bad one is a 401.
  */
-export const defaultAuthorizer: Authorizer = async ({ route, scoped, headers, db }) => {
+export const defaultAuthorizer: Authorizer = async (input) => {
+  const { route, scoped, headers, db } = input;
   const access: RouteAccess = route.access ?? (route.scope === 'root' ? 'public' : 'network');
   const credential = readCredential(headers);
   if (credential.kind === 'malformed' && access !== 'public') {
     throw invalidToken('The Authorization header must be "Bearer <token>"');
+  }
+  if (input.sessionToken && route.sessionToken && access === 'network') {
+    return sessionAccess(input, credential, input.sessionToken, () =>
+      defaultAuthorizer({ ...input, sessionToken: undefined }),
+    );
   }
 
   if (access === 'public') {

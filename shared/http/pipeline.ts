@@ -80,6 +80,12 @@ const bodyKindOf = (contentType: string | undefined): BodyKind | 'other' | undef
   return 'other';
 };
 
+/** The form's `session_token` field, when it is a non-empty string. */
+const sessionTokenField = (form: unknown): string | undefined => {
+  const value = (form as { session_token?: unknown } | undefined)?.session_token;
+  return typeof value === 'string' && value.trim() ? value.trim() : undefined;
+};
+
 const rawBody = (event: ApiEvent): Buffer =>
   event.body ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8') : Buffer.alloc(0);
 
@@ -215,12 +221,16 @@ function dispatcher(router: Router, authorize: Authorizer) {
     }
     const db = await getDb();
     // Credentials before input: a caller without access learns nothing, not even what the route expects.
-    const access = await authorize({ route, scoped, headers, db, event });
+    // A realtime session token travels in the form: that body is read first (API.md, "Realtime socket").
+    const readsSession = route.sessionToken && bodyKindOf(headers['content-type']) === 'multipart';
+    const early = readsSession ? { value: await parseBody(event, route, headers) } : undefined;
+    const sessionToken = sessionTokenField(early?.value);
+    const access = await authorize({ route, scoped, headers, db, event, sessionToken });
     const params: unknown = validate(route.params, match.params, 'path');
     const query: unknown = validate(route.query, parseQuery(event), 'query');
     internal.networkId = access.networkId;
     if (access.networkId) logger.appendKeys({ network_id: access.networkId });
-    const rawBodyValue = await parseBody(event, route, headers);
+    const rawBodyValue = early ? early.value : await parseBody(event, route, headers);
     const body: unknown =
       rawBodyValue === undefined && route.bodyOptional
         ? undefined
@@ -234,6 +244,7 @@ function dispatcher(router: Router, authorize: Authorizer) {
       version: scoped.version,
       networkId: access.networkId,
       principal: access.principal,
+      session: access.session,
       db,
       event,
       requestId: context.awsRequestId,

@@ -35,6 +35,7 @@ export function standardErrorCodes(route: RouteDefinition, form: OperationForm):
     if (form === 'network') codes.push('NETWORK_NOT_FOUND');
     if (form === 'token') codes.push('NETWORK_REQUIRED');
   }
+  if (route.sessionToken) codes.push('INVALID_SESSION_TOKEN');
   if (route.idempotency)
     codes.push('INVALID_IDEMPOTENCY_KEY', 'IDEMPOTENCY_IN_PROGRESS', 'IDEMPOTENCY_KEY_REUSED');
   codes.push('INTERNAL_ERROR', 'DATABASE_UNAVAILABLE');

@@ -45,6 +45,8 @@ interface BaseContext<P, Q, B> {
   body: B;
   /** Lower-cased header names. */
   headers: Record<string, string>;
+  /** The realtime session whose `session_token` the request carried (routes with `sessionToken`). */
+  session?: { sessionId: string; clientId: string };
   scope: RequestScope;
   version: 'v1' | 'v2' | undefined;
   principal: Principal;
@@ -116,6 +118,11 @@ export interface RouteDefinition<P = any, Q = any, B = any, S extends RouteScope
   body?: z.ZodType<B>;
   /** Content types accepted for the body; defaults to json when a body schema is given. */
   accepts?: BodyKind[];
+  /**
+   * The multipart field `session_token` (a realtime session's credential) is accepted, alone or with the
+   * bearer token; the handler gets `session` (API.md, "Realtime socket").
+   */
+  sessionToken?: boolean;
   /** Whether the body may be absent (validated as `undefined`). */
   bodyOptional?: boolean;
   /**

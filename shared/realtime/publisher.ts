@@ -9,7 +9,15 @@ import { countMetric, logger } from '../observability';
  * API would answer for the same object, so a client renders both the same way.
  */
 export type RealtimeEvent =
+  | {
+      event: 'session_ready';
+      session_id: string;
+      session_token: string;
+      client_id: string;
+      expires_in_seconds: number;
+    }
   | { event: 'service_status'; enabled: boolean }
+  | { event: 'conversation'; data: unknown }
   | { event: 'interaction'; data: unknown }
   | { event: 'action'; data: unknown }
   | { event: 'command_response'; data: { interaction_id?: string; message: string } };
@@ -60,6 +68,35 @@ function currentTransport(): ConnectionTransport | undefined {
   if (!url) return undefined;
   if (awsTransport?.url !== url) awsTransport = { url, transport: apiGatewayTransport(url) };
   return awsTransport.transport;
+}
+
+/** How long a message to a socket that is still opening is retried (API Gateway: until $connect returned). */
+export const OPENING_SOCKET_WAIT_MS = 5000;
+
+/**
+ * Sends `events`, in order, to one socket. `callbackUrl` names the WebSocket API stage when the caller
+ * knows it (the realtime function reads it from its event); else the configured one. A socket that is
+ * still opening (API Gateway answers 410 until its `$connect` returned) is retried for `waitForOpenMs`.
+ */
+export async function sendToConnection(
+  connectionId: string,
+  events: RealtimeEvent[],
+  options: { callbackUrl?: string; waitForOpenMs?: number } = {},
+): Promise<'sent' | 'gone' | 'no_transport'> {
+  const transport =
+    localTransport ?? (options.callbackUrl ? apiGatewayTransport(options.callbackUrl) : currentTransport());
+  if (!transport) return 'no_transport';
+  const deadline = Date.now() + (options.waitForOpenMs ?? 0);
+  for (const event of events) {
+    for (let attempt = 0; ; attempt++) {
+      const result = await transport.send(connectionId, JSON.stringify(event));
+      if (result === 'sent') break;
+      if (Date.now() >= deadline) return 'gone';
+      await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 500)));
+    }
+  }
+  countMetric('RealtimeEventsSent', events.length);
+  return 'sent';
 }
 
 /**

@@ -36,6 +36,8 @@ interface Socket {
   next: (predicate?: (message: any) => boolean, timeoutMs?: number) => Promise<any>;
   send: (message: unknown) => void;
   close: () => Promise<void>;
+  /** The session_ready event the socket opened with. */
+  session?: any;
 }
 
 const opened: WebSocket[] = [];
@@ -86,7 +88,19 @@ function connect(query: Record<string, string | undefined>, version = 'v1'): Pro
       }),
   };
   return new Promise((resolve, reject) => {
-    ws.once('open', () => resolve(socket));
+    // Every socket is greeted first with session_ready, then service_status (API.md, "Realtime socket");
+    // the 1.x events the tests below look at come after them.
+    ws.once('open', () =>
+      (async () => {
+        socket.session = await next();
+        expect(socket.session).toMatchObject({ event: 'session_ready', client_id: expect.any(String) });
+        expect(await next()).toEqual({ event: 'service_status', enabled: expect.any(Boolean) });
+        // `received` keeps what came after the greeting.
+        received.splice(0, 2);
+        taken = 0;
+        return socket;
+      })().then(resolve, reject),
+    );
     ws.once('unexpected-response', (_req, res) =>
       reject(new Error(`handshake refused with ${res.statusCode}`)),
     );
@@ -534,13 +548,19 @@ describe('the realtime socket', () => {
     await api.patch('/api/v1/service/network/enable', undefined, { token: a.accessToken });
     expect((await upload(a.accessToken, 'A-SECRET-WORDS')).status).toBe(204);
     await aSocket.next((m) => m.event === 'interaction');
+    await aSocket.next((m) => m.event === 'conversation');
     // Then one event on B's network: sockets deliver in order, so anything of A's would have come first.
     await api.patch('/api/v1/service/network/disable', undefined, { token: b.accessToken });
     await bSocket.next((m) => m.event === 'service_status');
 
     expect(bSocket.received).toEqual([{ event: 'service_status', enabled: false }]);
     expect(JSON.stringify(bSocket.received)).not.toContain(a.networkId);
-    expect(aSocket.received.map((m) => m.event)).toEqual(['service_status', 'service_status', 'interaction']);
+    expect(aSocket.received.map((m) => m.event)).toEqual([
+      'service_status',
+      'service_status',
+      'interaction',
+      'conversation',
+    ]);
   });
 
   it('removes the connection row when the socket closes, and later events still reach the other sockets', async () => {

@@ -231,7 +231,17 @@ describe('dev stage: realtime socket', () => {
     }
 
     expect(publishers.sort()).toEqual(['actions', 'interactions', 'service']);
-    expect([...posting].sort()).toEqual(publishers.map((name) => roleOf(ids.get(name)!)).sort());
+    // And the realtime function, which greets each socket it opened (session_ready, service_status) from
+    // an asynchronous call to itself that its resource policy allows.
+    expect([...posting].sort()).toEqual(
+      [...publishers, REALTIME_FUNCTION].map((name) => roleOf(ids.get(name)!)).sort(),
+    );
+    const selfInvoke = ofType('AWS::Lambda::Permission').filter(
+      ([, permission]) =>
+        JSON.stringify(permission.Properties.FunctionName).includes(ids.get(REALTIME_FUNCTION)!) &&
+        JSON.stringify(permission.Properties.Principal).includes(roleOf(ids.get(REALTIME_FUNCTION)!)),
+    );
+    expect(selfInvoke.map(([, p]) => p.Properties.Action)).toEqual(['lambda:InvokeFunction']);
     for (const name of publishers) {
       const variables = resources()[ids.get(name)!].Properties.Environment.Variables;
       expect(JSON.stringify(variables.REALTIME_CALLBACK_URL)).toContain('execute-api');

@@ -125,12 +125,12 @@ export async function joinConversation(
  * and, when the utterance has topics, `shared/domain/conversation-topics`:
  * it continues the network's latest open conversation, or closes it and starts a new one. Runs under a
  * per-network lock, so concurrent utterances (from several Lambdas) agree on one conversation.
- * Returns the conversation id. Use it inside the transaction that stores the interaction.
+ * Returns the conversation id, whether it was created, and the conversation that it ended. Use it inside the transaction that stores the interaction.
  */
 export const assignConversation = (
   db: Executor,
   utterance: Utterance,
-): Promise<{ conversationId: string; created: boolean }> =>
+): Promise<{ conversationId: string; created: boolean; endedId?: string }> =>
   inTransaction(db, async (trx) => {
     await advisoryLock(trx, 'conversationAssignment', utterance.networkId);
     const latest = await trx
@@ -173,7 +173,7 @@ export const assignConversation = (
       .returning('id')
       .executeTakeFirstOrThrow();
     if (utterance.personId) await addParticipant(trx, id, utterance.personId, utterance.timestamp);
-    return { conversationId: id, created: true };
+    return { conversationId: id, created: true, ...(latest ? { endedId: latest.id } : {}) };
   });
 
 /**

@@ -74,13 +74,24 @@ export const insertRefreshToken = (
     .execute();
 
 /** Locks the row: two concurrent refreshes with one token must not both succeed. */
-export const findRefreshTokenForUpdate = (db: Executor, jti: string) =>
-  db.selectFrom('refresh_tokens').selectAll().where('jti', '=', jti).forUpdate().executeTakeFirst();
+export const findRefreshTokenForUpdate = (db: Executor, jti: string, graceSeconds = 0) =>
+  db
+    .selectFrom('refresh_tokens')
+    .selectAll()
+    // Judged by the database's clock, which also wrote used_at.
+    .select(
+      sql<boolean>`used_at IS NOT NULL AND used_at > now() - make_interval(secs => ${graceSeconds})`.as(
+        'in_grace',
+      ),
+    )
+    .where('jti', '=', jti)
+    .forUpdate()
+    .executeTakeFirst();
 
-export const markRefreshTokenUsed = (db: Executor, jti: string) =>
+export const markRefreshTokenUsed = (db: Executor, jti: string, successor?: string) =>
   db
     .updateTable('refresh_tokens')
-    .set({ used_at: sql<Date>`now()` })
+    .set({ used_at: sql<Date>`now()`, successor: successor ?? null })
     .where('jti', '=', jti)
     .execute();
 

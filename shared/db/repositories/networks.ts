@@ -1,4 +1,4 @@
-import type { Executor } from '../transaction';
+import { advisoryLock, inTransaction, type Executor } from '../transaction';
 import { sql } from 'kysely';
 import type { Db } from '../client';
 import type { JsonObject, Network, NetworkClient } from '../types';
@@ -73,16 +73,22 @@ export const upsertClient = (
     .returningAll()
     .executeTakeFirstOrThrow();
 
-/** Create a client; undefined when the name is taken in this network. */
+/** Create a client (registered by `userId` when a user asks); undefined when the name is taken in this network. */
 export const insertClient = (
   db: Executor,
   networkId: string,
   clientId: string,
   metadata: JsonObject,
+  userId?: string,
 ): Promise<NetworkClient | undefined> =>
   db
     .insertInto('network_clients')
-    .values({ network_id: networkId, client_id: clientId, metadata: JSON.stringify(metadata) })
+    .values({
+      network_id: networkId,
+      client_id: clientId,
+      metadata: JSON.stringify(metadata),
+      user_id: userId ?? null,
+    })
     .onConflict((oc) => oc.columns(['network_id', 'client_id']).doNothing())
     .returningAll()
     .executeTakeFirst();
@@ -152,3 +158,80 @@ export async function renameClient(
 
 /** Postgres unique violation, for races the pre-checks cannot close. */
 export const isUniqueViolation = (error: unknown): boolean => (error as { code?: string })?.code === '23505';
+
+/** `name` with the suffix `-n`, cut so that the whole stays within the 64 characters of a client id. */
+export const suffixedClientName = (name: string, n: number): string => {
+  const suffix = `-${n}`;
+  return `${[...name]
+    .slice(0, 64 - suffix.length)
+    .join('')
+    .trimEnd()}${suffix}`;
+};
+
+/**
+ * The client a realtime socket opens as: `wanted` itself when it is free (created, registered by `userId`)
+ * or already this user's (re-attached; also a client that no user registered, as 1.x desktops and
+ * network-scoped devices made them); otherwise the first free `wanted-2`, `wanted-3`... Under a per-network
+ * lock, so two sockets asking for one name at once do not both get it.
+ */
+export const attachSocketClient = (
+  db: Executor,
+  networkId: string,
+  wanted: string,
+  userId: string | undefined,
+): Promise<NetworkClient> =>
+  inTransaction(db, async (trx) => {
+    await advisoryLock(trx, 'clientNames', networkId);
+    for (let n = 1; ; n++) {
+      const name = n === 1 ? wanted : suffixedClientName(wanted, n);
+      const existing = await findClient(trx, networkId, name);
+      if (!existing) {
+        return trx
+          .insertInto('network_clients')
+          .values({ network_id: networkId, client_id: name, metadata: '{}', user_id: userId ?? null })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+      }
+      if (!userId || existing.user_id === null || existing.user_id === userId) {
+        return trx
+          .updateTable('network_clients')
+          .set({ last_seen_at: sql<Date>`now()` })
+          .where('id', '=', existing.id)
+          .returningAll()
+          .executeTakeFirstOrThrow();
+      }
+    }
+  });
+
+/** The first of `client1`, `client2`... that is free in the network, created (POST P/service/clients without a name). */
+export const insertNumberedClient = (
+  db: Executor,
+  networkId: string,
+  metadata: JsonObject,
+  userId?: string,
+): Promise<NetworkClient> =>
+  inTransaction(db, async (trx) => {
+    await advisoryLock(trx, 'clientNames', networkId);
+    const taken = new Set(
+      (
+        await trx
+          .selectFrom('network_clients')
+          .select('client_id')
+          .where('network_id', '=', networkId)
+          .where('client_id', '~', '^client[0-9]+$')
+          .execute()
+      ).map((r) => r.client_id),
+    );
+    let n = 1;
+    while (taken.has(`client${n}`)) n++;
+    return trx
+      .insertInto('network_clients')
+      .values({
+        network_id: networkId,
+        client_id: `client${n}`,
+        metadata: JSON.stringify(metadata),
+        user_id: userId ?? null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  });

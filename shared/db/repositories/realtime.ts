@@ -10,6 +10,8 @@ export interface NewRealtimeConnection {
   clientId: string;
   userId?: string;
   apiKeyId?: string;
+  /** The session its `session_token` names. */
+  sessionId?: string;
 }
 
 export const addRealtimeConnection = (db: Executor, connection: NewRealtimeConnection) =>
@@ -21,6 +23,7 @@ export const addRealtimeConnection = (db: Executor, connection: NewRealtimeConne
       client_id: connection.clientId,
       user_id: connection.userId ?? null,
       api_key_id: connection.apiKeyId ?? null,
+      session_id: connection.sessionId ?? null,
     })
     .onConflict((oc) =>
       oc.column('connection_id').doUpdateSet({
@@ -28,6 +31,7 @@ export const addRealtimeConnection = (db: Executor, connection: NewRealtimeConne
         client_id: connection.clientId,
         user_id: connection.userId ?? null,
         api_key_id: connection.apiKeyId ?? null,
+        session_id: connection.sessionId ?? null,
         connected_at: sql`now()`,
         last_seen_at: sql`now()`,
       }),
@@ -77,3 +81,16 @@ export const pruneRealtimeConnections = (db: Executor) =>
       sql<Date>`now() - make_interval(hours => ${REALTIME_CONNECTION_MAX_AGE_HOURS})`,
     )
     .execute();
+
+/** The open session `sessionId` (its socket's row), or undefined once the socket closed or was pruned. */
+export const findRealtimeSession = (db: Executor, sessionId: string) =>
+  db
+    .selectFrom('realtime_connections')
+    .select(['connection_id', 'network_id', 'client_id', 'user_id', 'api_key_id'])
+    .where('session_id', '=', sessionId)
+    .where(
+      'connected_at',
+      '>=',
+      sql<Date>`now() - make_interval(hours => ${REALTIME_CONNECTION_MAX_AGE_HOURS})`,
+    )
+    .executeTakeFirst();
