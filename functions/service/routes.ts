@@ -4,6 +4,7 @@ import {
   deleteClient,
   findNetwork,
   insertClient,
+  insertNumberedClient,
   isUniqueViolation,
   listClients,
   renameClient,
@@ -13,6 +14,7 @@ import {
 } from '../../shared/db/repositories/networks';
 import { config } from '../../shared/config';
 import { createNetworkOwnedBy } from '../../shared/db/repositories/members';
+import type { JsonObject } from '../../shared/db/types';
 import {
   clientNotFound,
   clientTaken,
@@ -156,12 +158,15 @@ export const serviceRoutes: RouteDefinition[] = [
     path: '/service/clients',
     scope: 'scoped',
     tag,
-    summary: 'Add a client; 409 when the name is taken',
+    summary: 'Add a client (named by the server when no client_id is sent); 409 when the name is taken',
     body: createClientBody,
     responses: { 201: { description: 'The new client', schema: clientSchema } },
     errors: ['CLIENT_EXISTS'],
-    handler: async ({ db, networkId, body }) => {
-      const client = await insertClient(db, networkId, body.client_id, body.metadata ?? {});
+    handler: async ({ db, networkId, body, principal }) => {
+      const metadata = (body.metadata ?? {}) as JsonObject;
+      if (!body.client_id)
+        return created(toClient(await insertNumberedClient(db, networkId, metadata, principal.userId)));
+      const client = await insertClient(db, networkId, body.client_id, metadata);
       if (!client) throw clientTaken(body.client_id);
       return created(toClient(client));
     },

@@ -48,7 +48,12 @@ export const registerClientBody = z
   .meta({ id: 'ClientRegister' });
 export const toggleBody = z.object({ client_id: clientIdSchema.optional() }).meta({ id: 'ServiceToggle' });
 export const createClientBody = z
-  .object({ client_id: clientIdSchema, metadata: z.record(z.string(), z.unknown()).optional() })
+  .object({
+    client_id: clientIdSchema.optional().meta({
+      description: 'The name; without one the server assigns the first free of client1, client2...',
+    }),
+    metadata: z.record(z.string(), z.unknown()).optional(),
+  })
   .meta({ id: 'ClientCreate' });
 export const renameClientBody = z.object({ new_client_id: clientIdSchema }).meta({ id: 'ClientRename' });
 export const clientListSchema = z.array(z.string()).meta({ example: ['kitchen', 'desktop-1'] });

@@ -90,8 +90,8 @@ function connect(query: Record<string, string | undefined>, version = 'v1'): Pro
   return new Promise((resolve, reject) => {
     // Every socket is greeted first with session_ready, then service_status (API.md, "Realtime socket");
     // the 1.x events the tests below look at come after them.
-    ws.once('open', () =>
-      (async () => {
+    ws.once('open', () => {
+      void (async () => {
         socket.session = await next();
         expect(socket.session).toMatchObject({ event: 'session_ready', client_id: expect.any(String) });
         expect(await next()).toEqual({ event: 'service_status', enabled: expect.any(Boolean) });
@@ -99,8 +99,8 @@ function connect(query: Record<string, string | undefined>, version = 'v1'): Pro
         received.splice(0, 2);
         taken = 0;
         return socket;
-      })().then(resolve, reject),
-    );
+      })().then(resolve, reject);
+    });
     ws.once('unexpected-response', (_req, res) =>
       reject(new Error(`handshake refused with ${res.statusCode}`)),
     );

@@ -53,6 +53,20 @@ describe('service context', () => {
     expectError(await api.delete(`${P}/service/client/deregister/kitchen`), 404, 'CLIENT_NOT_FOUND');
   });
 
+  it('names a client created without client_id client1, client2... skipping names in use', async () => {
+    await api.post(`${P}/service/clients`, { client_id: 'client2' });
+    const first = await api.post(`${P}/service/clients`, { metadata: { os: 'linux' } });
+    const second = await api.post(`${P}/service/clients`, {});
+    const third = await api.post(`${P}/service/clients`, {});
+    expect([first.status, second.status, third.status]).toEqual([201, 201, 201]);
+    expect([first.body.client_id, second.body.client_id, third.body.client_id]).toEqual([
+      'client1',
+      'client3',
+      'client4',
+    ]);
+    expect(first.body.metadata).toEqual({ os: 'linux' });
+  });
+
   it('creates clients with metadata and refuses a taken name with 409', async () => {
     const res = await api.post(`${P}/service/clients`, { client_id: 'desktop-1', metadata: { os: 'linux' } });
     expect(res.status).toBe(201);

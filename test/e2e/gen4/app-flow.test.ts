@@ -50,8 +50,8 @@ function openSocket(
   const received: any[] = [];
   const wakers = new Set<() => void>();
   let taken = 0;
-  ws.on('message', (data) => {
-    received.push(JSON.parse(data.toString()));
+  ws.on('message', (data: Buffer) => {
+    received.push(JSON.parse(data.toString('utf8')));
     for (const wake of wakers) wake();
   });
   const next = (predicate: (message: any) => boolean = () => true) =>
