@@ -5,6 +5,7 @@ import * as realtimeConnections from './2026_11_28_0004_realtime_connections';
 import * as actionOrigin from './2026_11_28_0005_action_origin';
 import * as realtimeSessions from './2026_12_01_0006_realtime_sessions';
 import * as refreshGrace from './2026_12_01_0007_refresh_grace';
+import * as orphanInteractions from './2026_12_01_0008_orphan_interactions';
 
 /**
  * Every migration, by its sortable name. A static map because an esbuild bundle has no migrations folder
@@ -17,6 +18,7 @@ export const migrations: Record<string, Migration> = {
   '2026_11_28_0005_action_origin': actionOrigin,
   '2026_12_01_0006_realtime_sessions': realtimeSessions,
   '2026_12_01_0007_refresh_grace': refreshGrace,
+  '2026_12_01_0008_orphan_interactions': orphanInteractions,
 };
 
 export const staticMigrationProvider: MigrationProvider = {

@@ -6,7 +6,8 @@ const email = z.email().max(254);
 const username = z
   .string()
   .regex(/^[A-Za-z0-9_.-]{3,50}$/, 'must be 3 to 50 letters, digits, ".", "_" or "-"');
-const password = z.string().min(8, 'must be at least 8 characters').max(1024);
+// NIST SP 800-63B: at least 8 characters, no composition rules; said so a person understands it.
+const password = z.string().min(8, 'Use at least 8 characters').max(1024);
 
 export const registerBody = z.object({ email, password, username: username.nullish() }).meta({
   id: 'Register',

@@ -157,6 +157,8 @@ export const interactionRoutes: RouteDefinition[] = [
       const rows = await listInteractions(db, networkId, {
         personId: query.person_id,
         conversationId: query.conversation_id,
+        conversationIds: query.conversation_ids,
+        orphansOnly: query.orphans_only,
         limit: query.limit,
         offset: query.offset,
       });

@@ -62,10 +62,25 @@ export const createInteractionBody = z
 
 export const interactionParams = z.object({ interaction_id: uuidParam });
 
+/** A query parameter that may be repeated (`?a=1&a=2`): always an array. */
+const repeated = <T extends z.ZodType>(item: T) =>
+  z.preprocess(
+    (value) => (value === undefined || Array.isArray(value) ? value : [value]),
+    z.array(item).max(100),
+  );
+
 export const interactionListQuery = z.object({
   person_id: z.uuid().optional(),
   conversation_id: z.uuid().optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(50),
+  conversation_ids: repeated(z.uuid())
+    .optional()
+    .meta({ description: 'Interactions of any of these conversations (repeat the parameter)' }),
+  orphans_only: z
+    .enum(['true', 'false'])
+    .transform((value) => value === 'true')
+    .optional()
+    .meta({ description: 'Only interactions that belong to no conversation' }),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
   offset: z.coerce.number().int().min(0).default(0),
 });
 

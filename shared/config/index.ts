@@ -118,7 +118,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     geminiRetryDelayMs: Number(env.GEMINI_RETRY_DELAY_MS || 500),
     jwtSecret: env.JWT_SECRET || undefined,
     logLevel: env.LOG_LEVEL || 'INFO',
-    appVersion: env.APP_VERSION || '1.0.0',
+    // Both desktop generations refuse a server whose major differs from theirs: the default serves 4.x.
+    appVersion: env.APP_VERSION || '4.0.0',
     corsOrigins: (env.CORS_ORIGINS || '*')
       .split(',')
       .map((origin) => origin.trim())

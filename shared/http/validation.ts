@@ -28,7 +28,13 @@ export const clientIdSchema = z
   .string()
   .min(1)
   .max(64)
-  .regex(/^[A-Za-z0-9_\- ]+$/, 'may contain letters, digits, "-", "_" and spaces only');
+  // What device names look like ("Ankur's MacBook Air", "Küche", "客厅"): letters of any script, digits,
+  // spaces, - _ ' ’ and dots; never a slash or a control character, which would break paths and logs.
+  .regex(
+    /^[\p{L}\p{M}\p{N}_\-'\u2019. ]+$/u,
+    'may contain letters, digits, spaces, "-", "_", "\'" and "." only',
+  )
+  .refine((value) => value === value.trim(), 'must not start or end with a space');
 export const messageSchema = z.object({ message: z.string() });
 export const errorSchema = z.object({
   detail: z.string(),

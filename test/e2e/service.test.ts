@@ -181,6 +181,10 @@ describe('service context', () => {
         'VALIDATION_ERROR',
       );
       expectError(await api.post(`${P}/service/clients`, { client_id: 'bad/name' }), 422, 'VALIDATION_ERROR');
+      for (const bad of [' lead', 'trail ', 'tab\there', 'new\nline'])
+        expectError(await api.post(`${P}/service/clients`, { client_id: bad }), 422, 'VALIDATION_ERROR');
+      for (const name of ["Ankur's MacBook Air", 'Ankur\u2019s iPhone', 'Küche', '客厅', 'pixel-8.home'])
+        expect((await api.post(`${P}/service/clients`, { client_id: name })).status).toBe(201);
       expectError(
         await api.post(`${P}/service/clients`, 'client_id=x', { headers: { 'content-type': 'text/plain' } }),
         415,

@@ -74,6 +74,10 @@ export const insertInteraction = (db: Executor, interaction: NewInteraction): Pr
 export interface InteractionFilter {
   personId?: string;
   conversationId?: string;
+  /** Interactions of any of these conversations. */
+  conversationIds?: string[];
+  /** Only interactions without a conversation. */
+  orphansOnly?: boolean;
   limit: number;
   offset: number;
 }
@@ -83,6 +87,8 @@ export const listInteractions = (db: Executor, networkId: string, filter: Intera
   let query = db.selectFrom('interactions').select(visible).where('network_id', '=', networkId);
   if (filter.personId) query = query.where('person_id', '=', filter.personId);
   if (filter.conversationId) query = query.where('conversation_id', '=', filter.conversationId);
+  if (filter.conversationIds?.length) query = query.where('conversation_id', 'in', filter.conversationIds);
+  if (filter.orphansOnly) query = query.where('conversation_id', 'is', null);
   return query
     .orderBy('timestamp', 'desc')
     .orderBy('id', 'desc')
