@@ -23,12 +23,14 @@ import {
   revokeRefreshFamily,
 } from '../../shared/db/repositories/credentials';
 import { createNetworkOwnedBy, findOwnNetworkId } from '../../shared/db/repositories/members';
-import { isUniqueViolation } from '../../shared/db/repositories/networks';
+import { deleteNetworks, isUniqueViolation } from '../../shared/db/repositories/networks';
 import {
   findUserByEmail,
   findUserById,
   findUserByLogin,
   insertUser,
+  deleteUser,
+  soleOwnedNetworkIds,
 } from '../../shared/db/repositories/users';
 import type { User } from '../../shared/db/types';
 import {
@@ -248,3 +250,16 @@ export async function currentUser(db: Db, userId: string): Promise<z.infer<typeo
     created_at: new Date(user.created_at).toISOString(),
   };
 }
+
+/**
+ * Deletes the account (the app asks from Settings, after the person typed its email): the user with their
+ * credentials, tokens and memberships, and the networks they alone own with everything in them (persons
+ * and voiceprints, conversations, interactions, actions), in one transaction. Networks with another owner
+ * stay, without this member. Its access tokens stop at once: their user is gone.
+ */
+export const deleteAccount = (db: Db, userId: string): Promise<void> =>
+  inTransaction(db, async (trx) => {
+    const owned = await soleOwnedNetworkIds(trx, userId);
+    await deleteNetworks(trx, owned);
+    await deleteUser(trx, userId, accountThrottleKey(userId));
+  });

@@ -10,7 +10,7 @@ import {
   type RequestContext,
   type RouteDefinition,
 } from '../../shared/http/route';
-import { currentUser, login, refresh, register } from './accounts';
+import { currentUser, deleteAccount, login, refresh, register } from './accounts';
 import { addNetworkMember, removeNetworkMember } from './members';
 import { authorizationUrl, checkState, githubIdentity, googleIdentity, signInWithProvider } from './oauth';
 import {
@@ -113,6 +113,19 @@ export const authRoutes: RouteDefinition[] = [
     summary: 'The signed-in account: id, email, username, whether it has a password, when it was made',
     responses: { 200: { description: 'The account', schema: meResponse } },
     handler: async ({ db, principal }) => ok(await currentUser(db, principal.userId!)),
+  }),
+  defineRoute({
+    method: 'DELETE',
+    path: '/api/{version}/auth/me',
+    scope: 'root',
+    access: 'user',
+    tag,
+    summary: 'Delete the account and the networks it alone owns, with everything in them',
+    responses: { 204: { description: 'Deleted' } },
+    handler: async ({ db, principal }) => {
+      await deleteAccount(db, principal.userId!);
+      return noContent();
+    },
   }),
   oauthUrlRoute('google'),
   oauthUrlRoute('github'),

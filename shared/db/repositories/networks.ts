@@ -235,3 +235,7 @@ export const insertNumberedClient = (
       .returningAll()
       .executeTakeFirstOrThrow();
   });
+
+/** Deletes networks with everything in them (every table of a network cascades from it). */
+export const deleteNetworks = (db: Executor, networkIds: string[]) =>
+  networkIds.length ? db.deleteFrom('networks').where('id', 'in', networkIds).execute() : Promise.resolve([]);

@@ -77,3 +77,36 @@ export const linkProvider = (
     .where('id', '=', user.id)
     .returningAll()
     .executeTakeFirstOrThrow();
+
+/** The networks whose only owner is this user (deleting the account deletes them). */
+export const soleOwnedNetworkIds = async (db: Executor, userId: string): Promise<string[]> =>
+  (
+    await db
+      .selectFrom('network_members as m')
+      .select('m.network_id')
+      .where('m.user_id', '=', userId)
+      .where('m.role', '=', 'owner')
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('network_members as o')
+              .select('o.user_id')
+              .whereRef('o.network_id', '=', 'm.network_id')
+              .where('o.role', '=', 'owner')
+              .where('o.user_id', '<>', userId),
+          ),
+        ),
+      )
+      .forUpdate()
+      .execute()
+  ).map((row) => row.network_id);
+
+/**
+ * Deletes the user: their memberships, API keys' authorship, refresh tokens and sockets go with them
+ * (foreign keys), and their failed-login rows by account key.
+ */
+export async function deleteUser(db: Executor, userId: string, accountThrottleKey: string): Promise<void> {
+  await db.deleteFrom('login_attempts').where('throttle_key', '=', accountThrottleKey).execute();
+  await db.deleteFrom('users').where('id', '=', userId).execute();
+}
