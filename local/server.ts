@@ -161,6 +161,21 @@ export async function openLocalServer(options: LocalServerOptions = {}): Promise
     });
   });
 
+  // What Node's HTTP parser refuses (a bad Content-Length, headers over its limit) is answered in the same
+  // error shape as everything else, rather than a bare status line.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+    const detail =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? 'The request line and headers are too large'
+        : 'The request is not valid HTTP/1.1';
+    const body = JSON.stringify(errorBody('BAD_REQUEST', detail));
+    socket.end(
+      'HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n' +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+
   // The realtime socket, served by the same handler as the WebSocket API's Lambda.
   const realtime = attachLocalRealtime(
     server,
