@@ -2,7 +2,8 @@
  * The local server as `npm start` runs it (a child process), on a PostgreSQL instance of this file's own
  * (initdb into a temporary folder, pg_ctl on a free port; the server on 5432 is never touched), through
  * the faults an unattended server meets: started before its database, sessions killed, the database
- * restarted, stopped and crashed under a load of writes with Idempotency-Key.
+ * restarted, stopped and crashed under a load of writes with Idempotency-Key (uploads to
+ * POST P/interactions/register and JSON to POST P/interactions).
  *
  * Proven: the server never exits by itself; every outage answer is 503 DATABASE_UNAVAILABLE with
  * Retry-After; every acknowledged write is stored exactly once (retries reuse the key); the server serves
@@ -160,17 +161,27 @@ describe.skipIf(Boolean(reason))('the local server through database faults (own 
     const acknowledged = new Map<number, { id: string; status: number }>();
     const transcript = (n: number) => `fault write ${runId} number ${n}`;
 
-    const send = (n: number) =>
-      api.post(
+    // Even writes: an upload (multipart, audio work, then a transaction); odd ones: POST P/interactions (JSON).
+    const send = (n: number) => {
+      const headers = { ...authed.headers, 'idempotency-key': `fault-${runId}-${n}` };
+      const timestamp = new Date(BASE_TIME + n * 60_000).toISOString();
+      if (n % 2 === 1)
+        return api.post(
+          `${P}/interactions`,
+          { content: transcript(n), interaction_type: 'text', client_id: 'kitchen', timestamp },
+          { headers },
+        );
+      return api.post(
         `${P}/interactions/register`,
         multipart({
           audio: { filename: VOICES[n % VOICES.length]!, content: fixture(VOICES[n % VOICES.length]!) },
           client_id: 'kitchen',
-          captured_at: new Date(BASE_TIME + n * 60_000).toISOString(),
+          captured_at: timestamp,
           transcript: transcript(n),
         }),
-        { headers: { ...authed.headers, 'idempotency-key': `fault-${runId}-${n}` } },
+        { headers },
       );
+    };
 
     const isOutageAnswer = (res: TestResponse) =>
       res.status === 503 &&
