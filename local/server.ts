@@ -60,7 +60,7 @@ const json = (res: ServerResponse, status: number, code: ErrorCode, detail: stri
 };
 
 /** The path of a request target without trusting it to be a URL (`//`, `*` and bad escapes included). */
-const pathOf = (target: string) => target.split('?')[0]!;
+const pathOf = (target: string) => target.split('?')[0];
 
 function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {

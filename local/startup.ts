@@ -44,7 +44,7 @@ export function describeCause(error: unknown): string {
   if (Array.isArray(current?.errors) && current.errors.length && !current.message)
     return describeCause(current.errors[0]);
   const message = String(current?.message || current?.code || error)
-    .split('\n')[0]!
+    .split('\n')[0]
     .trim();
   return current?.code && !message.includes(current.code) ? `${message} (${current.code})` : message;
 }

@@ -174,7 +174,7 @@ describe.skipIf(Boolean(reason))('the local server through database faults (own 
       return api.post(
         `${P}/interactions/register`,
         multipart({
-          audio: { filename: VOICES[n % VOICES.length]!, content: fixture(VOICES[n % VOICES.length]!) },
+          audio: { filename: VOICES[n % VOICES.length], content: fixture(VOICES[n % VOICES.length]) },
           client_id: 'kitchen',
           captured_at: timestamp,
           transcript: transcript(n),
@@ -343,7 +343,7 @@ describe.skipIf(Boolean(reason))('the local server through database faults (own 
           `SELECT count(*)::int AS n FROM pg_stat_activity
             WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`,
         )
-      )[0]!.n;
+      )[0].n;
     // The server holds its connection (one, as a Lambda would).
     expect((await api.get(`${P}/persons`, authed)).status).toBe(200);
     expect(await sessions()).toBeGreaterThan(0);
@@ -397,8 +397,8 @@ describe.skipIf(Boolean(reason))('the local server through database faults (own 
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk));
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     for (let i = 0; i < 6_000 && !output.includes('invoked'); i++) await sleep(20);
     expect(output).toContain('invoked 200');
@@ -406,13 +406,13 @@ describe.skipIf(Boolean(reason))('the local server through database faults (own 
       `SELECT count(*)::int AS n FROM pg_stat_activity
         WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`,
     );
-    expect(open[0]!.n).toBe(1);
+    expect(open[0].n).toBe(1);
     child.kill('SIGTERM');
     expect(await exited, output).toBe(0);
     const after = await pg.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_stat_activity
         WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`,
     );
-    expect(after[0]!.n).toBe(0);
+    expect(after[0].n).toBe(0);
   }, 120_000);
 });

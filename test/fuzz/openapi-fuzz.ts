@@ -164,6 +164,9 @@ async function send(c: Pick<FuzzCase, 'method' | 'path' | 'headers' | 'body'>): 
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
 
+/** A Content-Type header, or none for the empty string. */
+const contentTypeHeader = (type: string): Record<string, string> => (type ? { 'content-type': type } : {});
+
 async function call(method: string, path: string, body: unknown, token?: string): Promise<any> {
   const answer = await send({
     method,
@@ -259,7 +262,7 @@ function makeCases(op: Operation, doc: JsonSchema, fx: Fixtures): fc.Arbitrary<F
   };
   const validQuery = fc.record<Record<string, unknown>>(
     Object.fromEntries(queryParams.map((p) => [p.name, queryValue(p)])),
-    { requiredKeys: queryParams.filter((p) => p.required).map((p) => p.name as string) } as never,
+    { requiredKeys: queryParams.filter((p) => p.required).map((p) => p.name as string) },
   );
   const queryString = (query: Record<string, unknown>) => {
     const entries = Object.entries(query).filter(([, v]) => v !== undefined);
@@ -365,7 +368,7 @@ function makeCases(op: Operation, doc: JsonSchema, fx: Fixtures): fc.Arbitrary<F
       .map(([name]) => name);
   };
   const bodyWithField = (value: fc.Arbitrary<unknown>, like?: string) => {
-    const media = mediaTypes.find((m) => m !== 'application/octet-stream') ?? mediaTypes[0]!;
+    const media = mediaTypes.find((m) => m !== 'application/octet-stream') ?? mediaTypes[0];
     const names = bodyFields(like).length ? bodyFields(like) : bodyFields();
     if (!names.length || media === 'application/octet-stream') return validBody;
     return fc
@@ -453,7 +456,7 @@ function makeCases(op: Operation, doc: JsonSchema, fx: Fixtures): fc.Arbitrary<F
             // The body itself of the wrong type, or missing what is required.
             fc.constantFrom(null, [], 'text', 42, true, {}).map((value) => ({
               headers: {
-                'content-type': mediaTypes.includes('application/json') ? 'application/json' : mediaTypes[0]!,
+                'content-type': mediaTypes.includes('application/json') ? 'application/json' : mediaTypes[0],
               },
               body: json(value),
             })),
@@ -473,7 +476,7 @@ function makeCases(op: Operation, doc: JsonSchema, fx: Fixtures): fc.Arbitrary<F
             body: fc.oneof(
               bodyWithField(fc.constant(HUGE_STRING), '"string"'),
               fc.constant({
-                headers: { 'content-type': mediaTypes[0]! },
+                headers: { 'content-type': mediaTypes[0] },
                 body: Buffer.alloc(7 * 1024 * 1024, 0x61),
               }),
             ),
@@ -562,7 +565,7 @@ function makeCases(op: Operation, doc: JsonSchema, fx: Fixtures): fc.Arbitrary<F
             ),
           )
           .map(([body, type]) => ({
-            headers: (type ? { 'content-type': type } : {}) as Record<string, string>,
+            headers: contentTypeHeader(type),
             body: body?.body ?? Buffer.from('{}'),
           })),
       }),
@@ -572,13 +575,13 @@ function makeCases(op: Operation, doc: JsonSchema, fx: Fixtures): fc.Arbitrary<F
       3,
       request('malformed bodies', {
         body: fc.oneof(
-          fc.constant({ headers: { 'content-type': mediaTypes[0]! }, body: Buffer.alloc(0) }),
+          fc.constant({ headers: { 'content-type': mediaTypes[0] }, body: Buffer.alloc(0) }),
           mediaTypes.includes('application/json')
             ? malformedJsonText.map((text) => ({
                 headers: { 'content-type': 'application/json' },
                 body: Buffer.from(text),
               }))
-            : fc.constant({ headers: { 'content-type': mediaTypes[0]! }, body: Buffer.from('{') }),
+            : fc.constant({ headers: { 'content-type': mediaTypes[0] }, body: Buffer.from('{') }),
           mediaTypes.includes('multipart/form-data')
             ? fc.tuple(validBody, fc.double({ min: 0, max: 1, noNaN: true })).map(([body, cut]) => {
                 const form = body?.headers['content-type']?.startsWith('multipart/')
@@ -926,7 +929,7 @@ export function describeFuzz(driver: 'pglite' | 'postgres' | 'http'): void {
         const seed = (SEED + hash(op.id)) | 0;
         // One draw per generator slot (each category keeps its share), then top up to the case count.
         const cases: FuzzCase[] = generators.map(
-          (arb, i) => fc.sample(arb, { seed: seed + i, numRuns: 1 })[0]!,
+          (arb, i) => fc.sample(arb, { seed: seed + i, numRuns: 1 })[0],
         );
         const all = fc.oneof(...generators);
         if (cases.length < CASES_PER_OPERATION)
@@ -943,7 +946,7 @@ export function describeFuzz(driver: 'pglite' | 'postgres' | 'http'): void {
               unsendable++;
               continue;
             }
-            answer = { status: 599, headers: {}, text: `threw: ${(error as Error)?.stack ?? error}` };
+            answer = { status: 599, headers: {}, text: `threw: ${(error as Error)?.stack ?? String(error)}` };
           }
           const problems = problemsOf(op, answer, c);
           if (!problems.length) continue;

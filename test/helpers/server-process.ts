@@ -53,8 +53,8 @@ export async function spawnServer(env: Record<string, string | undefined>): Prom
       }
     };
   };
-  child.stdout!.on('data', onText('out'));
-  child.stderr!.on('data', onText('err'));
+  child.stdout.on('data', onText('out'));
+  child.stderr.on('data', onText('err'));
 
   const proc: ServerProcess = {
     child,
