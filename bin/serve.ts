@@ -1,108 +1,80 @@
 /**
- * Local API: serves the very handlers the Lambdas use, on the embedded PGlite database unless
- * DATABASE_URL points at a PostgreSQL server. Each HTTP request becomes an API Gateway v2 event; the
- * realtime socket's connections become the WebSocket API's events.
+ * Local API (`npm start`): serves the very handlers the Lambdas use (local/server.ts), on the embedded
+ * PGlite database unless DATABASE_URL points at a PostgreSQL server.
+ *
+ * It runs unattended: a misconfiguration (a bad setting, a port in use, a database that refuses) is one
+ * line on stderr and exit code 1, not a stack; a database that is down is waited for (the server answers
+ * `/health` meanwhile and migrates as soon as the database answers); SIGTERM and SIGINT finish the requests
+ * in flight (at most 10 s) and close the database.
+ *
+ * Only the configuration is imported up front: modules that read it at import time (the logger) must see
+ * the defaults below, and a bad setting must be said before anything else can throw on it.
  */
-import { createServer, type Server } from 'node:http';
-import { contexts, defaultContextName } from '../functions/contexts';
-import { config } from '../shared/config';
-import { closeDb, describeDatabase, getDb } from '../shared/db/client';
-import { migrateToLatest } from '../shared/db/migrate';
-import { errorBody } from '../shared/errors';
-import { LocalDispatcher, toApiGatewayEvent } from '../local/dispatch';
-import { attachLocalRealtime, REALTIME_PATH } from '../local/realtime';
+import type { Server } from 'node:http';
+import { ConfigError, config } from '../shared/config';
 
 // Old clients reach network-scoped routes by network id alone; locally that stays on unless said otherwise.
 process.env.LEGACY_NETWORK_AUTH ??= 'true';
 
-export async function startLocalServer(
-  port = config().port,
-  host = process.env.HOST ?? '0.0.0.0',
-): Promise<Server> {
-  const db = await getDb();
-  await migrateToLatest(db);
-  const dispatcher = new LocalDispatcher(contexts, defaultContextName);
+/** The server with every route served (tests): listens, and resolves once the database is migrated. */
+export async function startLocalServer(port?: number, host = process.env.HOST ?? '0.0.0.0'): Promise<Server> {
+  const { startLocalServer: start } = await import('../local/server');
+  return start(port, host);
+}
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    // eslint-disable-next-line @typescript-eslint/no-misused-promises -- every failure is answered in its try/catch
-    req.on('end', async () => {
-      if (REALTIME_PATH.test(new URL(req.url ?? '/', 'http://localhost').pathname)) {
-        res.writeHead(426, {
-          'Content-Type': 'application/json',
-          Upgrade: 'websocket',
-          Connection: 'Upgrade',
-        });
-        res.end(
-          JSON.stringify(
-            errorBody('UPGRADE_REQUIRED', 'This is a WebSocket: open it with an Upgrade request'),
-          ),
-        );
-        return;
-      }
-      try {
-        const event = toApiGatewayEvent({
-          method: req.method ?? 'GET',
-          url: req.url ?? '/',
-          headers: req.headers,
-          body: Buffer.concat(chunks),
-          sourceIp: req.socket.remoteAddress,
-        });
-        const result = await dispatcher.invoke(event);
-        const body = result.body
-          ? Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8')
-          : undefined;
-        res.writeHead(result.statusCode ?? 200, {
-          ...(result.headers as Record<string, string>),
-          ...(result.cookies?.length ? { 'Set-Cookie': result.cookies } : {}),
-        });
-        res.end(body);
-      } catch (error) {
-        console.error(error);
-        res.writeHead(500, { 'Content-Type': 'application/json' });
-        res.end(
-          JSON.stringify({
-            detail: 'Internal server error',
-            error_code: 'INTERNAL_ERROR',
-            timestamp: new Date().toISOString(),
-          }),
-        );
-      }
-    });
-  });
+const oneLiners = ['ConfigError', 'ListenError', 'DatabaseUnusable'];
 
-  // The realtime socket, served by the same handler as the WebSocket API's Lambda.
-  const realtime = attachLocalRealtime(
-    server,
-    async () => (await import('../functions/realtime/handler')).handler,
-  );
-  // Upgraded sockets are no longer the HTTP server's connections: close them too, or close() never ends.
-  const closeHttp = server.close.bind(server);
-  server.close = (callback) => {
-    void realtime.close().finally(() => closeHttp(callback));
-    return server;
+function fail(error: unknown): never {
+  if (error instanceof Error && oneLiners.includes(error.name)) console.error(`mira: ${error.message}`);
+  else console.error('mira: the server stopped on an unexpected error:', error);
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  try {
+    config();
+  } catch (error) {
+    fail(error instanceof ConfigError ? error : new ConfigError(String((error as Error)?.message)));
+  }
+  const [{ openLocalServer }, { describeDatabase }] = await Promise.all([
+    import('../local/server'),
+    import('../shared/db/client'),
+  ]);
+  let local: Awaited<ReturnType<typeof openLocalServer>>;
+  try {
+    local = await openLocalServer({ host: process.env.HOST ?? '0.0.0.0' });
+  } catch (error) {
+    fail(error);
+  }
+  const { port } = local;
+  console.log(`Mira API listening on http://localhost:${port} (database: ${describeDatabase()})`);
+  console.log(`API reference: http://localhost:${port}/docs`);
+  local.ready.then((served) => served && console.log(`Mira API ready on http://localhost:${port}`), fail);
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) {
+      console.log(`${signal} received again: exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    const pending = local.inFlight();
+    console.log(
+      `${signal} received: shutting down` +
+        (pending ? ` after ${pending} request${pending === 1 ? '' : 's'} in flight (at most 10 s)` : ''),
+    );
+    local.shutdown({ closeDatabase: true }).then(({ cut, drainedMs }) => {
+      console.log(
+        cut
+          ? `Stopped after ${drainedMs} ms; ${cut} request${cut === 1 ? ' was' : 's were'} cut short`
+          : `Stopped cleanly in ${drainedMs} ms`,
+      );
+      process.exit(cut ? 1 : 0);
+    }, fail);
   };
-
-  await new Promise<void>((resolve) => server.listen(port, host, resolve));
-  return server;
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
 const isMain = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('bin/serve.ts');
-if (isMain) {
-  const server = await startLocalServer();
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config().port;
-  console.log(`Mira API listening on http://localhost:${port} (database: ${describeDatabase()})`);
-  console.log(`API reference: http://localhost:${port}/docs`);
-  const shutdown = (signal: string) => {
-    console.log(`${signal} received, shutting down`);
-    server.close(() => {
-      void closeDb().finally(() => process.exit(0));
-    });
-    server.closeAllConnections();
-    setTimeout(() => process.exit(1), 5_000).unref();
-  };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-}
+if (isMain) await main();

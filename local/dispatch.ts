@@ -19,7 +19,10 @@ export interface RawRequest {
 
 /** Turns an HTTP request into the API Gateway HTTP API (payload 2.0) event the Lambda would receive. */
 export function toApiGatewayEvent(request: RawRequest): ApiEvent {
-  const url = new URL(request.url, 'http://localhost');
+  // An origin-form target is a path: `//x/y` stays that path rather than naming a host `x`.
+  const url = request.url.startsWith('/')
+    ? new URL(`http://localhost${request.url}`)
+    : new URL(request.url, 'http://localhost');
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {
     if (value === undefined) continue;

@@ -103,19 +103,46 @@ const parseSsl = (value: string | undefined, url: string | undefined): AppConfig
   return 'disable';
 };
 
+/** A setting that cannot be used; its message is the one line the local server prints before it exits. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** A whole number from the environment within [min, max]; `fallback` when unset or empty. */
+const integer = (env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0, max = 2 ** 31 - 1) => {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max)
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, not "${env[name]}"`);
+  return value;
+};
+
+const databaseUrlOf = (env: NodeJS.ProcessEnv): string | undefined => {
+  const url = env.DATABASE_URL || undefined;
+  if (url === undefined) return undefined;
+  const protocol = URL.canParse(url) ? new URL(url).protocol : undefined;
+  if (protocol !== 'postgres:' && protocol !== 'postgresql:')
+    throw new ConfigError('DATABASE_URL must be a postgres://user@host:port/database URL');
+  return url;
+};
+
 export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const databaseUrl = env.DATABASE_URL || undefined;
+  const databaseUrl = databaseUrlOf(env);
   const production = env.STAGE === 'prod' || env.STAGE === 'production' || env.NODE_ENV === 'production';
   return {
     databaseUrl,
     dataDir: env.MIRA_DATA_DIR || '.mira/pgdata',
-    port: Number(env.PORT || 8000),
+    port: integer(env, 'PORT', 8000, 0, 65535),
     geminiApiKey: env.GEMINI_API_KEY || undefined,
     geminiBaseUrl: env.GEMINI_BASE_URL || undefined,
     geminiModel: env.GEMINI_MODEL || 'gemini-3.8-flash',
-    geminiTimeoutMs: Number(env.GEMINI_TIMEOUT_MS || 10_000),
-    geminiMaxAttempts: Number(env.GEMINI_MAX_ATTEMPTS || 3),
-    geminiRetryDelayMs: Number(env.GEMINI_RETRY_DELAY_MS || 500),
+    geminiTimeoutMs: integer(env, 'GEMINI_TIMEOUT_MS', 10_000, 1),
+    geminiMaxAttempts: integer(env, 'GEMINI_MAX_ATTEMPTS', 3, 1, 100),
+    geminiRetryDelayMs: integer(env, 'GEMINI_RETRY_DELAY_MS', 500),
     jwtSecret: env.JWT_SECRET || undefined,
     logLevel: env.LOG_LEVEL || 'INFO',
     // Both desktop generations refuse a server whose major differs from theirs: the default serves 4.x.
@@ -126,14 +153,14 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       .filter(Boolean),
     // Never in production, whatever the environment says: anyone knowing a network id could read it.
     legacyNetworkAuth: !production && parseBool(env.LEGACY_NETWORK_AUTH, false),
-    maxBodyBytes: Number(env.MAX_BODY_BYTES || 6 * 1024 * 1024),
+    maxBodyBytes: integer(env, 'MAX_BODY_BYTES', 6 * 1024 * 1024, 1),
     databaseSsl: parseSsl(env.DATABASE_SSL, databaseUrl),
     databaseCaFile: env.DATABASE_CA_FILE || undefined,
-    databaseStaleAfterMs: Number(env.DATABASE_STALE_AFTER_MS ?? 5_000),
+    databaseStaleAfterMs: integer(env, 'DATABASE_STALE_AFTER_MS', 5_000),
     production,
     realtimeCallbackUrl: env.REALTIME_CALLBACK_URL || undefined,
     lambdaFunctionName: env.AWS_LAMBDA_FUNCTION_NAME || undefined,
-    realtimeSessionSeconds: Number(env.REALTIME_SESSION_SECONDS ?? 7200),
+    realtimeSessionSeconds: integer(env, 'REALTIME_SESSION_SECONDS', 7200, 1),
     validateResponses: parseBool(env.VALIDATE_RESPONSES, false),
     serviceName: env.POWERTOOLS_SERVICE_NAME || 'mira',
     metricsNamespace: env.POWERTOOLS_METRICS_NAMESPACE || 'Mira',
@@ -153,12 +180,12 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     auth: {
       accessTokenSeconds: 30 * 60,
       refreshTokenSeconds: 7 * 24 * 60 * 60,
-      refreshReuseGraceSeconds: Number(env.REFRESH_REUSE_GRACE_SECONDS ?? 5),
-      loginMaxFailuresPerAccount: Number(env.LOGIN_MAX_FAILURES_PER_ACCOUNT || 5),
-      loginMaxFailuresPerIp: Number(env.LOGIN_MAX_FAILURES_PER_IP || 20),
-      loginWindowSeconds: Number(env.LOGIN_WINDOW_SECONDS || 15 * 60),
-      registrationsPerIp: Number(env.REGISTRATIONS_PER_IP || 20),
-      registrationWindowSeconds: Number(env.REGISTRATION_WINDOW_SECONDS || 60 * 60),
+      refreshReuseGraceSeconds: integer(env, 'REFRESH_REUSE_GRACE_SECONDS', 5),
+      loginMaxFailuresPerAccount: integer(env, 'LOGIN_MAX_FAILURES_PER_ACCOUNT', 5, 1),
+      loginMaxFailuresPerIp: integer(env, 'LOGIN_MAX_FAILURES_PER_IP', 20, 1),
+      loginWindowSeconds: integer(env, 'LOGIN_WINDOW_SECONDS', 15 * 60, 1),
+      registrationsPerIp: integer(env, 'REGISTRATIONS_PER_IP', 20, 1),
+      registrationWindowSeconds: integer(env, 'REGISTRATION_WINDOW_SECONDS', 60 * 60, 1),
       oauthRedirectUri: env.OAUTH_REDIRECT_URI || 'http://localhost:{port}/callback',
       google: {
         clientId: env.GOOGLE_CLIENT_ID || undefined,

@@ -144,8 +144,18 @@ export const describeDatabase = (cfg: AppConfig = config()): string =>
 
 let shared: Promise<Db> | undefined;
 
+/**
+ * Lambda sends SIGTERM before it shuts a sandbox down (a container image only when an extension is
+ * registered): the connection is closed cleanly, so the server or RDS Proxy frees it at once.
+ */
+function closeDbOnLambdaShutdown(): void {
+  if (!config().lambdaFunctionName || process.listenerCount('SIGTERM') > 0) return;
+  process.once('SIGTERM', () => void closeDb().finally(() => process.exit(0)));
+}
+
 /** The process-wide database, created on first use from the configuration (one per Lambda instance). */
 export function getDb(): Promise<Db> {
+  if (!shared) closeDbOnLambdaShutdown();
   shared ??= createDb({ connectionString: config().databaseUrl }).catch((error) => {
     shared = undefined;
     throw error;
