@@ -6,6 +6,7 @@ import * as actionOrigin from './2026_11_28_0005_action_origin';
 import * as realtimeSessions from './2026_12_01_0006_realtime_sessions';
 import * as refreshGrace from './2026_12_01_0007_refresh_grace';
 import * as orphanInteractions from './2026_12_01_0008_orphan_interactions';
+import * as actionDetailsText from './2026_12_01_0009_action_details_text';
 
 /**
  * Every migration, by its sortable name. A static map because an esbuild bundle has no migrations folder
@@ -19,6 +20,7 @@ export const migrations: Record<string, Migration> = {
   '2026_12_01_0006_realtime_sessions': realtimeSessions,
   '2026_12_01_0007_refresh_grace': refreshGrace,
   '2026_12_01_0008_orphan_interactions': orphanInteractions,
+  '2026_12_01_0009_action_details_text': actionDetailsText,
 };
 
 export const staticMigrationProvider: MigrationProvider = {

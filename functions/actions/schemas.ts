@@ -2,7 +2,7 @@ import * as z from 'zod';
 import type { Action } from '../../shared/db/types';
 import { iso, isoTimestamp, uuidParam } from '../../shared/http/validation';
 
-export const actionStatusSchema = z.enum(['pending', 'done', 'dismissed']);
+export const actionStatusSchema = z.enum(['pending', 'confirmed', 'done', 'dismissed']);
 
 const actionExample = {
   id: '1b2c3d4e-5f60-4718-9a0b-1c2d3e4f5061',
@@ -11,7 +11,8 @@ const actionExample = {
   interaction_id: '5c4b3a29-1807-4f6e-9d5c-4b3a29180706',
   conversation_id: '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d',
   action_type: 'remind',
-  details: { what: 'Call Bob' },
+  details: 'Call Bob',
+  payload: { title: 'Call Bob', contact: 'Bob' },
   status: 'pending',
   scheduled_time: '2026-01-02T09:00:00.000Z',
   completed_time: null,
@@ -27,7 +28,11 @@ export const actionSchema = z
     interaction_id: z.uuid().nullable(),
     conversation_id: z.uuid().nullable(),
     action_type: z.enum(['remind', 'schedule', 'contact']),
-    details: z.record(z.string(), z.unknown()),
+    details: z
+      .string()
+      .nullable()
+      .meta({ description: 'What to do, as a person reads it; every client renders it as text' }),
+    payload: z.record(z.string(), z.unknown()).meta({ description: 'The structured fields of the action' }),
     status: actionStatusSchema,
     scheduled_time: isoTimestamp.nullable(),
     completed_time: isoTimestamp.nullable(),
@@ -51,6 +56,7 @@ export const toAction = (action: Action): z.infer<typeof actionSchema> => ({
   conversation_id: action.conversation_id,
   action_type: action.action_type,
   details: action.details,
+  payload: action.payload,
   status: action.status,
   scheduled_time: iso(action.scheduled_time),
   completed_time: iso(action.completed_time),

@@ -144,7 +144,7 @@ export async function inferAction(
   const action = await insertInferredAction(db, {
     networkId,
     actionType: extracted.actionType,
-    details: {
+    payload: {
       title: extracted.title,
       contact: extracted.contact,
       scheduled_time_text: extracted.scheduledTimeText,

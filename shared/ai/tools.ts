@@ -128,7 +128,8 @@ export async function listClientsAndPersons(db: Executor, networkId: string): Pr
 export interface PendingAction {
   id: string;
   action_type: string;
-  details: JsonObject;
+  details: string | null;
+  payload: JsonObject;
   scheduled_time: string | null;
   person_id: string | null;
 }
@@ -144,6 +145,7 @@ export async function listPendingActions(
     id: r.id,
     action_type: r.action_type,
     details: r.details,
+    payload: r.payload,
     scheduled_time: r.scheduled_time ? new Date(r.scheduled_time).toISOString() : null,
     person_id: r.person_id,
   }));
@@ -192,7 +194,8 @@ export async function createReminder(
     interactionId: origin.interactionId ?? null,
     conversationId: origin.conversationId ?? null,
     actionType: 'remind',
-    details: { text, source: 'voice_command' },
+    details: text,
+    payload: { text, source: 'voice_command' },
     scheduledTime: when,
     origin: 'command',
   });

@@ -152,7 +152,7 @@ export interface IdempotencyRecordTable {
 }
 
 export type ActionType = 'remind' | 'schedule' | 'contact';
-export type ActionStatus = 'pending' | 'done' | 'dismissed';
+export type ActionStatus = 'pending' | 'confirmed' | 'done' | 'dismissed';
 
 export type ActionOrigin = 'inference' | 'command';
 
@@ -163,7 +163,10 @@ export interface ActionTable {
   interaction_id: string | null;
   conversation_id: string | null;
   action_type: ActionType;
-  details: Json<JsonObject>;
+  /** What to do, as a person reads it ("Call Anna"); null when there is nothing to say. */
+  details: string | null;
+  /** The structured fields (title, contact, when it was said...). */
+  payload: Json<JsonObject>;
   /** `inference` or `command`; null for rows from before the column. */
   origin: ColumnType<ActionOrigin | null, ActionOrigin | null | undefined, ActionOrigin | null>;
   status: Generated<ActionStatus>;

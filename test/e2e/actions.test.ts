@@ -21,7 +21,7 @@ describe('actions context', () => {
     return insertAction(database.db, {
       networkId,
       actionType: 'remind',
-      details: { what },
+      payload: { what },
       interactionId: said.id,
       conversationId: said.conversation_id,
     });
@@ -36,7 +36,8 @@ describe('actions context', () => {
     expect(all.body.find((a: any) => a.id === call.id)).toMatchObject({
       network_id: networkId,
       action_type: 'remind',
-      details: { what: 'Call Bob' },
+      details: 'Call Bob',
+      payload: { what: 'Call Bob' },
       status: 'pending',
       completed_time: null,
     });
@@ -44,12 +45,24 @@ describe('actions context', () => {
     const done = await api.patch(`${P}/actions/${call.id}`, { status: 'done' });
     expect(done.status).toBe(200);
     expect(done.body).toMatchObject({ id: call.id, status: 'done', completed_time: expect.any(String) });
-    expect((await api.get(`${P}/actions?status=pending`)).body.map((a: any) => a.details.what)).toEqual([
+    expect((await api.get(`${P}/actions?status=pending`)).body.map((a: any) => a.details)).toEqual([
       'Buy milk',
     ]);
     expect((await api.get(`${P}/actions?status=done`)).body.map((a: any) => a.id)).toEqual([call.id]);
     const reopened = await api.patch(`${P}/actions/${call.id}`, { status: 'pending' });
     expect(reopened.body).toMatchObject({ status: 'pending', completed_time: null });
+  });
+
+  it('answers details as text for every client, and takes confirmed as a status (the 4.x app sends it)', async () => {
+    const action = await remind('Water the plants');
+    const confirmed = await api.patch(`${P}/actions/${action.id}`, { status: 'confirmed' });
+    expect(confirmed.status).toBe(200);
+    expect(confirmed.body).toMatchObject({
+      status: 'confirmed',
+      details: 'Water the plants',
+      completed_time: null,
+    });
+    expect(typeof (await api.get(`${P}/actions`)).body[0].details).toBe('string');
   });
 
   it('deletes an action with 204', async () => {

@@ -237,7 +237,7 @@ describe('interactions and conversations', () => {
         'VALIDATION_ERROR',
       );
       expectError(await api.get(`${P}/interactions/nope`), 422, 'VALIDATION_ERROR');
-      expectError(await api.get(`${P}/interactions?limit=500`), 422, 'VALIDATION_ERROR');
+      expectError(await api.get(`${P}/interactions?limit=501`), 422, 'VALIDATION_ERROR');
     });
   });
 });

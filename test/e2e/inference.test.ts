@@ -57,7 +57,8 @@ describe('POST interactions/{interaction_id}/inference', () => {
       status: 'pending',
       // 09:00 in Berlin in winter.
       scheduled_time: '2026-01-02T08:00:00.000Z',
-      details: {
+      details: 'Call Anna',
+      payload: {
         title: 'Call Anna',
         contact: 'Anna',
         source_text: 'Remind me to call her back tomorrow at nine',
@@ -139,7 +140,8 @@ describe('POST interactions/{interaction_id}/inference', () => {
     expect(res.body).toMatchObject({
       action_type: 'contact',
       scheduled_time: null,
-      details: { contact: 'plumber' },
+      details: 'Email the plumber',
+      payload: { contact: 'plumber' },
     });
   });
 

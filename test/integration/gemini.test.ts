@@ -222,7 +222,8 @@ describe('runCommand', () => {
     expect(actions[0]).toMatchObject({
       action_type: 'remind',
       status: 'pending',
-      details: { text: 'call Anna' },
+      details: 'call Anna',
+      payload: { text: 'call Anna', source: 'voice_command' },
     });
     // 17:00 in Berlin in winter is 16:00 UTC.
     expect(new Date(actions[0].scheduled_time!).toISOString()).toBe('2026-12-01T16:00:00.000Z');

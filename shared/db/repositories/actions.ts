@@ -5,7 +5,9 @@ import type { Action, ActionOrigin, ActionStatus, ActionType, JsonObject } from 
 export interface NewAction {
   networkId: string;
   actionType: ActionType;
-  details?: JsonObject;
+  /** The human-readable text; by default the payload's title, text or contact. */
+  details?: string | null;
+  payload?: JsonObject;
   personId?: string | null;
   interactionId?: string | null;
   conversationId?: string | null;
@@ -13,10 +15,20 @@ export interface NewAction {
   origin?: ActionOrigin;
 }
 
+/** The text a person reads for an action, from its structured fields. */
+export function describeAction(payload: JsonObject): string | null {
+  for (const key of ['title', 'text', 'what', 'canonical_text', 'contact']) {
+    const value = payload[key];
+    if (typeof value === 'string' && value.trim()) return value.trim();
+  }
+  return null;
+}
+
 const actionRow = (action: NewAction) => ({
   network_id: action.networkId,
   action_type: action.actionType,
-  details: JSON.stringify(action.details ?? {}),
+  details: action.details !== undefined ? action.details : describeAction(action.payload ?? {}),
+  payload: JSON.stringify(action.payload ?? {}),
   person_id: action.personId ?? null,
   interaction_id: action.interactionId ?? null,
   conversation_id: action.conversationId ?? null,
@@ -66,7 +78,7 @@ export const listActions = (
 export const listPendingActions = (db: Executor, networkId: string, limit: number) =>
   db
     .selectFrom('actions')
-    .select(['id', 'action_type', 'details', 'scheduled_time', 'person_id'])
+    .select(['id', 'action_type', 'details', 'payload', 'scheduled_time', 'person_id'])
     .where('network_id', '=', networkId)
     .where('status', '=', 'pending')
     .orderBy(sql`scheduled_time ASC NULLS LAST`)
