@@ -62,7 +62,7 @@ const oauthUrlRoute = (provider: 'google' | 'github') =>
     summary: `The ${provider} consent page URL and its signed state`,
     query: oauthUrlQuery,
     responses: { 200: { description: 'Where to send the user', schema: oauthUrlResponse } },
-    errors: ['OAUTH_NOT_CONFIGURED'],
+    errors: ['OAUTH_NOT_CONFIGURED', 'OAUTH_PROVIDER_UNAVAILABLE'],
     handler: async ({ query }) => ok(await authorizationUrl(provider, query.redirect_port)),
   });
 
@@ -138,7 +138,14 @@ export const authRoutes: RouteDefinition[] = [
     summary: 'Finish Google sign-in with the code and the state from the redirect',
     body: googleCallbackBody,
     responses: tokenResponses,
-    errors: ['INVALID_OAUTH_STATE', 'OAUTH_EXCHANGE_FAILED', 'OAUTH_EMAIL_UNVERIFIED'],
+    errors: [
+      'INVALID_OAUTH_STATE',
+      'OAUTH_EXCHANGE_FAILED',
+      'OAUTH_EMAIL_UNVERIFIED',
+      'OAUTH_NOT_CONFIGURED',
+      'OAUTH_PROVIDER_UNAVAILABLE',
+      'ACCOUNT_DISABLED',
+    ],
     handler: async ({ db, body }) => {
       const port = await checkState(body.state, 'google');
       return ok(await signInWithProvider(db, 'google', await googleIdentity(body.code, port)));
@@ -153,7 +160,14 @@ export const authRoutes: RouteDefinition[] = [
     summary: 'Finish GitHub sign-in with the code from the redirect',
     body: githubExchangeBody,
     responses: tokenResponses,
-    errors: ['INVALID_OAUTH_STATE', 'OAUTH_EXCHANGE_FAILED', 'OAUTH_EMAIL_UNVERIFIED'],
+    errors: [
+      'INVALID_OAUTH_STATE',
+      'OAUTH_EXCHANGE_FAILED',
+      'OAUTH_EMAIL_UNVERIFIED',
+      'OAUTH_NOT_CONFIGURED',
+      'OAUTH_PROVIDER_UNAVAILABLE',
+      'ACCOUNT_DISABLED',
+    ],
     handler: async ({ db, body }) => {
       // API.md's body has no state (the desktop app checks it itself); when one is sent it must be ours.
       if (body.state && (await checkState(body.state, 'github')) !== body.redirect_port) {

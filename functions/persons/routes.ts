@@ -19,6 +19,9 @@ const tag = 'Persons';
 
 const voiceErrors: ErrorCode[] = [
   'PERSON_NOT_FOUND',
+  'EMPTY_AUDIO',
+  'AUDIO_TOO_LARGE',
+  'AUDIO_TOO_LONG',
   'UNSUPPORTED_AUDIO_FORMAT',
   'NO_SPEECH',
   'AUDIO_TOO_SHORT',

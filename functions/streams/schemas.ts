@@ -11,7 +11,14 @@ export const locationSchema = z
   })
   .meta({ id: 'Location', example: { latitude: 52.52, longitude: 13.405, accuracy: 8 } });
 
-const rssiValue = z.number().min(-150).max(0).meta({ description: 'dBm' });
+// Stored as PostgreSQL real, which refuses denormals (-7.4e-323 is 22003): a dBm reading needs no more
+// than two decimals, so it is kept to two.
+const rssiValue = z
+  .number()
+  .min(-150)
+  .max(0)
+  .transform((dbm) => Math.round(dbm * 100) / 100 || 0)
+  .meta({ description: 'dBm' });
 
 export const bestStreamSchema = z
   .object({

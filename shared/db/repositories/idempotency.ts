@@ -172,11 +172,28 @@ export async function withIdempotency(
     if (!completed) await completeIdempotent(db, { ...scope, ...result });
     return { ...result, replayed: false };
   } catch (error) {
-    if (error instanceof HttpError && error.status >= 400 && error.status < 500)
-      await completeIdempotent(db, { ...scope, statusCode: error.status, body: error.toBody() });
-    else await abandonIdempotent(db, scope);
+    try {
+      if (error instanceof HttpError && error.status >= 400 && error.status < 500)
+        await completeIdempotent(db, { ...scope, statusCode: error.status, body: error.toBody() });
+      else await abandonIdempotent(db, scope);
+    } catch {
+      // The database went away with the work (an outage): the record would block retries of this key with
+      // 409 until it goes stale. Let it go as soon as the database is back; the caller gets the work's error.
+      abandonWhenBack(db, scope);
+    }
     throw error;
   }
+}
+
+/** Backoff of the clean-up after an outage: about 30 s of tries, then the stale takeover is the fallback. */
+const ABANDON_RETRY_MS = [250, 500, 1000, 2000, 4000, 8000, 15000];
+
+function abandonWhenBack(db: Executor, scope: IdempotencyScope, attempt = 0): void {
+  if (attempt >= ABANDON_RETRY_MS.length) return;
+  // Unref'd: a pending clean-up never keeps a process (or a Lambda invocation) alive.
+  setTimeout(() => {
+    abandonIdempotent(db, scope).catch(() => abandonWhenBack(db, scope, attempt + 1));
+  }, ABANDON_RETRY_MS[attempt]).unref();
 }
 
 function replayedError(statusCode: number, body: unknown): HttpError {
