@@ -163,6 +163,7 @@ async function processUtterance(
   const network = await admit(db, request);
   const analysis = await analyzeAudio(request.audio, {
     rawPcm16: request.rawPcm16,
+    pcm16Fallback: true,
     maxBytes: request.maxBytes,
     maxSeconds: request.maxSeconds,
   });

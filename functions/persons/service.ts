@@ -57,7 +57,7 @@ export async function enrolVoiceSample(
 ): Promise<PersonView> {
   // Cheap check first: an unknown person should not cost an audio analysis (or a model call).
   if (!(await findPerson(db, networkId, personId))) throw personNotFound();
-  const analysis = await analyzeAudio(sample.audio.content);
+  const analysis = await analyzeAudio(sample.audio.content, { pcm16Fallback: true });
   if (analysis.vad.segments.length === 0)
     throw noSpeech('No speech was found in the audio; record the person speaking');
   // analyzeAudio leaves the embedding null when there is too little speech; asking the package for it

@@ -17,6 +17,12 @@ export interface DecodeOptions {
   maxSeconds?: number;
   /** The bytes are raw PCM16 little-endian 16 kHz mono (no header), as `application/octet-stream` uploads. */
   rawPcm16?: boolean;
+  /**
+   * Bytes in no recognised container whose length is a whole number of 16-bit samples are read as raw
+   * PCM16 16 kHz mono, as the Python backend did: older desktop clients upload headerless PCM as a multipart
+   * file named `audio.wav`. A recognised but unsupported container (Ogg, MP4, AIFF) is still 415.
+   */
+  pcm16Fallback?: boolean;
 }
 
 export interface DecodedAudio {
@@ -76,7 +82,11 @@ export async function decodeNative(
     return { ...rest, mono: samples };
   }
 
-  const format = sniff(bytes);
+  const format = options.pcm16Fallback ? sniffOrPcm16(bytes) : sniff(bytes);
+  if (format === 'pcm16') {
+    const { samples, ...rest } = decodePcm16(bytes, maxSeconds);
+    return { ...rest, mono: samples };
+  }
   let planar: PlanarAudio;
   try {
     if (format === 'wav') planar = await decodeWav(bytes, maxSeconds);
@@ -138,6 +148,17 @@ function sniff(b: Uint8Array): Exclude<AudioFormat, 'pcm16'> {
       ? `${kind} audio is not supported; send WAV, MP3, FLAC or raw PCM16`
       : 'The audio format is not recognised; send WAV, MP3, FLAC or raw PCM16',
   );
+}
+
+function sniffOrPcm16(b: Uint8Array): AudioFormat {
+  try {
+    return sniff(b);
+  } catch (error) {
+    const unrecognised =
+      error instanceof AudioError && error.message.startsWith('The audio format is not recognised');
+    if (unrecognised && b.length % 2 === 0) return 'pcm16';
+    throw error;
+  }
 }
 
 function decodePcm16(bytes: Uint8Array, maxSeconds: number): DecodedAudio {

@@ -82,4 +82,36 @@ describe('multipart bodies', () => {
     expect(res.status).toBe(200);
     expect(res.body.is_best_stream).toBe(true);
   });
+
+  it('reads a headerless PCM16 upload named audio.wav as 16 kHz mono, as older desktop clients send it', async () => {
+    const pcm = fixture('speech-16k.pcm');
+    const stored = await api.post(
+      `${P}/interactions/register`,
+      multipart({
+        audio: { filename: 'audio.wav', content: pcm, mimetype: 'audio/wav' },
+        client_id: 'kitchen',
+        transcript: 'hello from an old desktop',
+      }),
+    );
+    expect(stored.status).toBe(201);
+    expect(stored.body.metadata.audio).toMatchObject({ format: 'pcm16', sample_rate_in: 16000 });
+    const enrolled = await api.post(
+      `${P}/persons/${personId}/voice`,
+      multipart({ audio_file: { filename: 'audio.wav', content: pcm, mimetype: 'audio/wav' } }),
+    );
+    expect(enrolled.status).toBe(200);
+    expect(enrolled.body.has_voice_embedding).toBe(true);
+    // A recognised container that is not supported stays 415; odd bytes are no PCM16.
+    const ogg = Buffer.concat([Buffer.from('OggS'), Buffer.alloc(64)]);
+    expectError(
+      await api.post(`${P}/persons/${personId}/voice`, multipart({ audio_file: ogg })),
+      415,
+      'UNSUPPORTED_AUDIO_FORMAT',
+    );
+    expectError(
+      await api.post(`${P}/persons/${personId}/voice`, multipart({ audio_file: Buffer.alloc(3001, 7) })),
+      415,
+      'UNSUPPORTED_AUDIO_FORMAT',
+    );
+  });
 });
