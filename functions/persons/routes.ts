@@ -109,7 +109,8 @@ export const personRoutes: RouteDefinition[] = [
     summary: 'Same as PATCH, answering with a message',
     params: personParams,
     body: updatePersonBody,
-    accepts: ['json', 'multipart'],
+    // Some older clients post the rename as an HTML form.
+    accepts: ['json', 'multipart', 'form'],
     bodyOptional: true,
     responses: { 200: { description: 'The person', schema: personUpdatedSchema } },
     errors: voiceErrors,

@@ -50,6 +50,7 @@ const objectProperties = (schema: z.ZodType | undefined, io: Io, components: Rec
 const MEDIA_TYPES = {
   json: 'application/json',
   multipart: 'multipart/form-data',
+  form: 'application/x-www-form-urlencoded',
   binary: 'application/octet-stream',
 } as const;
 

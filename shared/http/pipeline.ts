@@ -76,6 +76,7 @@ const bodyKindOf = (contentType: string | undefined): BodyKind | 'other' | undef
   const mime = contentType.split(';')[0].trim().toLowerCase();
   if (mime === 'application/json' || mime.endsWith('+json')) return 'json';
   if (mime === 'multipart/form-data') return 'multipart';
+  if (mime === 'application/x-www-form-urlencoded') return 'form';
   if (mime === 'application/octet-stream' || mime.startsWith('audio/')) return 'binary';
   return 'other';
 };
@@ -109,9 +110,12 @@ async function parseBody(
   if (kind === undefined || kind === 'other' || !accepts.includes(kind)) {
     const wanted = accepts.map(
       (k) =>
-        ({ json: 'application/json', multipart: 'multipart/form-data', binary: 'application/octet-stream' })[
-          k
-        ],
+        ({
+          json: 'application/json',
+          multipart: 'multipart/form-data',
+          form: 'application/x-www-form-urlencoded',
+          binary: 'application/octet-stream',
+        })[k],
     );
     throw httpError(
       'UNSUPPORTED_MEDIA_TYPE',
@@ -131,6 +135,13 @@ async function parseBody(
     }
   }
   if (kind === 'binary') return bytes;
+  if (kind === 'form') {
+    // Text fields only, as a browser form posts them; the first of a repeated name wins, as in multipart.
+    const form: Record<string, string> = {};
+    for (const [name, value] of new URLSearchParams(bytes.toString('utf8')))
+      if (!(name in form)) form[name] = value;
+    return form;
+  }
   return parseMultipart(bytes, headers['content-type'], {
     fileBytes: maxBytes,
     files: 5,

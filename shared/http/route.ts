@@ -17,7 +17,7 @@ export type RouteScope = 'scoped' | 'root';
 export type RequestScope = 'network' | 'token' | 'root';
 
 /** Content types a route accepts; `binary` is `application/octet-stream`. */
-export type BodyKind = 'json' | 'multipart' | 'binary';
+export type BodyKind = 'json' | 'multipart' | 'form' | 'binary';
 
 /** Who is calling, as the authorisation hook established it. */
 export interface Principal {

@@ -111,4 +111,13 @@ describe('persons context', () => {
       expect(await database.db.selectFrom('persons').selectAll().execute()).toEqual([]);
     });
   });
+
+  it('renames through POST .../update posted as an HTML form (application/x-www-form-urlencoded)', async () => {
+    const person = (await api.post(`${P}/persons`, { name: 'Alice' })).body;
+    const res = await api.post(`${P}/persons/${person.id}/update`, Buffer.from('name=Alice+B%C3%B6hm'), {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.person.name).toBe('Alice Böhm');
+  });
 });
