@@ -39,6 +39,16 @@ const tag = 'Auth';
 const tokenResponses = { 200: { description: 'Tokens and the user', schema: tokenResponse } };
 
 /** Keys and members are managed by people, not devices: a user token of a member (or the owner). */
+/** What finishing an OAuth sign-in can answer, for either provider. */
+const oauthSignInErrors: ErrorCode[] = [
+  'INVALID_OAUTH_STATE',
+  'OAUTH_EXCHANGE_FAILED',
+  'OAUTH_EMAIL_UNVERIFIED',
+  'OAUTH_NOT_CONFIGURED',
+  'OAUTH_PROVIDER_UNAVAILABLE',
+  'ACCOUNT_DISABLED',
+];
+
 /** What `requireUser` answers: an API key or a member where an owner's token is needed. */
 const userManaged: ErrorCode[] = ['UNAUTHORIZED', 'USER_TOKEN_REQUIRED', 'OWNER_REQUIRED'];
 
@@ -138,14 +148,7 @@ export const authRoutes: RouteDefinition[] = [
     summary: 'Finish Google sign-in with the code and the state from the redirect',
     body: googleCallbackBody,
     responses: tokenResponses,
-    errors: [
-      'INVALID_OAUTH_STATE',
-      'OAUTH_EXCHANGE_FAILED',
-      'OAUTH_EMAIL_UNVERIFIED',
-      'OAUTH_NOT_CONFIGURED',
-      'OAUTH_PROVIDER_UNAVAILABLE',
-      'ACCOUNT_DISABLED',
-    ],
+    errors: oauthSignInErrors,
     handler: async ({ db, body }) => {
       const port = await checkState(body.state, 'google');
       return ok(await signInWithProvider(db, 'google', await googleIdentity(body.code, port)));
@@ -160,14 +163,7 @@ export const authRoutes: RouteDefinition[] = [
     summary: 'Finish GitHub sign-in with the code from the redirect',
     body: githubExchangeBody,
     responses: tokenResponses,
-    errors: [
-      'INVALID_OAUTH_STATE',
-      'OAUTH_EXCHANGE_FAILED',
-      'OAUTH_EMAIL_UNVERIFIED',
-      'OAUTH_NOT_CONFIGURED',
-      'OAUTH_PROVIDER_UNAVAILABLE',
-      'ACCOUNT_DISABLED',
-    ],
+    errors: oauthSignInErrors,
     handler: async ({ db, body }) => {
       // API.md's body has no state (the desktop app checks it itself); when one is sent it must be ours.
       if (body.state && (await checkState(body.state, 'github')) !== body.redirect_port) {

@@ -1,17 +1,14 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
 import { useTestDatabase } from '../../helpers/db';
+import { useStrictAuth } from '../../helpers/use-strict-auth';
 import { createTestApi } from '../../helpers/http';
-import { registerAccount, strictAuth } from '../../helpers/auth';
+import { registerAccount } from '../../helpers/auth';
 
 const database = useTestDatabase();
 const api = createTestApi();
-let mode: ReturnType<typeof strictAuth>;
-beforeAll(() => {
-  mode = strictAuth();
-});
-afterAll(() => mode.restore());
+useStrictAuth();
 
 const secret = () => new TextEncoder().encode(process.env.JWT_SECRET);
 

@@ -1,16 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { resetConfig } from '../../../shared/config';
-import { createApiKey, registerAccount, strictAuth } from '../../helpers/auth';
+import { createApiKey, registerAccount } from '../../helpers/auth';
 import { useTestDatabase } from '../../helpers/db';
+import { useStrictAuth } from '../../helpers/use-strict-auth';
 import { createTestApi } from '../../helpers/http';
 
 const database = useTestDatabase();
 const api = createTestApi();
-let mode: ReturnType<typeof strictAuth>;
-beforeAll(() => {
-  mode = strictAuth();
-});
-afterAll(() => mode.restore());
+useStrictAuth();
 
 const withLegacy = async (on: boolean, work: () => Promise<void>) => {
   process.env.LEGACY_NETWORK_AUTH = String(on);

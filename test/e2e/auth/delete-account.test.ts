@@ -1,16 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerAccount, strictAuth } from '../../helpers/auth';
+import { describe, expect, it } from 'vitest';
+import { registerAccount } from '../../helpers/auth';
 import { useTestDatabase } from '../../helpers/db';
+import { useStrictAuth } from '../../helpers/use-strict-auth';
 import { expectError } from '../../helpers/expect-error';
 import { createTestApi } from '../../helpers/http';
 
 const database = useTestDatabase();
 const api = createTestApi();
-let mode: ReturnType<typeof strictAuth>;
-beforeAll(() => {
-  mode = strictAuth();
-});
-afterAll(() => mode.restore());
+useStrictAuth();
 
 const count = async (table: 'networks' | 'persons' | 'interactions' | 'users', networkId?: string) =>
   Number(

@@ -1,16 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerAccount, strictAuth } from '../../helpers/auth';
+import { describe, expect, it } from 'vitest';
+import { registerAccount } from '../../helpers/auth';
 import { useTestDatabase } from '../../helpers/db';
+import { useStrictAuth } from '../../helpers/use-strict-auth';
 import { createTestApi } from '../../helpers/http';
 import { resetConfig } from '../../../shared/config';
 
 const database = useTestDatabase();
 const api = createTestApi();
-let mode: ReturnType<typeof strictAuth>;
-beforeAll(() => {
-  mode = strictAuth();
-});
-afterAll(() => mode.restore());
+useStrictAuth();
 
 describe('login throttling', () => {
   it('answers 429 with Retry-After after five failures on one account, even with the right password', async () => {
