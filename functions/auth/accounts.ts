@@ -41,7 +41,6 @@ import {
   registrationThrottleKey,
   type ThrottlePolicy,
 } from '../../shared/domain/login-throttle';
-import { compareCodeUnits } from '../../shared/http/router';
 import { forbidden, httpError, HttpError, invalidToken, unauthorized } from '../../shared/errors';
 import type { z } from 'zod';
 import type { loginBody, meResponse, registerBody, tokenResponse } from './schemas';
@@ -87,14 +86,7 @@ export async function register(
   const attempt = await takeAttempt(db, [
     { key: ipKey, maxFailures: registrationsPerIp, windowSeconds: registrationWindowSeconds },
   ]);
-  if (!attempt.allowed)
-    throw new HttpError(
-      'TOO_MANY_ATTEMPTS',
-      `Too many registrations; try again in ${attempt.retryAfterSeconds} s`,
-      {
-        headers: { 'Retry-After': String(attempt.retryAfterSeconds) },
-      },
-    );
+  if (!attempt.allowed) throw tooManyAttempts(attempt.retryAfterSeconds, 'registrations');
   await pruneAttempts(db, [ipKey], registrationWindowSeconds);
   if (await findUserByEmail(db, body.email))
     throw httpError('EMAIL_TAKEN', 'An account with this email exists');
@@ -134,8 +126,8 @@ async function takeAttempt(
   keys: ThrottledKey[],
 ): Promise<{ allowed: true; ids: string[] } | { allowed: false; retryAfterSeconds: number }> {
   return inTransaction(db, async (trx) => {
-    for (const { key } of [...keys].sort((a, b) => compareCodeUnits(a.key, b.key)))
-      await advisoryLock(trx, 'loginAttempts', key);
+    // Always in the same (code-unit) order, so two attempts sharing keys cannot deadlock.
+    for (const key of keys.map((k) => k.key).sort()) await advisoryLock(trx, 'loginAttempts', key);
     const windowSeconds = Math.max(...keys.map((k) => k.windowSeconds));
     const seen = await recentFailures(
       trx,
@@ -155,8 +147,8 @@ async function takeAttempt(
   });
 }
 
-export const tooManyAttempts = (retryAfterSeconds: number) =>
-  new HttpError('TOO_MANY_ATTEMPTS', `Too many failed logins; try again in ${retryAfterSeconds} s`, {
+export const tooManyAttempts = (retryAfterSeconds: number, what = 'failed logins') =>
+  new HttpError('TOO_MANY_ATTEMPTS', `Too many ${what}; try again in ${retryAfterSeconds} s`, {
     headers: { 'Retry-After': String(retryAfterSeconds) },
   });
 

@@ -17,7 +17,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as triggers from 'aws-cdk-lib/triggers';
-import type { Construct } from 'constructs';
+import type { Construct, IConstruct } from 'constructs';
 import { functionEntry, MIGRATE_FUNCTION, REALTIME_FUNCTION, type SizeClass } from '../../functions/contexts';
 import { generateApiRoutes, type RouteTable } from '../api-routes';
 import { sizingFor, type StageConfig } from '../config/stages';
@@ -247,28 +247,31 @@ export class ApiStack extends Stack {
         ),
       },
     });
-    for (const context of props.contexts.filter((c) => c.publishesRealtime)) {
-      const fn = this.functions.get(context.name)!;
-      fn.addEnvironment('REALTIME_CALLBACK_URL', this.realtimeStage.callbackUrl);
-      // Only posting to connections of this API's stage (not GET/DELETE, not other stages).
-      fn.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['execute-api:ManageConnections'],
-          resources: [
-            this.formatArn({
-              service: 'execute-api',
-              resource: this.realtimeApi.apiId,
-              resourceName: `${this.realtimeStage.stageName}/POST/@connections/*`,
-            }),
-          ],
-        }),
-      );
-      Validations.of(fn).acknowledge({
+    // Only posting to connections of this API's stage (not GET/DELETE, not other stages), for the contexts
+    // that publish events and for the realtime function's greeting.
+    const postToConnections = () =>
+      new iam.PolicyStatement({
+        actions: ['execute-api:ManageConnections'],
+        resources: [
+          this.formatArn({
+            service: 'execute-api',
+            resource: this.realtimeApi.apiId,
+            resourceName: `${this.realtimeStage.stageName}/POST/@connections/*`,
+          }),
+        ],
+      });
+    const acknowledgePostToConnections = (scope: IConstruct) =>
+      Validations.of(scope).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${this.getLogicalId(
           this.realtimeApi.node.defaultChild as CfnElement,
         )}>/${this.realtimeStage.stageName}/POST/@connections/*]`,
         reason: 'PostToConnection on the realtime stage: connection ids are only known at run time',
       });
+    for (const context of props.contexts.filter((c) => c.publishesRealtime)) {
+      const fn = this.functions.get(context.name)!;
+      fn.addEnvironment('REALTIME_CALLBACK_URL', this.realtimeStage.callbackUrl);
+      fn.addToRolePolicy(postToConnections());
+      acknowledgePostToConnections(fn);
     }
     // The realtime function greets each socket (session_ready, service_status) from an asynchronous call to
     // itself, as nothing can be posted to a connection before $connect answered. A resource policy grants
@@ -281,25 +284,9 @@ export class ApiStack extends Stack {
     });
     const greetingPolicy = new iam.Policy(this, 'RealtimeGreetingPolicy', {
       roles: [realtimeRole],
-      statements: [
-        new iam.PolicyStatement({
-          actions: ['execute-api:ManageConnections'],
-          resources: [
-            this.formatArn({
-              service: 'execute-api',
-              resource: this.realtimeApi.apiId,
-              resourceName: `${this.realtimeStage.stageName}/POST/@connections/*`,
-            }),
-          ],
-        }),
-      ],
+      statements: [postToConnections()],
     });
-    Validations.of(greetingPolicy).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${this.getLogicalId(
-        this.realtimeApi.node.defaultChild as CfnElement,
-      )}>/${this.realtimeStage.stageName}/POST/@connections/*]`,
-      reason: 'PostToConnection on the realtime stage: connection ids are only known at run time',
-    });
+    acknowledgePostToConnections(greetingPolicy);
     for (const routeKey of ['$connect', '$disconnect', '$default']) {
       const route = this.realtimeApi.node.tryFindChild(`${routeKey}-Route`);
       if (route)

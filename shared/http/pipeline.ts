@@ -17,7 +17,7 @@ import {
 import { logger, metrics, MetricUnit } from '../observability';
 import { traceInvocation } from '../observability/tracer';
 import { defaultAuthorizer, type Authorizer } from './auth';
-import { errorBody, httpError, HttpError, validationError } from '../errors';
+import { httpError, HttpError, validationError } from '../errors';
 import type { BodyKind, HttpResult, IdempotencyContext, RequestContext, RouteDefinition } from './route';
 import { documentedErrorCodes, type OperationForm } from './route-errors';
 import { jsonTooDeep, MAX_JSON_DEPTH, unstorableText } from './input-guards';
@@ -91,13 +91,12 @@ const rawBody = (event: ApiEvent): Buffer =>
   event.body ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8') : Buffer.alloc(0);
 
 async function parseBody(
-  event: ApiEvent,
+  bytes: Buffer,
   route: RouteDefinition,
   headers: Record<string, string>,
 ): Promise<unknown> {
   if (!route.body) return undefined;
   const maxBytes = config().maxBodyBytes;
-  const bytes = rawBody(event);
   if (bytes.length > maxBytes) {
     throw httpError('PAYLOAD_TOO_LARGE', `Request body is ${bytes.length} bytes; the limit is ${maxBytes}`);
   }
@@ -236,14 +235,16 @@ function dispatcher(router: Router, authorize: Authorizer) {
     // Credentials before input: a caller without access learns nothing, not even what the route expects.
     // A realtime session token travels in the form: that body is read first (API.md, "Realtime socket").
     const readsSession = route.sessionToken && bodyKindOf(headers['content-type']) === 'multipart';
-    const early = readsSession ? { value: await parseBody(event, route, headers) } : undefined;
+    // Decoded once: the body parser and the idempotency fingerprint read the same bytes.
+    const bytes = rawBody(event);
+    const early = readsSession ? { value: await parseBody(bytes, route, headers) } : undefined;
     const sessionToken = sessionTokenField(early?.value);
     const access = await authorize({ route, scoped, headers, db, event, sessionToken });
     const params: unknown = validate(route.params, match.params, 'path');
     const query: unknown = validate(route.query, parseQuery(event), 'query');
     internal.networkId = access.networkId;
     if (access.networkId) logger.appendKeys({ network_id: access.networkId });
-    const rawBodyValue = early ? early.value : await parseBody(event, route, headers);
+    const rawBodyValue = early ? early.value : await parseBody(bytes, route, headers);
     const body: unknown =
       rawBodyValue === undefined && route.bodyOptional
         ? undefined
@@ -265,7 +266,7 @@ function dispatcher(router: Router, authorize: Authorizer) {
     const key = idempotencyKeyOf(route, headers);
     if (key && route.idempotency === 'handler') ctx.idempotency = { key };
     if (key && route.idempotency === 'pipeline' && ctx.networkId) {
-      const fingerprint = requestFingerprint(route.method, route.path, rawBody(event));
+      const fingerprint = requestFingerprint(route.method, route.path, bytes);
       const answer = await withIdempotency(
         db,
         { networkId: ctx.networkId, key, fingerprint },
@@ -319,59 +320,41 @@ const requestObservability = (): MiddlewareObj<ApiEvent, ApiResult> => {
   };
 };
 
+/**
+ * Any failure as the one HttpError it answers with: its own; in tests a 500 for a code the route does not
+ * document (so the docs cannot drift); 503 for a database that is gone; a client error of Middy's own
+ * middlewares (http-errors) with its status; anything else a 500 without internals.
+ */
+function answerFor(error: Error & { statusCode?: number; expose?: boolean }, internal?: PipelineInternal) {
+  if (error instanceof HttpError) {
+    const { route, form } = internal ?? {};
+    if (config().validateResponses && route && form && !documentedErrorCodes(route, form).has(error.code))
+      return httpError(
+        'INTERNAL_ERROR',
+        `${internal!.routeKey} answered ${error.code}, which it does not document`,
+      );
+    return error;
+  }
+  if (isConnectionError(error)) {
+    logger.warn('database unavailable', { error: String(error?.message) });
+    return httpError('DATABASE_UNAVAILABLE', undefined, {
+      headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
+    });
+  }
+  if (error?.statusCode && error.statusCode < 500 && error.expose !== false)
+    return httpError('BAD_REQUEST', error.message, { status: error.statusCode });
+  logger.error('unhandled error', { error });
+  return httpError('INTERNAL_ERROR');
+}
+
 /** Turns every failure into API.md's `{detail, error_code, timestamp}`; a 500 never shows internals. */
 const errorShape = (): MiddlewareObj<ApiEvent, ApiResult> => ({
   onError: (request) => {
-    const error = request.error as Error & { statusCode?: number; expose?: boolean };
-    const internal = invocationState.get(request.context);
-    if (error instanceof HttpError && config().validateResponses && internal?.route && internal.form) {
-      // In tests an error code the route does not document fails loudly, so the docs cannot drift.
-      if (!documentedErrorCodes(internal.route, internal.form).has(error.code)) {
-        request.response = {
-          statusCode: 500,
-          headers: { 'Content-Type': 'application/json' },
-          body: JSON.stringify(
-            errorBody(
-              'INTERNAL_ERROR',
-              `${internal.routeKey} answered ${error.code}, which it does not document`,
-            ),
-          ),
-        };
-        return;
-      }
-    }
-    if (error instanceof HttpError) {
-      request.response = {
-        statusCode: error.status,
-        headers: { 'Content-Type': 'application/json', ...error.headers },
-        body: JSON.stringify(error.toBody()),
-      };
-      return;
-    }
-    if (isConnectionError(error)) {
-      logger.warn('database unavailable', { error: String(error?.message) });
-      const unavailable = httpError('DATABASE_UNAVAILABLE', undefined, {
-        headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
-      });
-      request.response = {
-        statusCode: unavailable.status,
-        headers: { 'Content-Type': 'application/json', ...unavailable.headers },
-        body: JSON.stringify(unavailable.toBody()),
-      };
-      return;
-    }
-    // Middy's own middlewares throw http-errors; keep their status and message when they are client errors.
-    const status =
-      error?.statusCode && error.statusCode < 500 && error.expose !== false ? error.statusCode : 500;
-    if (status === 500) logger.error('unhandled error', { error });
+    const answer = answerFor(request.error as Error, invocationState.get(request.context));
     request.response = {
-      statusCode: status,
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify(
-        status === 500
-          ? errorBody('INTERNAL_ERROR', 'Internal server error')
-          : errorBody('BAD_REQUEST', error.message),
-      ),
+      statusCode: answer.status,
+      headers: { 'Content-Type': 'application/json', ...answer.headers },
+      body: JSON.stringify(answer.toBody()),
     };
   },
 });
