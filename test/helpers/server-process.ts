@@ -19,13 +19,12 @@ export interface ServerProcess {
   stop(graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `bin/serve.ts` with this environment (over the test process's own), waits until it listens. */
-export async function spawnServer(env: Record<string, string | undefined>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/serve.ts'], {
+/** `bin/serve.ts` in a child process, quiet, on loopback, with this environment over the test's own. */
+export const spawnServe = (env: Record<string, string | undefined>) =>
+  spawn(process.execPath, ['--import', 'tsx', 'bin/serve.ts'], {
     cwd: process.cwd(),
     env: {
       ...process.env,
-      PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'SILENT',
       POWERTOOLS_LOG_LEVEL: 'SILENT',
@@ -34,6 +33,10 @@ export async function spawnServer(env: Record<string, string | undefined>): Prom
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+
+/** Starts `bin/serve.ts` with this environment (over the test process's own), waits until it listens. */
+export async function spawnServer(env: Record<string, string | undefined>): Promise<ServerProcess> {
+  const child = spawnServe({ PORT: '0', ...env });
   const lines: string[] = [];
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
   const onText = (stream: 'out' | 'err') => {
