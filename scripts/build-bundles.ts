@@ -32,7 +32,13 @@ import {
   ROOT,
   runtimeEnvironment,
 } from '../lib/config/build';
-import { DEFAULT_SPEAKER_MODEL_FILE, modelFiles, VAD_MODEL_FILE } from '../shared/audio/models';
+import {
+  DEFAULT_SPEAKER_MODEL_FILE,
+  modelFiles,
+  SPEAKER_MODEL_COMPANIONS,
+  speakerModelCompanion,
+  VAD_MODEL_FILE,
+} from '../shared/audio/models';
 
 /**
  * Packages with native binaries or data files esbuild cannot inline. A bundle that imports one gets it
@@ -72,6 +78,11 @@ export function shippedModels(): Array<{ from: string; file: string }> {
   return [
     { from: vad, file: VAD_MODEL_FILE },
     { from: speaker, file: DEFAULT_SPEAKER_MODEL_FILE },
+    // The model card (thresholds) and impostor cohort travel with the model, under the names it looks up.
+    ...SPEAKER_MODEL_COMPANIONS.map((suffix) => ({
+      from: speakerModelCompanion(speaker, suffix),
+      file: speakerModelCompanion(DEFAULT_SPEAKER_MODEL_FILE, suffix),
+    })),
   ];
 }
 

@@ -7,6 +7,7 @@ import { cosine } from '../domain/speaker-match';
 import { SAMPLE_RATE } from './decode';
 import { AudioError } from './errors';
 import { computeFbank, NUM_MEL_BINS } from './fbank';
+import { speakerModelCard } from './model-card';
 import { getSession, loadOrt, speakerModelPath } from './models';
 import type { SpeechSegment } from './vad';
 import { config } from '../config';
@@ -18,9 +19,14 @@ import { config } from '../config';
  */
 export const DEFAULT_SPEAKER_MATCH_THRESHOLD = 0.7;
 
-/** The threshold for the model in use: SPEAKER_MATCH_THRESHOLD, else the default model's. */
+/**
+ * The threshold for the model in use: SPEAKER_MATCH_THRESHOLD, else the one calibrated in the model's card
+ * (./model-card.ts), else DEFAULT_SPEAKER_MATCH_THRESHOLD.
+ */
 export const speakerMatchThreshold = (): number =>
-  config().audio.speakerMatchThreshold ?? DEFAULT_SPEAKER_MATCH_THRESHOLD;
+  config().audio.speakerMatchThreshold ??
+  speakerModelCard()?.thresholds.match ??
+  DEFAULT_SPEAKER_MATCH_THRESHOLD;
 
 /** At least this much speech (seconds) is needed for an embedding. */
 export const MIN_EMBEDDING_SECONDS = 0.5;
