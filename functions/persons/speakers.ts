@@ -15,6 +15,7 @@ import { SAMPLE_RATE } from '../../shared/audio/decode';
 import { createPerson, findPerson } from '../../shared/db/repositories/persons';
 import {
   createCluster,
+  deleteClusters,
   deleteSpeakerEmbeddings,
   growCluster,
   insertSpeakerEmbedding,
@@ -386,6 +387,7 @@ export async function decideAndRecord(
     };
 
   // A clean voice of nobody enrolled: into its provisional cluster (a new one when none is close).
+  const isNew = !decision.clusterId;
   const clusterId = decision.clusterId ?? (await createCluster(trx, networkId));
   await growCluster(trx, clusterId, evidence.voicedSeconds);
   const changes = await addEmbedding(
@@ -411,6 +413,7 @@ export async function decideAndRecord(
     cluster.voicedSeconds < policy.newPersonSeconds
   ) {
     await committedLocally(trx, networkId, state);
+    if (isNew) await maintainClusters(trx, networkId, state, policy);
     return {
       outcome: 'unknown',
       personId: null,
@@ -501,12 +504,71 @@ export interface ReclusterResult {
 
 /** Provisional clusters with one utterance are forgotten after this many days. */
 const STALE_CLUSTER_DAYS = 30;
+/** At most this many open clusters per network (the least recently heard go first): bounded work per utterance. */
+const MAX_OPEN_CLUSTERS = 100;
+/** The pipeline re-clusters a network's provisional clusters at most this often (per process). */
+const RECLUSTER_EVERY_MS = 10 * 60 * 1000;
+const lastRecluster = new Map<string, number>();
+
+/** Merges provisional clusters that score as one voice; returns how many were folded into another. */
+async function mergeClusters(
+  trx: Executor,
+  networkId: string,
+  state: NetworkSpeakers,
+  policy: SpeakerPolicy,
+): Promise<number> {
+  const clusters = [...state.clusters.values()].filter((c) => c.count > 0);
+  let merged = 0;
+  const gone = new Set<string>();
+  for (let i = 0; i < clusters.length; i++) {
+    if (gone.has(clusters[i].id)) continue;
+    const dim = clusters[i].vectors.length / clusters[i].count;
+    for (let j = i + 1; j < clusters.length; j++) {
+      if (gone.has(clusters[j].id)) continue;
+      if (pairScore(clusters[i], clusters[j], policy.score, dim) >= policy.mergeScore) {
+        await mergeCluster(trx, clusters[j].id, clusters[i].id);
+        gone.add(clusters[j].id);
+        merged++;
+      }
+    }
+  }
+  // The merged rows changed under this process: simplest and safe to reload them next time.
+  if (merged) forgetSpeakerCache(networkId);
+  return merged;
+}
 
 /**
- * The periodic re-clustering of a network: provisional clusters that score as one voice are merged
- * (their utterances follow through `merged_into`), stale single-utterance clusters are dropped, and pairs
- * of persons that score as one voice are PROPOSED for merging (`GET P/persons/merge-proposals`): enrolled
- * persons are never merged silently.
+ * The periodic part, run from the pipeline when a new cluster appears (at most every 10 minutes per
+ * network and process): cluster merges, and the open clusters kept under their bound.
+ */
+async function maintainClusters(
+  trx: Executor,
+  networkId: string,
+  state: NetworkSpeakers,
+  policy: SpeakerPolicy,
+) {
+  if (state.clusters.size > MAX_OPEN_CLUSTERS) {
+    const oldest = [...state.clusters.values()]
+      .sort((a, b) => (a.rows.at(-1)?.createdAt.getTime() ?? 0) - (b.rows.at(-1)?.createdAt.getTime() ?? 0))
+      .slice(0, state.clusters.size - MAX_OPEN_CLUSTERS);
+    await deleteClusters(
+      trx,
+      oldest.map((c) => c.id),
+    );
+    forgetSpeakerCache(networkId);
+  }
+  const last = lastRecluster.get(networkId) ?? 0;
+  if (Date.now() - last < RECLUSTER_EVERY_MS) return;
+  lastRecluster.set(networkId, Date.now());
+  await mergeClusters(trx, networkId, state, policy);
+}
+
+/**
+ * The whole re-clustering of a network (POST P/persons/recluster; the pipeline runs its cluster part by
+ * itself): provisional clusters that score as one voice are merged (their utterances follow through
+ * `merged_into`), stale single-utterance clusters are dropped, and pairs of persons that score as one
+ * voice are PROPOSED for merging (GET P/persons/merge-proposals): persons are never merged silently.
+ * Persons are compared by their mean embedding first, and only close pairs embedding by embedding.
  */
 export async function reclusterSpeakers(
   trx: Transaction<Database>,
@@ -517,40 +579,32 @@ export async function reclusterSpeakers(
   const pruned = await pruneStaleClusters(trx, networkId, STALE_CLUSTER_DAYS);
   if (pruned) forgetSpeakerCache(networkId);
   const state = await networkSpeakers(trx, networkId);
-  const clusters = [...state.clusters.values()].filter((c) => c.count > 0);
-  const dim = clusters[0] ? clusters[0].vectors.length / clusters[0].count : 0;
-  let merged = 0;
-  const gone = new Set<string>();
-  for (let i = 0; i < clusters.length; i++) {
-    if (gone.has(clusters[i].id)) continue;
-    for (let j = i + 1; j < clusters.length; j++) {
-      if (gone.has(clusters[j].id)) continue;
-      if (pairScore(clusters[i], clusters[j], policy.score, dim) >= policy.mergeScore) {
-        await mergeCluster(trx, clusters[j].id, clusters[i].id);
-        gone.add(clusters[j].id);
-        merged++;
-      }
-    }
-  }
-  if (merged) forgetSpeakerCache(networkId);
-  let proposals = 0;
+  const open = [...state.clusters.values()].filter((c) => c.count > 0).length;
+  const merged = await mergeClusters(trx, networkId, state, policy);
+  lastRecluster.set(networkId, Date.now());
   const persons = [...state.persons.values()].filter((p) => p.count > 0);
+  const centroids = persons.map((p) => centroid(p));
+  let proposals = 0;
   for (let i = 0; i < persons.length; i++) {
-    const pdim = persons[i].vectors.length / persons[i].count;
+    const dim = centroids[i].length;
     for (let j = i + 1; j < persons.length; j++) {
-      const score = pairScore(persons[i], persons[j], policy.score, pdim);
+      // Screening by the means' cosine keeps a 1000-person network to one dot product per pair.
+      if (dot(centroids[i], centroids[j]) < policy.cosineFloor) continue;
+      const score = pairScore(persons[i], persons[j], policy.score, dim);
       if (score >= policy.mergeScore) {
         await proposeMerge(trx, networkId, persons[i].id, persons[j].id, round(score, 2));
         proposals++;
       }
     }
   }
-  return {
-    merged_clusters: merged,
-    pruned_clusters: pruned,
-    proposals,
-    open_clusters: clusters.length - merged,
-  };
+  return { merged_clusters: merged, pruned_clusters: pruned, proposals, open_clusters: open - merged };
+}
+
+function centroid(c: SpeakerCandidate): Float32Array {
+  const dim = c.vectors.length / c.count;
+  const mean = new Float32Array(dim);
+  for (let k = 0; k < c.count; k++) for (let i = 0; i < dim; i++) mean[i] += c.vectors[k * dim + i];
+  return unit(mean);
 }
 
 /**

@@ -250,6 +250,11 @@ export async function promoteCluster(
   return attributed.length;
 }
 
+/** Deletes clusters (and, by cascade, their embeddings and the clusters merged into them). */
+export async function deleteClusters(db: Executor, ids: string[]): Promise<void> {
+  if (ids.length) await db.deleteFrom('speaker_clusters').where('id', 'in', ids).execute();
+}
+
 /** Clusters with a single utterance untouched for `days`: voices heard once, long ago. */
 export async function pruneStaleClusters(db: Executor, networkId: string, days: number): Promise<number> {
   const result = await db
