@@ -12,7 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { config } from '../config';
-import type { Cohort } from '../domain/speaker-score';
+import { unit, type Cohort } from '../domain/speaker-score';
 import { speakerModelPath } from './models';
 
 /** What decides who spoke, for one model; network settings override each value (see speakerPolicy). */
@@ -88,7 +88,9 @@ const num = (value: unknown, fallback: number) =>
 
 /** Reads a card (and its cohort) for a model file; exported for tests and the card script. */
 export function readModelCard(modelPath: string): SpeakerModelCard {
-  const cardPath = cardPathFor(modelPath);
+  // `<model>.card.json`, else `<model>.json`.
+  const cardPath =
+    [cardPathFor(modelPath), `${stem(modelPath)}.json`].find((p) => existsSync(p)) ?? cardPathFor(modelPath);
   const model = modelPath.split(/[\\/]/).pop() ?? modelPath;
   const envCosine = config().audio.speakerMatchThreshold;
   if (!existsSync(cardPath)) {
@@ -117,10 +119,10 @@ export function readModelCard(modelPath: string): SpeakerModelCard {
     ? join(dirname(modelPath), card.cohort.file)
     : cohortPathFor(modelPath);
   if (dim && existsSync(cohortFile)) {
-    const bytes = readFileSync(cohortFile);
-    // Copied into an aligned buffer: a Buffer from the pool may start at any byte offset.
-    const vectors = new Float32Array(new Uint8Array(bytes).buffer);
+    const vectors = readCohort(cohortFile);
     const count = Math.floor(vectors.length / dim);
+    // Unit length, whatever wrote it: the scores are dot products.
+    for (let i = 0; i < count; i++) vectors.set(unit(vectors.subarray(i * dim, (i + 1) * dim)), i * dim);
     cohort = { dim, count, vectors: vectors.subarray(0, count * dim), topN: num(card.cohort?.top_n, 50) };
   }
   const score = c.score === 'as-norm' && cohort ? 'as-norm' : 'cosine';
@@ -150,6 +152,20 @@ export function readModelCard(modelPath: string): SpeakerModelCard {
   return { model, embeddingDim: dim, calibration, cohort, cardPath };
 }
 
+/**
+ * A cohort file: little-endian float32 rows (`.f32`, `.bin`), or JSON (an array of embeddings, or
+ * `{embeddings: [...]}`), as a training script in another language may find easier to write.
+ */
+function readCohort(file: string): Float32Array {
+  if (file.endsWith('.json')) {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as number[][] | { embeddings: number[][] };
+    const rows = Array.isArray(parsed) ? parsed : parsed.embeddings;
+    return Float32Array.from(rows.flat());
+  }
+  // Copied into an aligned buffer: a Buffer from the pool may start at any byte offset.
+  return new Float32Array(new Uint8Array(readFileSync(file)).buffer);
+}
+
 const cards = new Map<string, SpeakerModelCard>();
 
 /** The card of the speaker model in use (SPEAKER_MODEL_PATH or the default), read once per model file. */
@@ -163,8 +179,11 @@ export function speakerModelCard(): SpeakerModelCard {
   return card;
 }
 
-/** The card's files that ship beside the model in a bundle (those that exist). */
+/** The card's files that ship beside the model in a bundle (the card and the cohort it names, if they exist). */
 export function modelCardFiles(modelPath: string): string[] {
-  const files = [cardPathFor(modelPath), cohortPathFor(modelPath)];
-  return files.filter((f) => existsSync(f));
+  const card = [cardPathFor(modelPath), `${stem(modelPath)}.json`].find((p) => existsSync(p));
+  if (!card) return [];
+  const named = (JSON.parse(readFileSync(card, 'utf8')) as { cohort?: { file?: string } }).cohort?.file;
+  const cohort = named ? join(dirname(modelPath), named) : cohortPathFor(modelPath);
+  return [card, ...(existsSync(cohort) ? [cohort] : [])];
 }
