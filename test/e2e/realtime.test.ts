@@ -108,24 +108,21 @@ function connect(query: Record<string, string | undefined>, version = 'v1'): Pro
   });
 }
 
-/** The HTTP answer to a handshake the server refuses. */
-function refusedHandshake(
+/**
+ * A socket the server opens only to say why it refuses it: the error event, then the close code that
+ * tells the 4.x app not to reconnect with the same request (4001, 4003, 1008).
+ */
+function refusedSocket(
   query: Record<string, string | undefined>,
-  version = 'v1',
-): Promise<{ status: number; headers: Record<string, unknown>; body: any }> {
-  const ws = new WebSocket(wsUrl(query, version));
+): Promise<{ code: number; reason: string; messages: any[] }> {
+  const ws = new WebSocket(wsUrl(query, 'v1'));
   opened.push(ws);
+  const messages: any[] = [];
   return new Promise((resolve, reject) => {
-    ws.once('open', () => reject(new Error('the handshake was accepted')));
-    ws.on('error', (error) => reject(error));
-    ws.once('unexpected-response', (_req, res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text ? JSON.parse(text) : text });
-      });
-    });
+    ws.on('message', (data: Buffer) => messages.push(JSON.parse(data.toString('utf8'))));
+    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString('utf8'), messages }));
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`refused over HTTP: ${res.statusCode}`)));
+    ws.once('error', reject);
   });
 }
 
@@ -453,16 +450,18 @@ describe('the realtime socket', () => {
     expect(await socket.next((m) => m.event === 'action')).toEqual({ event: 'action', data: res.body });
   });
 
-  describe('refuses a handshake with the API error body', () => {
+  describe('refuses a socket with the API error body and the close code the app expects', () => {
     let user: Account;
     beforeAll(async () => {
       user = await desktopApp('refused');
     });
 
-    it('without a token: 401, with the Bearer challenge', async () => {
-      const res = await refusedHandshake({ client_id: 'desktop-1' });
-      expectError(res, 401, 'UNAUTHORIZED');
-      expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
+    it('without a token: opened, told UNAUTHORIZED and closed with 4001 (the app does not retry)', async () => {
+      const res = await refusedSocket({ client_id: 'desktop-1' });
+      expect(res.code).toBe(4001);
+      expect(res.messages).toEqual([
+        { event: 'error', data: expect.objectContaining({ error_code: 'UNAUTHORIZED', detail: res.reason }) },
+      ]);
     });
 
     it('that is no WebSocket version 13 handshake: 400, and nothing is stored', async () => {
@@ -485,43 +484,50 @@ describe('the realtime socket', () => {
       ['a malformed token', () => 'not-a-jwt', 'INVALID_TOKEN'],
       ['the refresh token instead of the access token', () => user.refreshToken, 'INVALID_TOKEN'],
       ['an unknown API key', () => 'mk_0000000000000000000000000000000000000000', 'INVALID_API_KEY'],
-    ])('with %s: 401', async (_name, token, code) => {
-      const res = await refusedHandshake({ token: token(), client_id: 'desktop-1' });
-      expectError(res, 401, code);
+    ])('with %s: closed with 4001', async (_name, token, code) => {
+      const res = await refusedSocket({ token: token(), client_id: 'desktop-1' });
+      expect(res.code).toBe(4001);
+      expect(res.messages[0].data.error_code).toBe(code);
     });
 
-    it('without client_id: 422', async () => {
-      const res = await refusedHandshake({ token: user.accessToken });
-      expectError(res, 422, 'VALIDATION_ERROR');
-      expect(res.body.errors).toEqual([expect.objectContaining({ path: 'query.client_id' })]);
+    it('without client_id: closed with 1008 and the validation errors', async () => {
+      const res = await refusedSocket({ token: user.accessToken });
+      expect(res.code).toBe(1008);
+      expect(res.messages[0].data).toMatchObject({
+        error_code: 'VALIDATION_ERROR',
+        errors: [expect.objectContaining({ path: 'query.client_id' })],
+      });
     });
 
-    it('with a network_id that is no UUID: 422', async () => {
-      const res = await refusedHandshake({
+    it('with a network_id that is no UUID: closed with 1008', async () => {
+      const res = await refusedSocket({
         token: user.accessToken,
         client_id: 'desktop-1',
         network_id: 'kitchen',
       });
-      expectError(res, 422, 'VALIDATION_ERROR');
+      expect(res.code).toBe(1008);
+      expect(res.messages[0].data.error_code).toBe('VALIDATION_ERROR');
     });
 
-    it('with another user’s network id: 403, for a user token and for an API key', async () => {
+    it('with another user’s network id: closed with 4003, for a user token and for an API key', async () => {
       const other = await desktopApp('refused-other');
       const key = await createApiKey(api, user, 'device');
 
-      const byUser = await refusedHandshake({
+      const byUser = await refusedSocket({
         token: user.accessToken,
         client_id: 'desktop-1',
         network_id: other.networkId,
       });
-      const byKey = await refusedHandshake({
+      const byKey = await refusedSocket({
         token: key.key,
         client_id: 'desktop-1',
         network_id: other.networkId,
       });
 
-      expectError(byUser, 403, 'FORBIDDEN');
-      expectError(byKey, 403, 'FORBIDDEN');
+      for (const refused of [byUser, byKey]) {
+        expect(refused.code).toBe(4003);
+        expect(refused.messages[0].data.error_code).toBe('FORBIDDEN');
+      }
       expect(await connectionRows(other.networkId)).toEqual([]);
       expect(await connectionRows(user.networkId)).toEqual([]);
     });
