@@ -10,6 +10,13 @@ import { useTestDatabase } from '../helpers/db';
 import { expectError } from '../helpers/expect-error';
 import { reply } from '../helpers/fake-gemini';
 import { createServerApi, multipart, type TestApi } from '../helpers/http';
+import {
+  closeSockets,
+  EVENT_TIMEOUT_MS,
+  openRecordingSocket,
+  realtimeUrl,
+  type RecordingSocket,
+} from '../helpers/socket';
 import { useFakeGemini } from '../helpers/use-fake-gemini';
 
 /**
@@ -26,104 +33,35 @@ let server: Server;
 let base: string;
 let api: TestApi;
 
-const EVENT_TIMEOUT_MS = 5000;
-
-/** An open socket that keeps every message it received, in order. */
-interface Socket {
-  ws: WebSocket;
-  received: any[];
-  /** The first message not yet taken that matches; earlier ones are taken with it. */
-  next: (predicate?: (message: any) => boolean, timeoutMs?: number) => Promise<any>;
-  send: (message: unknown) => void;
-  close: () => Promise<void>;
+/** A socket after its greeting; `received` keeps what came after it. */
+interface Socket extends RecordingSocket {
   /** The session_ready event the socket opened with. */
-  session?: any;
+  session: any;
 }
 
-const opened: WebSocket[] = [];
+const wsUrl = (query: Record<string, string | undefined>, version = 'v1') =>
+  realtimeUrl(base, query, version);
 
-const wsUrl = (query: Record<string, string | undefined>, version = 'v1') => {
-  const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, value);
-  return `${base.replace(/^http/, 'ws')}/api/${version}/realtime/ws?${params.toString()}`;
-};
-
-function connect(query: Record<string, string | undefined>, version = 'v1'): Promise<Socket> {
-  const ws = new WebSocket(wsUrl(query, version));
-  opened.push(ws);
-  const received: any[] = [];
-  const waiters = new Set<() => void>();
-  let taken = 0;
-  ws.on('message', (data: Buffer) => {
-    received.push(JSON.parse(data.toString('utf8')));
-    for (const wake of waiters) wake();
-  });
-  const next = (predicate: (message: any) => boolean = () => true, timeoutMs = EVENT_TIMEOUT_MS) =>
-    new Promise<any>((resolve, reject) => {
-      const look = () => {
-        const at = received.findIndex((message, i) => i >= taken && predicate(message));
-        if (at < 0) return false;
-        taken = at + 1;
-        waiters.delete(look);
-        clearTimeout(timer);
-        resolve(received[at]);
-        return true;
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(look);
-        reject(new Error(`no matching event within ${timeoutMs} ms; received: ${JSON.stringify(received)}`));
-      }, timeoutMs);
-      if (!look()) waiters.add(look);
-    });
-  const socket: Socket = {
-    ws,
-    received,
-    next,
-    send: (message) => ws.send(JSON.stringify(message)),
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (ws.readyState === WebSocket.CLOSED) return resolve();
-        ws.once('close', () => resolve());
-        ws.close();
-      }),
-  };
-  return new Promise((resolve, reject) => {
-    // Every socket is greeted first with session_ready, then service_status (API.md, "Realtime socket");
-    // the 1.x events the tests below look at come after them.
-    ws.once('open', () => {
-      void (async () => {
-        socket.session = await next();
-        expect(socket.session).toMatchObject({ event: 'session_ready', client_id: expect.any(String) });
-        expect(await next()).toEqual({ event: 'service_status', enabled: expect.any(Boolean) });
-        // `received` keeps what came after the greeting.
-        received.splice(0, 2);
-        taken = 0;
-        return socket;
-      })().then(resolve, reject);
-    });
-    ws.once('unexpected-response', (_req, res) =>
-      reject(new Error(`handshake refused with ${res.statusCode}`)),
-    );
-    ws.once('error', reject);
-  });
+/** Every socket is greeted first with session_ready, then service_status (API.md, "Realtime socket"). */
+async function connect(query: Record<string, string | undefined>, version = 'v1'): Promise<Socket> {
+  const socket = await openRecordingSocket(wsUrl(query, version));
+  const session = await socket.next();
+  expect(session).toMatchObject({ event: 'session_ready', client_id: expect.any(String) });
+  expect(await socket.next()).toEqual({ event: 'service_status', enabled: expect.any(Boolean) });
+  socket.forget();
+  return Object.assign(socket, { session });
 }
 
 /**
  * A socket the server opens only to say why it refuses it: the error event, then the close code that
  * tells the 4.x app not to reconnect with the same request (4001, 4003, 1008).
  */
-function refusedSocket(
+async function refusedSocket(
   query: Record<string, string | undefined>,
 ): Promise<{ code: number; reason: string; messages: any[] }> {
-  const ws = new WebSocket(wsUrl(query, 'v1'));
-  opened.push(ws);
-  const messages: any[] = [];
-  return new Promise((resolve, reject) => {
-    ws.on('message', (data: Buffer) => messages.push(JSON.parse(data.toString('utf8'))));
-    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString('utf8'), messages }));
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`refused over HTTP: ${res.statusCode}`)));
-    ws.once('error', reject);
-  });
+  const socket = await openRecordingSocket(wsUrl(query));
+  const { code, reason } = await socket.closed;
+  return { code, reason, messages: socket.received };
 }
 
 /** Sends a handshake over raw TCP (so it can be malformed) and returns the whole answer. */
@@ -183,22 +121,6 @@ const upload = (token: string, transcript: string, clientId = 'desktop-1', file 
     { token },
   );
 
-/** Closes the sockets a test opened and waits until the server has seen each close. */
-async function closeAll(): Promise<void> {
-  await Promise.all(
-    opened.splice(0).map(
-      (ws) =>
-        new Promise<void>((resolve) => {
-          if (ws.readyState === WebSocket.CLOSED) return resolve();
-          ws.on('error', () => {}); // a refused handshake's socket errors once terminated
-          ws.once('close', () => resolve());
-          if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
-          else ws.close();
-        }),
-    ),
-  );
-}
-
 beforeAll(async () => {
   mode = strictAuth();
   gemini.configure({ maxAttempts: 1 });
@@ -220,12 +142,12 @@ describe('the realtime socket', () => {
   });
 
   afterEach(async () => {
-    await closeAll();
+    await closeSockets();
     fake.reset();
   });
 
   afterAll(async () => {
-    await closeAll();
+    await closeSockets();
     // $disconnect runs after the close is seen: wait for it before the database goes.
     await eventually(
       async () =>
