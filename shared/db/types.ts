@@ -93,6 +93,8 @@ export interface PersonTable {
   voice_embedding: number[] | null;
   voice_sample_count: Generated<number>;
   cluster_id: string | null;
+  /** Conversations the person took part in, kept by a trigger on conversation_participants (migration 0040). */
+  conversation_count: Generated<number>;
   created_at: CreatedAt;
   updated_at: CreatedAt;
 }

@@ -384,6 +384,8 @@ export function createHandler(routes: RouteDefinition[], options: HandlerOptions
         credentials: !cfg.corsOrigins.includes('*'),
         headers: 'Authorization,Content-Type,Idempotency-Key,X-API-Key,X-Network-Id,Prefer',
         methods: 'GET,POST,PUT,PATCH,DELETE,OPTIONS',
+        // A browser app may read the pagination headers of GET P/interactions.
+        exposeHeaders: 'Link,Next-Cursor',
         maxAge: 600,
       }) as MiddlewareObj<ApiEvent, ApiResult>,
     )

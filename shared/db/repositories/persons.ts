@@ -14,22 +14,21 @@ export interface PersonView {
   updated_at: Date;
 }
 
+// The count is a column kept by a trigger (migration 0040), not a correlated count(*) per person listed.
 const personView = (db: Executor) =>
-  db.selectFrom('persons as p').select((eb) => [
-    'p.id',
-    'p.network_id',
-    'p.name',
-    'p.index',
-    'p.cluster_id',
-    'p.created_at',
-    'p.updated_at',
-    sql<boolean>`p.voice_embedding IS NOT NULL`.as('has_voice_embedding'),
-    eb
-      .selectFrom('conversation_participants as cp')
-      .select(sql<number>`count(*)::int`.as('n'))
-      .whereRef('cp.person_id', '=', 'p.id')
-      .as('conversation_count'),
-  ]);
+  db
+    .selectFrom('persons as p')
+    .select([
+      'p.id',
+      'p.network_id',
+      'p.name',
+      'p.index',
+      'p.cluster_id',
+      'p.created_at',
+      'p.updated_at',
+      sql<boolean>`p.voice_embedding IS NOT NULL`.as('has_voice_embedding'),
+      'p.conversation_count',
+    ]);
 
 const normalise = (row: Omit<PersonView, 'conversation_count'> & { conversation_count: unknown }) => ({
   ...row,
@@ -38,6 +37,26 @@ const normalise = (row: Omit<PersonView, 'conversation_count'> & { conversation_
 
 export const listPersons = async (db: Executor, networkId: string): Promise<PersonView[]> =>
   (await personView(db).where('p.network_id', '=', networkId).orderBy('p.index').execute()).map(normalise);
+
+/**
+ * The names of some persons of this network, by id: what a model prompt shows for its speakers, without
+ * the rest of the person view (for the context of a command: at most a handful of ids, by primary key).
+ */
+export const personNames = async (
+  db: Executor,
+  networkId: string,
+  personIds: readonly string[],
+): Promise<Map<string, string>> => {
+  const ids = [...new Set(personIds)];
+  if (!ids.length) return new Map();
+  const rows = await db
+    .selectFrom('persons')
+    .select(['id', 'name'])
+    .where('network_id', '=', networkId)
+    .where('id', 'in', ids)
+    .execute();
+  return new Map(rows.map((r) => [r.id, r.name]));
+};
 
 /** A person of this network; undefined for an unknown id or one of another network. */
 export const findPerson = async (
