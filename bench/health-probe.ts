@@ -33,7 +33,7 @@ const write = process.stdout.write.bind(process.stdout);
 process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
   lines += String(chunk).split('\n').length - 1;
   return write(chunk, ...rest);
-}) as typeof process.stdout.write;
+});
 const linesBefore = lines;
 const mira = await cpuPerRequest(() => dispatcher.invoke(event()));
 const linesPerRequest = (lines - linesBefore) / (REQUESTS + 500);

@@ -335,7 +335,7 @@ const requestObservability = (): MiddlewareObj<ApiEvent, ApiResult> => {
     }
     let emf: Record<string, unknown>;
     try {
-      emf = metrics.serializeMetrics() as unknown as Record<string, unknown>;
+      emf = metrics.serializeMetrics();
     } finally {
       clearRequestMetrics();
     }
