@@ -30,10 +30,10 @@ const probe = await dispatcher.invoke(event());
 if (probe.statusCode !== 200) throw new Error(`/health answered ${probe.statusCode}`);
 let lines = 0;
 const write = process.stdout.write.bind(process.stdout);
-process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+process.stdout.write = (chunk: string | Uint8Array, ...rest: never[]) => {
   lines += String(chunk).split('\n').length - 1;
   return write(chunk, ...rest);
-});
+};
 const linesBefore = lines;
 const mira = await cpuPerRequest(() => dispatcher.invoke(event()));
 const linesPerRequest = (lines - linesBefore) / (REQUESTS + 500);
