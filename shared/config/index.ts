@@ -93,6 +93,16 @@ export interface AuthConfig {
   registrationWindowSeconds: number;
   /** Where the desktop app listens for the OAuth redirect; `{port}` is its `redirect_port`. */
   oauthRedirectUri: string;
+  /**
+   * `OAUTH_WEB_ORIGINS`: the web app origins a browser sign-in may return to (`spa_origin`); anything else
+   * is refused, so the sign-in can never be turned into an open redirect. Empty: browser sign-in is off.
+   */
+  oauthWebOrigins: string[];
+  /**
+   * `OAUTH_WEB_CALLBACK_URL`: this API's own Google callback, registered with Google, when the API sits
+   * behind a domain or proxy that the request does not reveal; unset, it is built from the request.
+   */
+  oauthWebCallbackUrl: string | undefined;
   google: OAuthProviderConfig;
   github: OAuthProviderConfig;
 }
@@ -193,6 +203,11 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       registrationsPerIp: integer(env, 'REGISTRATIONS_PER_IP', 20, 1),
       registrationWindowSeconds: integer(env, 'REGISTRATION_WINDOW_SECONDS', 60 * 60, 1),
       oauthRedirectUri: env.OAUTH_REDIRECT_URI || 'http://localhost:{port}/callback',
+      oauthWebOrigins: (env.OAUTH_WEB_ORIGINS || '')
+        .split(',')
+        .map((origin) => origin.trim().replace(/\/+$/, ''))
+        .filter(Boolean),
+      oauthWebCallbackUrl: env.OAUTH_WEB_CALLBACK_URL || undefined,
       google: {
         clientId: env.GOOGLE_CLIENT_ID || undefined,
         clientSecret: env.GOOGLE_CLIENT_SECRET || undefined,

@@ -334,7 +334,13 @@ describe('function images', () => {
       expect(entries.filter((e) => !allowed.includes(e))).toEqual([]);
       if (AUDIO_FUNCTIONS.has(name)) {
         expect(readdirSync(join(image.dir, MODELS_DIR)).sort()).toEqual(
-          [DEFAULT_SPEAKER_MODEL_FILE, VAD_MODEL_FILE].sort(),
+          // The speaker model ships with its card and impostor cohort (issue 15).
+          [
+            DEFAULT_SPEAKER_MODEL_FILE,
+            VAD_MODEL_FILE,
+            'speaker-stats-v1.card.json',
+            'speaker-stats-v1.cohort.f32',
+          ].sort(),
         );
         expect(Object.keys(bundle.dependencies)).toContain('onnxruntime-node');
       } else {

@@ -1,5 +1,4 @@
 import { sql } from 'kysely';
-import { updateVoiceprint } from '../../domain/speaker-match';
 import { inTransaction, advisoryLock, type Executor } from '../transaction';
 
 /** A person as answers show it: the raw voice embedding stays in the database. */
@@ -142,47 +141,6 @@ export const deletePerson = async (db: Executor, networkId: string, personId: st
     .executeTakeFirst();
   return result.numDeletedRows > 0n;
 };
-
-export interface VoiceSample {
-  /** The sample's speaker embedding (any length; normalised by the running mean). */
-  embedding: ArrayLike<number>;
-  /** Renames the person in the same transaction, for a PATCH that sends both. */
-  name?: string;
-}
-
-/**
- * Folds one voice sample into a person's voiceprint (the running mean of updateVoiceprint) and stores it
- * with the new sample count. The row is locked first, so two samples enrolled at once both count; with a
- * rename, both changes commit together or not at all. Undefined when the person is not in this network.
- */
-export const addVoiceSample = (
-  db: Executor,
-  networkId: string,
-  personId: string,
-  sample: VoiceSample,
-): Promise<PersonView | undefined> =>
-  inTransaction(db, async (trx) => {
-    const current = await trx
-      .selectFrom('persons')
-      .select(['voice_embedding', 'voice_sample_count'])
-      .where('network_id', '=', networkId)
-      .where('id', '=', personId)
-      .forUpdate()
-      .executeTakeFirst();
-    if (!current) return undefined;
-    const next = updateVoiceprint(current.voice_embedding, current.voice_sample_count, sample.embedding);
-    await trx
-      .updateTable('persons')
-      .set({
-        voice_embedding: next.embedding,
-        voice_sample_count: next.sampleCount,
-        ...(sample.name ? { name: sample.name } : {}),
-        updated_at: sql<Date>`now()`,
-      })
-      .where('id', '=', personId)
-      .execute();
-    return findPerson(trx, networkId, personId);
-  });
 
 /** A person's stored voiceprint, for matching and tests; never part of an answer. */
 export const findVoiceprint = (db: Executor, networkId: string, personId: string) =>
