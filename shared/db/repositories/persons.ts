@@ -133,14 +133,18 @@ export const renamePerson = async (
  * Deletes a person. Their interactions and actions stay, unattributed (ON DELETE SET NULL), and they
  * leave every conversation's participants (ON DELETE CASCADE).
  */
-export const deletePerson = async (db: Executor, networkId: string, personId: string): Promise<boolean> => {
-  const result = await db
-    .deleteFrom('persons')
-    .where('network_id', '=', networkId)
-    .where('id', '=', personId)
-    .executeTakeFirst();
-  return result.numDeletedRows > 0n;
-};
+export const deletePerson = (db: Executor, networkId: string, personId: string): Promise<boolean> =>
+  inTransaction(db, async (trx) => {
+    // Under the person lock, as every writer of speaker embeddings (deleted with the person): a speaker
+    // decision in flight never sees its cached embeddings change under it.
+    await advisoryLock(trx, 'personIndex', networkId);
+    const result = await trx
+      .deleteFrom('persons')
+      .where('network_id', '=', networkId)
+      .where('id', '=', personId)
+      .executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  });
 
 /** A person's stored voiceprint, for matching and tests; never part of an answer. */
 export const findVoiceprint = (db: Executor, networkId: string, personId: string) =>
