@@ -30,6 +30,17 @@ const { createPerson } = await import('../shared/db/repositories/persons');
 const network = await createNetwork(bench.db, 'cold start');
 await upsertClient(bench.db, network.id, 'kitchen');
 const person = await createPerson(bench.db, network.id, 'Ann');
+// A device's API key: the image runs in production mode, where network-id access is off.
+const { generateApiKey } = await import('../shared/auth/api-keys');
+const { insertApiKey } = await import('../shared/db/repositories/credentials');
+const apiKey = generateApiKey();
+await insertApiKey(bench.db, {
+  networkId: network.id,
+  name: 'bench',
+  prefix: apiKey.prefix,
+  hash: apiKey.hash,
+  createdBy: null,
+});
 const voice = readFileSync(join(import.meta.dirname, '..', 'test', 'fixtures', 'audio', 'voice-a-1.mp3'));
 const P = `/api/v1/${network.id}`;
 let clock = Date.UTC(2026, 0, 1, 9);
@@ -39,7 +50,7 @@ const uploads: Record<string, () => ReturnType<typeof apiEvent>> = {
   persons: () => {
     const form = multipart({ audio_file: { filename: 'a.mp3', content: voice, mimetype: 'audio/mpeg' } });
     return apiEvent('POST', `${P}/persons/${person.id}/voice`, {
-      headers: { 'content-type': form.contentType },
+      headers: { 'content-type': form.contentType, 'x-api-key': apiKey.key },
       body: form.buffer,
     });
   },
@@ -51,14 +62,14 @@ const uploads: Record<string, () => ReturnType<typeof apiEvent>> = {
       captured_at: new Date((clock += 60_000)).toISOString(),
     });
     return apiEvent('POST', `${P}/interactions/register`, {
-      headers: { 'content-type': form.contentType },
+      headers: { 'content-type': form.contentType, 'x-api-key': apiKey.key },
       body: form.buffer,
     });
   },
   streams: () => {
     const form = multipart({ audio_data: { filename: 'a.mp3', content: voice, mimetype: 'audio/mpeg' } });
     return apiEvent('POST', `${P}/streams/kitchen/audio`, {
-      headers: { 'content-type': form.contentType },
+      headers: { 'content-type': form.contentType, 'x-api-key': apiKey.key },
       body: form.buffer,
     });
   },
@@ -82,7 +93,7 @@ try {
         ...lambdaEnvironment(name),
         DATABASE_URL: bench.url,
         DATABASE_SSL: 'disable',
-        LEGACY_NETWORK_AUTH: 'true',
+        JWT_SECRET: 'bench-secret',
       });
       for (const call of probe.invocations)
         if (!call.statusCode || call.statusCode >= 300)

@@ -6,7 +6,7 @@
  * Each figure is the median of its runs, with the load average beside it; writes are rolled back.
  */
 import './quiet-env';
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { conversationContext } from '../functions/interactions/service';
 import { assignConversation, listConversations } from '../shared/db/repositories/conversations';
 import {
@@ -70,6 +70,18 @@ await measure('assign conversation (latest active, rolled back)', () =>
 await measure(`list persons (${PERSONS}, with conversation counts)`, () => listPersons(db, networkId));
 await measure('find one person', () => findPerson(db, networkId, newest.person_id!));
 await measure('conversation context of a command', () => conversationContext(db, newest));
+// The same reads as they were before migration 0040, run here at the same moment, so the comparison holds
+// on a busy machine: the correlated count per person, and the context that listed every person.
+await measure(`  before: list persons with a correlated count(*)`, () =>
+  sql`SELECT p.id, p.name, p.index, (SELECT count(*)::int FROM conversation_participants cp
+      WHERE cp.person_id = p.id) AS conversation_count
+    FROM persons p WHERE p.network_id = ${networkId} ORDER BY p.index`.execute(db),
+);
+await measure('  before: conversation context via the whole person list', async () => {
+  await sql`SELECT p.id, p.name, (SELECT count(*)::int FROM conversation_participants cp
+      WHERE cp.person_id = p.id) AS n FROM persons p WHERE p.network_id = ${networkId}`.execute(db);
+  await listInteractions(db, networkId, { conversationId: newest.conversation_id!, limit: 11, offset: 0 });
+});
 await measure('interactions, first page (50)', () =>
   listInteractions(db, networkId, { limit: 50, offset: 0 }),
 );
