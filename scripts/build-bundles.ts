@@ -21,7 +21,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { allFunctions, functionEntry } from '../functions/contexts';
 import {
@@ -32,13 +32,8 @@ import {
   ROOT,
   runtimeEnvironment,
 } from '../lib/config/build';
-import {
-  DEFAULT_SPEAKER_MODEL_FILE,
-  modelFiles,
-  SPEAKER_MODEL_COMPANIONS,
-  speakerModelCompanion,
-  VAD_MODEL_FILE,
-} from '../shared/audio/models';
+import { modelCardFiles } from '../shared/audio/model-card';
+import { DEFAULT_SPEAKER_MODEL_FILE, modelFiles, VAD_MODEL_FILE } from '../shared/audio/models';
 
 /**
  * Packages with native binaries or data files esbuild cannot inline. A bundle that imports one gets it
@@ -78,11 +73,8 @@ export function shippedModels(): Array<{ from: string; file: string }> {
   return [
     { from: vad, file: VAD_MODEL_FILE },
     { from: speaker, file: DEFAULT_SPEAKER_MODEL_FILE },
-    // The model card (thresholds) and impostor cohort travel with the model, under the names it looks up.
-    ...SPEAKER_MODEL_COMPANIONS.map((suffix) => ({
-      from: speakerModelCompanion(speaker, suffix),
-      file: speakerModelCompanion(DEFAULT_SPEAKER_MODEL_FILE, suffix),
-    })),
+    // The speaker model's card and impostor cohort (its calibration) travel with it.
+    ...modelCardFiles(speaker).map((from) => ({ from, file: basename(from) })),
   ];
 }
 

@@ -48,7 +48,7 @@ import { countMetric, logger, metrics, MetricUnit } from '../../shared/observabi
 import { publishToNetwork } from '../../shared/realtime/publisher';
 import { toAction } from '../actions/schemas';
 import { announceConversations, type ConversationChanges } from './conversation-events';
-import { matchThreshold, resolveSpeaker } from '../persons/service';
+import { resolveSpeaker, speakerEvidence, speakerPolicy } from '../persons/service';
 import { measureCopy } from '../streams/service';
 import { answerCommand } from './commands';
 import { utteranceMetadata } from './metadata';
@@ -313,7 +313,12 @@ async function storeUtterance(db: Db, request: RegisterRequest, complete: Comple
     const final = await finaliseClaim(trx, input.claimId);
     if (final.outcome === 'superseded') throw new Superseded(final);
 
-    const speaker = await resolveSpeaker(trx, networkId, analysis.embedding, matchThreshold(input.settings));
+    const speaker = await resolveSpeaker(
+      trx,
+      networkId,
+      speakerEvidence(analysis),
+      speakerPolicy(input.settings),
+    );
     const isCommand = wake.matched && mayWake(speaker.index, input.wakeSettings.speakers);
     if (wake.matched && !isCommand) countMetric('WakeWordsIgnored');
 

@@ -106,6 +106,7 @@ export class ApiStack extends Stack {
         `${context.name} context`,
         {
           CORS_ORIGINS: config.api.corsOrigins.join(','),
+          OAUTH_WEB_ORIGINS: config.api.oauthWebOrigins.join(','),
           LEGACY_NETWORK_AUTH: String(config.legacyNetworkAuth),
         },
       );

@@ -2,13 +2,12 @@
  * npm run eval:speaker [-- --enrolled 8 --tests 2 --json]
  *
  * Evaluates the speaker model in use (the committed default, or SPEAKER_MODEL_PATH) on the committed held-out
- * set under every condition, at the threshold it would run with (its model card's, else SPEAKER_MATCH_THRESHOLD
- * or the default), and prints a Markdown table. See scripts/speaker/eval/evaluate.ts for what each column means.
+ * set under every condition, scored as its model card says (raw cosine, or AS-norm against the card's cohort)
+ * at the card's accept score (a model without a card: raw cosine at the uncalibrated default, or --threshold),
+ * and prints a Markdown table. See scripts/speaker/eval/evaluate.ts for what each column means.
  */
 import { parseArgs } from 'node:util';
 import { speakerModelCard } from '../../shared/audio/model-card';
-import { speakerModelPath } from '../../shared/audio/models';
-import { speakerMatchThreshold } from '../../shared/audio/speaker';
 import { evaluateSpeakerModel, formatTable } from './eval/evaluate';
 
 const { values } = parseArgs({
@@ -19,19 +18,20 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
-const model = speakerModelPath();
-const threshold = values.threshold ? Number(values.threshold) : speakerMatchThreshold();
+const card = speakerModelCard();
+const cohort = card.calibration.score === 'as-norm' ? card.cohort : undefined;
+const threshold = values.threshold ? Number(values.threshold) : card.calibration.acceptScore;
 const started = Date.now();
 const rows = await evaluateSpeakerModel({
   threshold,
+  cohort,
   enrolled: values.enrolled ? Number(values.enrolled) : undefined,
   testUtterances: values.tests ? Number(values.tests) : undefined,
 });
-if (values.json) console.log(JSON.stringify({ model, threshold, rows }, null, 2));
+const scoring = cohort ? 'as-norm' : 'cosine';
+if (values.json) console.log(JSON.stringify({ model: card.model, scoring, threshold, rows }, null, 2));
 else {
-  console.log(
-    `model ${model} (${speakerModelCard(model)?.name ?? 'no model card'}), match threshold ${threshold}`,
-  );
+  console.log(`model ${card.model} (card ${card.cardPath ?? 'none'}), ${scoring} accept score ${threshold}`);
   console.log(formatTable(rows));
   console.log(`${((Date.now() - started) / 1000).toFixed(0)} s`);
 }

@@ -108,6 +108,58 @@ def cohort(model, data_dir):
     return embeddings
 
 
+def model_card(params, threshold, calibration, cohort_size, training):
+    """The card in the format shared/audio/model-card.ts reads (snake_case `calibration` = decision defaults).
+
+    Scores are raw cosines (`score: cosine`): the thresholds were calibrated on cosines. The cohort ships
+    for AS-norm, but AS-norm thresholds for this model have not been calibrated yet."""
+    return {
+        "model": f"{NAME}.onnx",
+        "name": NAME,
+        "description": "Small TDNN (x-vector/ECAPA family, attentive statistics pooling, AAM-softmax) trained "
+                       "on synthetic voices only (espeak-ng, flite, festival; scripts/speaker). Not trained on any "
+                       "real person's voice: treat its matches on real people as unverified.",
+        "parameters": params,
+        "features": {"type": "kaldi-fbank", "mel_bins": 80, "sample_rate": 16000, "mean_normalised": True,
+                     "frame_length_ms": 25, "frame_shift_ms": 10, "dither": 0, "window": "povey",
+                     "preemphasis": 0.97, "low_freq_hz": 20, "input_scale": 32768,
+                     "implementation": "shared/audio/fbank.ts"},
+        "input": "feats [B, T, 80]",
+        "output": f"embs [B, {EMBEDDING_DIM}], L2-normalised by the server",
+        "embedding_dim": EMBEDDING_DIM,
+        "cohort": {"file": f"{NAME}.cohort.json", "count": cohort_size, "top_n": 50,
+                   "source": "one embedding per training speaker (clean or degraded utterance), scripts/speaker/export.py"},
+        "calibration": {
+            "score": "cosine",
+            "accept_score": threshold,
+            "degraded_accept_score": threshold,
+            "min_margin": 0.05,
+            "update_score": round(threshold + 0.05, 3),
+            "cluster_score": threshold,
+            "merge_score": round(threshold + 0.05, 3),
+            "cosine_floor": threshold,
+            "min_voiced_seconds": 1,
+            "min_snr_db": 12,
+            "max_clipping_ratio": 0.01,
+            "enrol_min_voiced_seconds": 1,
+            "new_person_seconds": 3,
+            "new_person_utterances": 2,
+            "max_embeddings_per_person": 8,
+        },
+        "training": {**training, "recipe": "scripts/speaker/recipe.py", "scripts": "scripts/speaker/"},
+        "calibration_set": {
+            "speakers": "recipe.calibration_speakers(24): 12 enrolled (3 clean utterances), 12 strangers, 5 tests "
+                        "each; espeak-ng variants never trained on and not in the evaluation set",
+            "rule": f"accept_score = lowest cosine at which strangers are accepted at most "
+                    f"{TARGET_FALSE_ACCEPT:.0%} of the time in the worst condition (so degraded = clean)",
+            "conditions": calibration,
+            "not_calibrated": "min_margin, update/cluster/merge offsets and the quality gates are the uncalibrated "
+                              "defaults of shared/audio/model-card.ts",
+        },
+        "evaluation": {"command": "npm run eval:speaker", "set": "test/fixtures/speaker-eval"},
+    }
+
+
 def main():
     data_dir = sys.argv[1] if len(sys.argv) > 1 else "/tmp/speaker-train"
     model = SpeakerNet()
@@ -125,33 +177,7 @@ def main():
         f.write("\n")
     train_log = os.path.join(data_dir, "train-summary.json")
     training = json.load(open(train_log)) if os.path.exists(train_log) else {}
-    card = {
-        "name": NAME,
-        "model": f"{NAME}.onnx",
-        "description": "Small TDNN (x-vector/ECAPA family, attentive statistics pooling, AAM-softmax) trained "
-                       "on synthetic voices only (espeak-ng, flite, festival). Not a model of real people's voices.",
-        "parameters": params,
-        "embeddingDim": EMBEDDING_DIM,
-        "input": {"name": "feats", "shape": ["B", "T", 80]},
-        "output": {"name": "embs", "shape": ["B", EMBEDDING_DIM]},
-        "features": {"type": "kaldi-fbank", "numMelBins": 80, "frameLengthMs": 25, "frameShiftMs": 10,
-                     "dither": 0, "window": "povey", "preemphasis": 0.97, "lowFreqHz": 20, "inputScale": 32768,
-                     "meanNormalisation": "per utterance, per bin", "sampleRate": 16000,
-                     "implementation": "shared/audio/fbank.ts"},
-        "thresholds": {"match": threshold, "minSpeechSeconds": 1.0, "margin": 0.05},
-        "cohort": {"file": f"{NAME}.cohort.json", "size": len(embeddings)},
-        "training": {**training, "recipe": "scripts/speaker/recipe.py", "scripts": "scripts/speaker/"},
-        "calibration": {
-            "speakers": "recipe.calibration_speakers(24): 12 enrolled (3 clean utterances), 12 strangers, 5 tests each; "
-                        "espeak-ng variants never trained on and not in the evaluation set",
-            "rule": f"match = lowest cosine at which strangers are accepted at most {TARGET_FALSE_ACCEPT:.0%} of the "
-                    "time in the worst condition",
-            "conditions": calibration,
-            "margin": "0.05 is a suggestion, not calibrated",
-            "minSpeechSeconds": "1.0 is a suggestion: 0.8 s crops lose accuracy (see evaluation)",
-        },
-        "evaluation": {"command": "npm run eval:speaker", "set": "test/fixtures/speaker-eval"},
-    }
+    card = model_card(params, threshold, calibration, len(embeddings), training)
     with open(os.path.join(OUT, f"{NAME}.card.json"), "w") as f:
         json.dump(card, f, indent=2)
         f.write("\n")

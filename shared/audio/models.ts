@@ -19,12 +19,7 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { config } from '../config';
 
 export const VAD_MODEL_FILE = 'silero_vad_v5.onnx';
-/** The project's own TDNN trained on synthetic voices (scripts/speaker/); its card and cohort sit beside it. */
 export const DEFAULT_SPEAKER_MODEL_FILE = 'speaker-stats-v1.onnx';
-/** What ships beside a speaker model `x.onnx`: `x.card.json` and `x.cohort.json` (see ./model-card.ts). */
-export const SPEAKER_MODEL_COMPANIONS = ['.card.json', '.cohort.json'] as const;
-export const speakerModelCompanion = (modelPath: string, suffix: (typeof SPEAKER_MODEL_COMPANIONS)[number]) =>
-  modelPath.replace(/\.onnx$/i, '') + suffix;
 
 /** This module's folder (in a bundle: the bundle's); undefined where import.meta.url is not a file URL. */
 function here(): string | undefined {

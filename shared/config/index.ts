@@ -29,6 +29,11 @@ export interface AppConfig {
   databaseCaFile: string | undefined;
   /** A pooled connection idle this long is checked with `SELECT 1` on checkout (a frozen Lambda's may be dead). */
   databaseStaleAfterMs: number;
+  /**
+   * `DATABASE_POOL_SIZE`: connections a long-running server (`npm start` on PostgreSQL) keeps, so concurrent
+   * requests do not queue behind each other. A Lambda instance always uses one.
+   */
+  databasePoolSize: number;
   /** `STAGE=prod` or `NODE_ENV=production`: no generated JWT secret, no legacy network access. */
   production: boolean;
   /**
@@ -88,6 +93,16 @@ export interface AuthConfig {
   registrationWindowSeconds: number;
   /** Where the desktop app listens for the OAuth redirect; `{port}` is its `redirect_port`. */
   oauthRedirectUri: string;
+  /**
+   * `OAUTH_WEB_ORIGINS`: the web app origins a browser sign-in may return to (`spa_origin`); anything else
+   * is refused, so the sign-in can never be turned into an open redirect. Empty: browser sign-in is off.
+   */
+  oauthWebOrigins: string[];
+  /**
+   * `OAUTH_WEB_CALLBACK_URL`: this API's own Google callback, registered with Google, when the API sits
+   * behind a domain or proxy that the request does not reveal; unset, it is built from the request.
+   */
+  oauthWebCallbackUrl: string | undefined;
   google: OAuthProviderConfig;
   github: OAuthProviderConfig;
 }
@@ -157,6 +172,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     databaseSsl: parseSsl(env.DATABASE_SSL, databaseUrl),
     databaseCaFile: env.DATABASE_CA_FILE || undefined,
     databaseStaleAfterMs: integer(env, 'DATABASE_STALE_AFTER_MS', 5_000),
+    databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
     production,
     realtimeCallbackUrl: env.REALTIME_CALLBACK_URL || undefined,
     lambdaFunctionName: env.AWS_LAMBDA_FUNCTION_NAME || undefined,
@@ -187,6 +203,11 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       registrationsPerIp: integer(env, 'REGISTRATIONS_PER_IP', 20, 1),
       registrationWindowSeconds: integer(env, 'REGISTRATION_WINDOW_SECONDS', 60 * 60, 1),
       oauthRedirectUri: env.OAUTH_REDIRECT_URI || 'http://localhost:{port}/callback',
+      oauthWebOrigins: (env.OAUTH_WEB_ORIGINS || '')
+        .split(',')
+        .map((origin) => origin.trim().replace(/\/+$/, ''))
+        .filter(Boolean),
+      oauthWebCallbackUrl: env.OAUTH_WEB_CALLBACK_URL || undefined,
       google: {
         clientId: env.GOOGLE_CLIENT_ID || undefined,
         clientSecret: env.GOOGLE_CLIENT_SECRET || undefined,

@@ -1,8 +1,10 @@
 /**
  * The speaker evaluation: held-out synthetic voices (test/fixtures/speaker-eval, made by
  * scripts/speaker/make_eval_set.py) under each condition of ./conditions.ts, through the production path
- * (decode, Silero VAD, speech only, fbank, the model, L2 normalisation), scored the way the persons context
- * scores voiceprints (cosine to the L2-normalised mean of three clean enrolment utterances).
+ * (decode, Silero VAD, speech only, fbank, the model, L2 normalisation), scored the way the model card says
+ * (raw cosine, or AS-norm against its cohort) against a voiceprint: the L2-normalised mean of three clean
+ * enrolment utterances. The decision rules of the persons context on top (quality gate, margin, provisional
+ * clusters) are not applied: these are the model's own numbers.
  *
  * Per condition:
  *  - top-1 at 4/8/16 enrolled voices: the right person has the highest cosine (averaged over disjoint
@@ -19,6 +21,7 @@ import { join } from 'node:path';
 import { decodeAudio, detectSpeech } from '../../../shared/audio';
 import { SAMPLE_RATE } from '../../../shared/audio/decode';
 import { speakerEmbedding, speechOnly } from '../../../shared/audio/speaker';
+import { asNorm, cohortStats, type Cohort } from '../../../shared/domain/speaker-score';
 import { CONDITIONS, degrade, type Condition } from './conditions';
 
 export const EVAL_SET_DIR = join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'speaker-eval');
@@ -36,7 +39,10 @@ interface Manifest {
 }
 
 export interface EvalOptions {
+  /** The accept score: a raw cosine, or an AS-norm score when `cohort` is given. */
   threshold: number;
+  /** Score with AS-norm against this impostor cohort (as the persons context does with the model card's). */
+  cohort?: Cohort;
   dir?: string;
   conditions?: readonly Condition[];
   /** Use only the first n enrolled voices (and every unenrolled one): a small set for CI. */
@@ -134,6 +140,11 @@ export async function evaluateSpeakerModel(options: EvalOptions): Promise<EvalRo
     if (!embs.length) throw new Error(`No enrolment embedding for ${speaker.id}`);
     voiceprints.push(meanEmbedding(embs));
   }
+  const printStats = voiceprints.map((v) => cohortStats(v, options.cohort));
+  const score = (e: Float32Array) => {
+    const test = cohortStats(e, options.cohort);
+    return voiceprints.map((v, i) => (options.cohort ? asNorm(dot(e, v), test, printStats[i]) : dot(e, v)));
+  };
   const groupSizes = [4, 8, 16].filter((n) => n <= enrolled.length);
   const rows: EvalRow[] = [];
   for (const condition of options.conditions ?? CONDITIONS) {
@@ -157,7 +168,7 @@ export async function evaluateSpeakerModel(options: EvalOptions): Promise<EvalRo
           noEmbedding++;
           continue; // no embedding: nobody is named and nobody is created
         }
-        const scores = voiceprints.map((v) => dot(e, v));
+        const scores = score(e);
         const best = scores.reduce((b, s, i) => (s > scores[b] ? i : b), 0);
         if (isEnrolled) {
           scores.forEach((s, i) => (i === index ? targets : impostors).push(s));
