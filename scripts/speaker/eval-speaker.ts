@@ -1,5 +1,5 @@
 /**
- * npm run eval:speaker [-- --enrolled 8 --tests 2 --json]
+ * npm run eval:speaker [-- --enrolled 8 --tests 2 --threshold 0.7 --cosine --json]
  *
  * Evaluates the speaker model in use (the committed default, or SPEAKER_MODEL_PATH) on the committed held-out
  * set under every condition, scored as its model card says (raw cosine, or AS-norm against the card's cohort)
@@ -16,10 +16,12 @@ const { values } = parseArgs({
     tests: { type: 'string' },
     threshold: { type: 'string' },
     json: { type: 'boolean', default: false },
+    /** Raw cosines even when the card has a cohort (how the models were scored before AS-norm). */
+    cosine: { type: 'boolean', default: false },
   },
 });
 const card = speakerModelCard();
-const cohort = card.calibration.score === 'as-norm' ? card.cohort : undefined;
+const cohort = card.calibration.score === 'as-norm' && !values.cosine ? card.cohort : undefined;
 const threshold = values.threshold ? Number(values.threshold) : card.calibration.acceptScore;
 const started = Date.now();
 const rows = await evaluateSpeakerModel({
