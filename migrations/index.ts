@@ -7,6 +7,7 @@ import * as realtimeSessions from './2026_12_01_0006_realtime_sessions';
 import * as refreshGrace from './2026_12_01_0007_refresh_grace';
 import * as orphanInteractions from './2026_12_01_0008_orphan_interactions';
 import * as actionDetailsText from './2026_12_01_0009_action_details_text';
+import * as utterancesQueue from './2026_12_01_0010_utterances_queue';
 
 /**
  * Every migration, by its sortable name. A static map because an esbuild bundle has no migrations folder
@@ -21,6 +22,7 @@ export const migrations: Record<string, Migration> = {
   '2026_12_01_0007_refresh_grace': refreshGrace,
   '2026_12_01_0008_orphan_interactions': orphanInteractions,
   '2026_12_01_0009_action_details_text': actionDetailsText,
+  '2026_12_01_0010_utterances_queue': utterancesQueue,
 };
 
 export const staticMigrationProvider: MigrationProvider = {
