@@ -107,11 +107,12 @@ export async function failJob(
 
 /** Milliseconds until the next queued job becomes visible (0 when one is visible), undefined when none is queued. */
 export async function nextJobInMs(db: Executor, queue: string): Promise<number | undefined> {
+  // No greatest() in SQL: it ignores NULL, and NULL (no job queued) must stay "none".
   const { rows } = await sql<{ ms: number | string | null }>`
-    SELECT greatest(0, extract(epoch FROM min(visible_at) - now()) * 1000) AS ms
+    SELECT extract(epoch FROM min(visible_at) - now()) * 1000 AS ms
     FROM queue_jobs WHERE queue = ${queue} AND status = 'queued'`.execute(db);
   const ms = rows[0]?.ms;
-  return ms === null || ms === undefined ? undefined : Number(ms);
+  return ms === null || ms === undefined ? undefined : Math.max(0, Number(ms));
 }
 
 /** Jobs that used up their attempts (the local dead-letter queue), oldest first. */
