@@ -13,18 +13,21 @@ import { processJob, utteranceQueue, type UtteranceJob } from '../interactions/w
  * utterance failed (and tells the device) instead of failing again.
  */
 export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
-  const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
   const { maxAttempts } = config().pipeline;
-  for (const record of event.Records) {
-    try {
-      const body = JSON.parse(record.body) as UtteranceJob;
-      const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
-      const outcome = await processJob({ body, attempt, lastAttempt: attempt >= maxAttempts });
-      if (outcome) await utteranceQueue().send(body, { delayMs: outcome.retryAfterMs });
-    } catch (error) {
-      logger.warn('utterance job failed', { messageId: record.messageId, error });
-      batchItemFailures.push({ itemIdentifier: record.messageId });
-    }
-  }
-  return { batchItemFailures };
+  // The records of a batch at once: each is its own utterance (or batch), and the model calls overlap.
+  const outcomes = await Promise.all(
+    event.Records.map(async (record) => {
+      try {
+        const body = JSON.parse(record.body) as UtteranceJob;
+        const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
+        const outcome = await processJob({ body, attempt, lastAttempt: attempt >= maxAttempts });
+        if (outcome) await utteranceQueue().send(body, { delayMs: outcome.retryAfterMs });
+        return undefined;
+      } catch (error) {
+        logger.warn('utterance job failed', { messageId: record.messageId, error });
+        return { itemIdentifier: record.messageId };
+      }
+    }),
+  );
+  return { batchItemFailures: outcomes.filter((failure) => failure !== undefined) };
 };

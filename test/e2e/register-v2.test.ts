@@ -130,7 +130,8 @@ describe('register v2: the settle window', () => {
     expect((await rows()).map((r) => r.client_id)).toEqual(Array(20).fill('kitchen'));
     // One transcription per utterance; none for the worse copies.
     expect(fake.requests).toHaveLength(20);
-  });
+    // Twenty utterances of a settle window and a pipeline each, on a machine shared by the whole suite.
+  }, 300_000);
 
   it('makes exactly one transcription call for 2 to 5 concurrent copies of one utterance', async () => {
     fake.respondWith(() => reply.json(enrichment('Lights on')));
@@ -146,7 +147,7 @@ describe('register v2: the settle window', () => {
       expect(stored.metadata.heard_by[0].client_id).toBe(stored.client_id);
     }
     expect(await rows()).toHaveLength(4);
-  });
+  }, 180_000);
 
   it('sends the command reply to the device whose copy won (target_client_id)', async () => {
     await database.db
