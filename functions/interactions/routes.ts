@@ -2,7 +2,7 @@ import { conversationExists } from '../../shared/db/repositories/conversations';
 import {
   deleteInteraction,
   findInteraction,
-  listInteractions,
+  listInteractionsPage,
 } from '../../shared/db/repositories/interactions';
 import { personExists } from '../../shared/db/repositories/persons';
 import {
@@ -38,6 +38,17 @@ import { inferenceRoute } from './inference';
 import { recordInteraction } from './service';
 
 const tag = 'Interactions';
+
+/**
+ * The next page's headers: the cursor alone, and the same request's URL with `before` set to it (the
+ * filters and limit kept; no offset, which the cursor replaces). A relative URL, valid behind any host.
+ */
+function nextPageHeaders(event: { rawPath: string; rawQueryString?: string }, cursor: string) {
+  const query = new URLSearchParams(event.rawQueryString ?? '');
+  query.delete('offset');
+  query.set('before', cursor);
+  return { 'Next-Cursor': cursor, Link: `<${event.rawPath}?${query.toString()}>; rel="next"` };
+}
 
 export const interactionRoutes: RouteDefinition[] = [
   defineRoute({
@@ -165,21 +176,33 @@ export const interactionRoutes: RouteDefinition[] = [
     tag,
     summary: 'Interactions, newest first, by person and/or conversation',
     query: interactionListQuery,
-    responses: { 200: { description: 'A page of interactions', schema: interactionListSchema } },
+    responses: {
+      200: {
+        description:
+          'A page of interactions. When the page is full, the `Next-Cursor` header holds the `before` cursor ' +
+          'of the next (older) page and `Link` its URL with `rel="next"`; the body stays a plain array.',
+        schema: interactionListSchema,
+        headers: {
+          'Next-Cursor': 'The `before` value of the next page (absent on the last page)',
+          Link: 'The next page\'s URL, `<...>; rel="next"` (absent on the last page)',
+        },
+      },
+    },
     errors: ['PERSON_NOT_FOUND', 'CONVERSATION_NOT_FOUND'],
-    handler: async ({ db, networkId, query }) => {
+    handler: async ({ db, networkId, query, event }) => {
       if (query.person_id && !(await personExists(db, networkId, query.person_id))) throw personNotFound();
       if (query.conversation_id && !(await conversationExists(db, networkId, query.conversation_id)))
         throw conversationNotFound();
-      const rows = await listInteractions(db, networkId, {
+      const { rows, nextCursor } = await listInteractionsPage(db, networkId, {
         personId: query.person_id,
         conversationId: query.conversation_id,
         conversationIds: query.conversation_ids,
         orphansOnly: query.orphans_only,
+        before: query.before,
         limit: query.limit,
         offset: query.offset,
       });
-      return ok(rows.map(toInteraction));
+      return ok(rows.map(toInteraction), nextCursor ? nextPageHeaders(event, nextCursor) : undefined);
     },
   }),
   defineRoute({

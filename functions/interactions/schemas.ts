@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import type { InteractionView } from '../../shared/db/repositories/interactions';
+import { decodeInteractionCursor, type InteractionView } from '../../shared/db/repositories/interactions';
 import type { UploadedFile } from '../../shared/http/route';
 import { clientIdSchema, iso, isoTimestamp, uuidParam } from '../../shared/http/validation';
 
@@ -80,6 +80,21 @@ export const interactionListQuery = z.object({
     .transform((value) => value === 'true')
     .optional()
     .meta({ description: 'Only interactions that belong to no conversation' }),
+  before: z
+    .string()
+    .max(200)
+    .transform((token, ctx) => {
+      const cursor = decodeInteractionCursor(token);
+      if (!cursor) ctx.addIssue({ code: 'custom', message: 'Not a cursor this server handed out' });
+      return cursor ?? z.NEVER;
+    })
+    .optional()
+    .meta({
+      description:
+        'Keyset pagination: only interactions older than this cursor. Send back the `Next-Cursor` header ' +
+        '(or follow the `Link: <...>; rel="next"` header) of the previous page; its cost does not grow with ' +
+        'depth, unlike `offset`. `offset` still applies after the cursor.',
+    }),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   offset: z.coerce.number().int().min(0).default(0),
 });

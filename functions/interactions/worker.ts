@@ -18,7 +18,7 @@ import { speechOnly } from '../../shared/audio/speaker';
 import { config } from '../../shared/config';
 import { getDb, type Db } from '../../shared/db/client';
 import { listActions } from '../../shared/db/repositories/actions';
-import { assignConversation } from '../../shared/db/repositories/conversations';
+import { assignConversation, joinConversation } from '../../shared/db/repositories/conversations';
 import { findInteraction, insertInteraction } from '../../shared/db/repositories/interactions';
 import { findNetwork } from '../../shared/db/repositories/networks';
 import {
@@ -50,7 +50,7 @@ import { LocalWorker, sqsQueue, type Delivery, type JobOutcome, type JobQueue } 
 import { publishToNetwork } from '../../shared/realtime/publisher';
 import { audioStorage } from '../../shared/storage';
 import { toAction } from '../actions/schemas';
-import { matchThreshold, resolveSpeaker } from '../persons/service';
+import { resolveSpeaker, speakerEvidence, speakerPolicy } from '../persons/service';
 import { answerCommand } from './commands';
 import { announceConversations, type ConversationChanges } from './conversation-events';
 import { utteranceMetadata } from './metadata';
@@ -271,7 +271,12 @@ async function storeUtterance(db: Db, utterance: Utterance, input: StoreInput) {
     // First: another delivery that stored the copy meanwhile wins; nothing is written twice.
     if (!(await markStored(trx, utterance.id))) throw new AlreadyStored();
 
-    const speaker = await resolveSpeaker(trx, networkId, analysis.embedding, matchThreshold(input.settings));
+    const speaker = await resolveSpeaker(
+      trx,
+      networkId,
+      speakerEvidence(analysis),
+      speakerPolicy(input.settings),
+    );
     const isCommand = wake.matched && mayWake(speaker.index, input.wakeSettings.speakers);
     if (wake.matched && !isCommand) countMetric('WakeWordsIgnored');
 
@@ -370,11 +375,27 @@ async function replaceWinner(db: Db, utterance: Utterance, stored: Utterance): P
     const current = await findInteraction(trx, utterance.network_id, interactionId);
     if (!current) return undefined;
     const earlier = current.metadata ?? {};
+    // A speaker the worse copy could not tell is decided again from the better audio; a person already
+    // decided stays (deciding twice would count one utterance twice in a voiceprint).
+    const speaker = current.person_id
+      ? undefined
+      : await resolveSpeaker(
+          trx,
+          utterance.network_id,
+          speakerEvidence(analysis),
+          speakerPolicy((await findNetwork(trx, utterance.network_id))?.settings ?? {}),
+        );
+    if (speaker?.personId && current.conversation_id)
+      await joinConversation(trx, current.conversation_id, {
+        networkId: utterance.network_id,
+        personId: speaker.personId,
+        timestamp: utterance.captured_at,
+      });
     const fresh = utteranceMetadata({
       analysis,
       score: utterance.score,
       transcriptSource: (earlier.transcript_source as 'client' | 'gemini') ?? 'gemini',
-      speaker: { outcome: 'unknown', personId: null, index: null, name: null },
+      speaker: speaker ?? { outcome: 'unknown', personId: null, index: null, name: null },
       wake: { matched: false, score: 0, command: '' },
       isCommand: current.is_command,
     });
@@ -383,10 +404,12 @@ async function replaceWinner(db: Db, utterance: Utterance, stored: Utterance): P
       clientId: utterance.client_id,
       score: utterance.score,
       voiceEmbedding: analysis.embedding ? Array.from(analysis.embedding) : null,
+      ...(speaker?.personId ? { personId: speaker.personId } : {}),
       metadata: {
         ...earlier,
         audio: fresh.audio,
         quality: fresh.quality,
+        ...(speaker ? { speaker: fresh.speaker } : {}),
         utterance_id: utterance.id,
         replaced_copy: { client_id: current.client_id, utterance_id: stored.id },
         // The new best copy first, then the others (the replaced one included) by score.

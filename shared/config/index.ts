@@ -29,6 +29,11 @@ export interface AppConfig {
   databaseCaFile: string | undefined;
   /** A pooled connection idle this long is checked with `SELECT 1` on checkout (a frozen Lambda's may be dead). */
   databaseStaleAfterMs: number;
+  /**
+   * `DATABASE_POOL_SIZE`: connections a long-running server (`npm start` on PostgreSQL) keeps, so concurrent
+   * requests do not queue behind each other. A Lambda instance always uses one.
+   */
+  databasePoolSize: number;
   /** `STAGE=prod` or `NODE_ENV=production`: no generated JWT secret, no legacy network access. */
   production: boolean;
   /**
@@ -190,6 +195,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     databaseSsl: parseSsl(env.DATABASE_SSL, databaseUrl),
     databaseCaFile: env.DATABASE_CA_FILE || undefined,
     databaseStaleAfterMs: integer(env, 'DATABASE_STALE_AFTER_MS', 5_000),
+    databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
     production,
     realtimeCallbackUrl: env.REALTIME_CALLBACK_URL || undefined,
     lambdaFunctionName: env.AWS_LAMBDA_FUNCTION_NAME || undefined,

@@ -93,6 +93,8 @@ export interface PersonTable {
   voice_embedding: number[] | null;
   voice_sample_count: Generated<number>;
   cluster_id: string | null;
+  /** Conversations the person took part in, kept by a trigger on conversation_participants (migration 0040). */
+  conversation_count: Generated<number>;
   created_at: CreatedAt;
   updated_at: CreatedAt;
 }
@@ -278,6 +280,50 @@ export interface Database {
   utterances: UtteranceTable;
   queue_jobs: QueueJobTable;
   realtime_connections: RealtimeConnectionTable;
+  speaker_clusters: SpeakerClusterTable;
+  speaker_embeddings: SpeakerEmbeddingTable;
+  speaker_versions: SpeakerVersionTable;
+  speaker_merge_proposals: SpeakerMergeProposalTable;
+}
+
+/** An unknown voice waiting to become a person (migration 0030). */
+export interface SpeakerClusterTable {
+  id: Generated<string>;
+  network_id: string;
+  utterance_count: Generated<number>;
+  voiced_seconds: Generated<number>;
+  merged_into: string | null;
+  person_id: string | null;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+}
+
+/** One speaker embedding of a person or a cluster: little-endian float32 bytes. */
+export interface SpeakerEmbeddingTable {
+  id: Generated<string>;
+  network_id: string;
+  person_id: string | null;
+  cluster_id: string | null;
+  source: 'enrolment' | 'match' | 'cluster' | 'legacy';
+  embedding: Buffer;
+  cohort_mean: Generated<number>;
+  cohort_std: Generated<number>;
+  voiced_seconds: Generated<number>;
+  created_at: CreatedAt;
+}
+
+export interface SpeakerVersionTable {
+  network_id: string;
+  version: ColumnType<string, string | number, string | number>;
+}
+
+export interface SpeakerMergeProposalTable {
+  id: Generated<string>;
+  network_id: string;
+  person_a: string;
+  person_b: string;
+  score: number;
+  created_at: CreatedAt;
 }
 
 export type Network = Selectable<NetworkTable>;

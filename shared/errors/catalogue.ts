@@ -94,6 +94,10 @@ export const ERROR_CATALOGUE = {
   NO_SPEECH: { status: 422, detail: 'No speech was detected in the audio' },
   AUDIO_TOO_SHORT: { status: 422, detail: 'The audio holds too little speech' },
   VOICE_TEXT_MISMATCH: { status: 422, detail: 'The sample does not say the expected text' },
+  VOICE_SAMPLE_NOT_SPEECH: {
+    status: 422,
+    detail: 'The sample sounds like music or tones, not a voice; record the person speaking',
+  },
   INVALID_IDEMPOTENCY_KEY: {
     status: 422,
     detail: 'Idempotency-Key must be 1 to 255 printable ASCII characters',

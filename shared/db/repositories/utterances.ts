@@ -286,12 +286,15 @@ export async function replaceInteractionCopy(
     clientId: string;
     score: number;
     voiceEmbedding: number[] | null;
+    /** The speaker, when the better copy told who it was and the worse one could not. */
+    personId?: string;
     metadata: JsonObject;
   },
 ): Promise<void> {
   await trx
     .updateTable('interactions')
     .set({
+      ...(change.personId ? { person_id: change.personId } : {}),
       client_id: change.clientId,
       audio_score: change.score,
       ...(change.voiceEmbedding ? { voice_embedding: change.voiceEmbedding } : {}),
