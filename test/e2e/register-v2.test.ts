@@ -112,6 +112,16 @@ const status = async (id: string) => (await api.get(`${P}/utterances/${id}`)).bo
 const later = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('register v2: the settle window', () => {
+  // The network setting: a window long enough that the later copy's accept (decode, VAD) finishes inside
+  // it even while the whole suite shares the machine's two cores (the default 400 ms covers it otherwise).
+  const settle = (extra: Record<string, unknown> = {}) =>
+    database.db
+      .updateTable('networks')
+      .set({ settings: JSON.stringify({ arbitration_settle_ms: 1_500, ...extra }) })
+      .where('id', '=', networkId)
+      .execute();
+  beforeEach(() => settle());
+
   it('stores the better copy when a worse one arrives 30 ms before it, 20 times out of 20', async () => {
     fake.respondWith(() => reply.json(enrichment('Dinner is ready')));
     const winners: string[] = [];
@@ -150,11 +160,7 @@ describe('register v2: the settle window', () => {
   }, 180_000);
 
   it('sends the command reply to the device whose copy won (target_client_id)', async () => {
-    await database.db
-      .updateTable('networks')
-      .set({ settings: JSON.stringify({ wake_word_speakers: 'anyone' }) })
-      .where('id', '=', networkId)
-      .execute();
+    await settle({ wake_word_speakers: 'anyone' });
     fake.enqueue(reply.json(enrichment('Hey Mira, what time is it?')), reply.text('It is nine.'));
 
     const [worse, better] = await Promise.all([
