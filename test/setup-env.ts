@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+
 // Test defaults: quiet logs and metrics (the observability test turns them on for itself), and every
 // response checked against the schema its route documents.
 process.env.LOG_LEVEL ??= 'SILENT';
@@ -13,3 +15,6 @@ process.env.REGISTRATIONS_PER_IP ??= '100000';
 // The X-Ray SDK's context hook stays off outside Lambda (shared/config/tracing-mode.ts); a test file
 // may load the SDK before that module runs, so the suite says it first.
 process.env.AWS_XRAY_MANUAL_MODE ??= 'true';
+// Register v2: accepted audio in a temporary folder of this run; quick retries of failed jobs.
+process.env.MIRA_STORAGE_DIR ??= `${tmpdir()}/mira-test-audio-${process.pid}`;
+process.env.QUEUE_RETRY_BASE_MS ??= '10';

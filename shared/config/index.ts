@@ -53,6 +53,29 @@ export interface AppConfig {
   metricsNamespace: string;
   audio: AudioConfig;
   auth: AuthConfig;
+  pipeline: PipelineConfig;
+}
+
+/** Register v2: where accepted audio is kept, the job queue, and the settle window (shared/storage, shared/queue). */
+export interface PipelineConfig {
+  /** `AUDIO_BUCKET`: the S3 bucket of accepted audio (AWS); unset, a folder is used. */
+  audioBucket: string | undefined;
+  /** `MIRA_STORAGE_DIR`: the local folder of accepted audio (default: `audio` next to MIRA_DATA_DIR's folder). */
+  storageDir: string;
+  /** `UTTERANCE_QUEUE_URL`: the SQS queue the worker Lambda consumes (AWS); unset, the PostgreSQL queue. */
+  queueUrl: string | undefined;
+  /** `QUEUE_MAX_ATTEMPTS`: deliveries of a job before it is given up (SQS: the redrive policy's maxReceiveCount). */
+  maxAttempts: number;
+  /** `QUEUE_RETRY_BASE_MS`: the local queue's first backoff after a failure (doubles per attempt). */
+  retryBaseMs: number;
+  /** `QUEUE_VISIBILITY_TIMEOUT_MS`: how long a taken job stays invisible (longer than any job runs). */
+  visibilityMs: number;
+  /** `WORKER_CONCURRENCY`: jobs the in-process worker runs at once. */
+  workerConcurrency: number;
+  /** `ARBITRATION_SETTLE_MS`: how long copies of one utterance compete (a network setting overrides it). */
+  settleMs: number;
+  /** `REGISTER_SYNC_WAIT_MS`: how long a synchronous register waits for its outcome before answering 202. */
+  syncWaitMs: number;
 }
 
 /** Where the audio models are and how they run. */
@@ -180,6 +203,18 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     validateResponses: parseBool(env.VALIDATE_RESPONSES, false),
     serviceName: env.POWERTOOLS_SERVICE_NAME || 'mira',
     metricsNamespace: env.POWERTOOLS_METRICS_NAMESPACE || 'Mira',
+    pipeline: {
+      audioBucket: env.AUDIO_BUCKET || undefined,
+      storageDir:
+        env.MIRA_STORAGE_DIR || `${(env.MIRA_DATA_DIR || '.mira/pgdata').replace(/\/+$/, '')}-audio`,
+      queueUrl: env.UTTERANCE_QUEUE_URL || undefined,
+      maxAttempts: integer(env, 'QUEUE_MAX_ATTEMPTS', 3, 1, 100),
+      retryBaseMs: integer(env, 'QUEUE_RETRY_BASE_MS', 1_000),
+      visibilityMs: integer(env, 'QUEUE_VISIBILITY_TIMEOUT_MS', 120_000, 1),
+      workerConcurrency: integer(env, 'WORKER_CONCURRENCY', 4, 1, 64),
+      settleMs: integer(env, 'ARBITRATION_SETTLE_MS', 400, 0, 10_000),
+      syncWaitMs: integer(env, 'REGISTER_SYNC_WAIT_MS', 25_000, 1),
+    },
     audio: {
       vadModelPath: env.SILERO_VAD_MODEL_PATH || undefined,
       speakerModelPath: env.SPEAKER_MODEL_PATH || undefined,

@@ -208,6 +208,47 @@ export interface UtteranceClaimTable {
   updated_at: CreatedAt;
 }
 
+export type UtteranceStatus = 'accepted' | 'processing' | 'stored' | 'dropped' | 'failed';
+
+export interface UtteranceTable {
+  id: Generated<string>;
+  network_id: string;
+  client_id: string;
+  captured_at: Timestamp;
+  score: number;
+  status: Generated<UtteranceStatus>;
+  settle_until: Timestamp;
+  audio_key: string | null;
+  raw_pcm16: Generated<boolean>;
+  transcript: string | null;
+  winner_id: string | null;
+  interaction_id: string | null;
+  lease_until: NullableTimestamp;
+  attempts: Generated<number>;
+  answer_status: number | null;
+  answer_body: Json<unknown> | null;
+  error_code: string | null;
+  error_detail: string | null;
+  idempotency_key: string | null;
+  fingerprint: string | null;
+  batch_id: string | null;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+}
+
+export interface QueueJobTable {
+  id: Generated<string>;
+  queue: string;
+  body: Json<unknown>;
+  status: Generated<'queued' | 'dead'>;
+  visible_at: CreatedAt;
+  attempts: Generated<number>;
+  max_attempts: number;
+  lock_token: string | null;
+  last_error: string | null;
+  created_at: CreatedAt;
+}
+
 export interface RealtimeConnectionTable {
   connection_id: string;
   network_id: string;
@@ -236,6 +277,8 @@ export interface Database {
   actions: ActionTable;
   stream_quality: StreamQualityTable;
   utterance_claims: UtteranceClaimTable;
+  utterances: UtteranceTable;
+  queue_jobs: QueueJobTable;
   realtime_connections: RealtimeConnectionTable;
   speaker_clusters: SpeakerClusterTable;
   speaker_embeddings: SpeakerEmbeddingTable;
@@ -290,3 +333,4 @@ export type Conversation = Selectable<ConversationTable>;
 export type Interaction = Selectable<InteractionTable>;
 export type Action = Selectable<ActionTable>;
 export type StreamQuality = Selectable<StreamQualityTable>;
+export type Utterance = Selectable<UtteranceTable>;

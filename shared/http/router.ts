@@ -17,6 +17,8 @@ export const ROUTE_GROUPS = new Set([
   'networks',
   'keys',
   'members',
+  // Register v2: GET P/utterances/{utterance_id}.
+  'utterances',
 ]);
 
 export interface ScopedPath {

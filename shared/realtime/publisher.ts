@@ -20,7 +20,11 @@ export type RealtimeEvent =
   | { event: 'conversation'; data: unknown }
   | { event: 'interaction'; data: unknown }
   | { event: 'action'; data: unknown }
-  | { event: 'command_response'; data: { interaction_id?: string; message: string } }
+  | {
+      event: 'command_response';
+      /** `target_client_id`: the device whose copy won (the nearest to the speaker), which says the reply. */
+      data: { interaction_id?: string; message: string; target_client_id?: string };
+    }
   /** Why the server is about to close this socket, or why an accepted upload failed. */
   | { event: 'error'; data: { error_code: string; detail: string; [key: string]: unknown } };
 

@@ -321,7 +321,12 @@ describe('the realtime socket', () => {
     const answered = await socket.next((m) => m.event === 'command_response');
     expect(answered).toEqual({
       event: 'command_response',
-      data: { interaction_id: heard.data.id, message: 'I will remind you to water the plants.' },
+      // Register v2: the device whose copy won says the reply.
+      data: {
+        interaction_id: heard.data.id,
+        message: 'I will remind you to water the plants.',
+        target_client_id: heard.data.client_id,
+      },
     });
     const created = await socket.next((m) => m.event === 'action');
     expect(created.data).toMatchObject({

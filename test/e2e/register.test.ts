@@ -29,6 +29,15 @@ const enrichment = (text: string, topics: string[] = ['smalltalk']) => ({
 /** Capture times far apart, so consecutive uploads are different utterances for the arbitration. */
 const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 9, 0, 0) + seconds * 1000).toISOString();
 
+/** Polls until `done` holds (bounded by a count of polls, not by a clock in the assertion). */
+async function until(done: () => Promise<boolean>, polls = 600) {
+  for (let i = 0; i < polls; i++) {
+    if (await done()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('condition not met');
+}
+
 describe('POST P/interactions/register', () => {
   let networkId: string;
   let P: string;
@@ -66,6 +75,7 @@ describe('POST P/interactions/register', () => {
   const rows = () =>
     database.db.selectFrom('interactions').selectAll().orderBy('timestamp').orderBy('created_at').execute();
   const persons = () => database.db.selectFrom('persons').selectAll().orderBy('index').execute();
+  const copies = () => database.db.selectFrom('utterances').selectAll().orderBy('created_at').execute();
 
   it('stores an utterance with its transcript, enrichment, speaker and audio score', async () => {
     const res = await say('voice-a-1.mp3', 'The weather is lovely today', 0, ['weather']);
@@ -279,7 +289,7 @@ describe('POST P/interactions/register', () => {
     expectError(res, 422, 'NO_SPEECH');
     expect(fake.requests).toHaveLength(0);
     expect(await rows()).toHaveLength(0);
-    expect(await database.db.selectFrom('utterance_claims').selectAll().execute()).toHaveLength(0);
+    expect(await database.db.selectFrom('utterances').selectAll().execute()).toHaveLength(0);
   });
 
   it('stores exactly one interaction when 2 to 5 clients upload the same utterance at once', async () => {
@@ -315,7 +325,10 @@ describe('POST P/interactions/register', () => {
     expect(await rows()).toHaveLength(4);
   });
 
-  it('lets a better copy that arrives while a worse one is transcribed take over', async () => {
+  it('lets a clearly better copy that arrives while a worse one is transcribed take over its audio', async () => {
+    // Contract change (register v2): a copy that comes after the settle window no longer makes a second
+    // transcription; once the winner is stored, the clearly better copy replaces its client, quality and
+    // score, and both callers get the one interaction.
     const { samples } = await decodeAudio(fixture('voice-a-1.mp3'));
     const noise = whiteNoise(samples.length, 0.05, 7);
     const noisy = encodeWav([samples.map((v, i) => v + noise[i])], { rate: 16_000 });
@@ -323,8 +336,7 @@ describe('POST P/interactions/register', () => {
     let release: () => void = () => {};
     const held = new Promise<void>((resolve) => (release = resolve));
     fake.respondWith(async () => {
-      // The first (noisy) copy's transcription waits until the better copy has been stored.
-      if (fake.requests.length === 1) await held;
+      await held;
       return reply.json(enrichment('Dinner is ready'));
     });
     const send = (content: Buffer, client: string) =>
@@ -335,20 +347,20 @@ describe('POST P/interactions/register', () => {
 
     const worse = send(noisy, 'phone');
     while (fake.requests.length === 0) await new Promise((r) => setTimeout(r, 10));
-    const better = await send(clean, 'kitchen');
+    const better = send(clean, 'kitchen');
+    await until(async () => (await copies()).length === 2);
     release();
-    const late = await worse;
+    const [first, late] = await Promise.all([worse, better]);
 
-    expect(better.status).toBe(201);
-    expect(late.status).toBe(200);
-    expect(late.body).toEqual({
-      message: BETTER,
-      best_client_id: 'kitchen',
-      best_score: better.body.metadata.quality.score,
-      current_client_id: 'phone',
-    });
+    expect(first.status).toBe(201);
+    expect(late.status).toBe(201);
+    expect(late.body.id).toBe(first.body.id);
+    expect(late.body.client_id).toBe('kitchen');
+    expect(late.body.metadata.replaced_copy).toMatchObject({ client_id: 'phone' });
+    expect(late.body.metadata.heard_by.map((c: any) => c.client_id)).toEqual(['kitchen', 'phone']);
     expect((await rows()).map((r) => r.client_id)).toEqual(['kitchen']);
-    // One voice heard once: one provisional cluster (issue 15: no person yet), nothing from the lost copy.
+    // One transcription; one voice heard once: one provisional cluster (issue 15: no person yet).
+    expect(fake.requests).toHaveLength(1);
     expect(await persons()).toHaveLength(0);
     expect(await database.db.selectFrom('speaker_embeddings').selectAll().execute()).toHaveLength(1);
   });
@@ -486,17 +498,26 @@ describe('POST P/interactions/register', () => {
     expectError(missing, 422, 'VALIDATION_ERROR');
   });
 
-  it('answers 204 after processing with Prefer: respond-async', async () => {
+  it('answers 202 with the utterance id at once with Prefer: respond-async, then stores it', async () => {
+    // Contract change (register v2, API.md): 202 {utterance_id, status: "accepted"} instead of a 204
+    // after processing.
     fake.enqueue(reply.json(enrichment('Fire and forget')));
 
     const res = await upload('voice-a-1.mp3', {}, { prefer: 'respond-async' });
 
-    expect(res.status).toBe(204);
-    expect((await rows()).map((r) => r.text)).toEqual(['Fire and forget']);
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ utterance_id: expect.any(String), status: 'accepted' });
+    await until(
+      async () => (await api.get(`${P}/utterances/${res.body.utterance_id}`)).body.status === 'stored',
+    );
+    const status = (await api.get(`${P}/utterances/${res.body.utterance_id}`)).body;
+    expect((await rows()).map((r) => [r.id, r.text])).toEqual([[status.interaction_id, 'Fire and forget']]);
   });
 
-  it('answers token-scoped uploads with 204 after processing', async () => {
-    fake.enqueue(reply.json(enrichment('From the desktop app')));
+  it('answers token-scoped uploads with 204 before the model has answered, then stores them', async () => {
+    // Contract change (register v2): the 204 comes once the upload is accepted, not after processing.
+    // The model takes 2 s (a scripted latency): the 204 must not wait for it.
+    fake.enqueue(reply.after(2_000, reply.json(enrichment('From the desktop app'))));
     // The auth context is not in this branch: stand in for it with an authorizer naming the network.
     const handler = createHandler(interactionRoutes, {
       authorize: async () => ({ principal: { kind: 'user', userId: 'u-1' }, networkId }),
@@ -517,7 +538,10 @@ describe('POST P/interactions/register', () => {
     );
 
     expect(res.statusCode).toBe(204);
+    expect(await rows()).toHaveLength(0);
+    await until(async () => (await rows()).length === 1);
     expect((await rows()).map((r) => r.text)).toEqual(['From the desktop app']);
+    expect(fake.requests).toHaveLength(1);
   });
 
   it('keeps a shared topic in the conversation and starts a new one for a new topic after a pause', async () => {
