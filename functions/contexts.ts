@@ -5,6 +5,7 @@ import { healthRoutes } from './health/routes';
 import { actionRoutes } from './actions/routes';
 import { conversationRoutes } from './conversations/routes';
 import { interactionRoutes } from './interactions/routes';
+import { memoryRoutes } from './memories/routes';
 import { personRoutes } from './persons/routes';
 import { serviceRoutes } from './service/routes';
 import { streamRoutes } from './streams/routes';
@@ -89,6 +90,14 @@ export const contexts: BoundedContext[] = [
     publishesRealtime: true,
     routes: actionRoutes,
     loadHandler: async () => (await import('./actions/handler')).handler,
+  },
+  {
+    name: 'memories',
+    audio: false,
+    size: 'standard',
+    publishesRealtime: true,
+    routes: memoryRoutes,
+    loadHandler: async () => (await import('./memories/handler')).handler,
   },
   {
     name: 'streams',

@@ -7,6 +7,8 @@ import * as realtimeSessions from './2026_12_01_0006_realtime_sessions';
 import * as refreshGrace from './2026_12_01_0007_refresh_grace';
 import * as orphanInteractions from './2026_12_01_0008_orphan_interactions';
 import * as actionDetailsText from './2026_12_01_0009_action_details_text';
+import * as memories from './2026_12_01_0020_memories';
+import * as embeddings from './2026_12_01_0021_embeddings';
 
 /**
  * Every migration, by its sortable name. A static map because an esbuild bundle has no migrations folder
@@ -21,6 +23,8 @@ export const migrations: Record<string, Migration> = {
   '2026_12_01_0007_refresh_grace': refreshGrace,
   '2026_12_01_0008_orphan_interactions': orphanInteractions,
   '2026_12_01_0009_action_details_text': actionDetailsText,
+  '2026_12_01_0020_memories': memories,
+  '2026_12_01_0021_embeddings': embeddings,
 };
 
 export const staticMigrationProvider: MigrationProvider = {

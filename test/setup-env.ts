@@ -13,3 +13,7 @@ process.env.REGISTRATIONS_PER_IP ??= '100000';
 // The X-Ray SDK's context hook stays off outside Lambda (shared/config/tracing-mode.ts); a test file
 // may load the SDK before that module runs, so the suite says it first.
 process.env.AWS_XRAY_MANUAL_MODE ??= 'true';
+// Summaries are model calls: suites that script the fake Gemini call by call would see extra ones. The memory
+// suites turn them on for themselves; no background sweep runs in a test unless it starts one.
+process.env.MEMORY_SUMMARIZE_ON_END ??= 'false';
+process.env.MEMORY_SWEEP_SECONDS ??= '0';

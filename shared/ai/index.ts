@@ -4,3 +4,4 @@ export * from './tools';
 export { isWav } from './wav';
 export * from './inference';
 export { resetModelHealth } from './health';
+export * from './memory';

@@ -20,6 +20,7 @@ export type RealtimeEvent =
   | { event: 'conversation'; data: unknown }
   | { event: 'interaction'; data: unknown }
   | { event: 'action'; data: unknown }
+  | { event: 'episodic_memory'; data: unknown }
   | { event: 'command_response'; data: { interaction_id?: string; message: string } };
 
 /** How a message reaches one socket. */

@@ -1,0 +1,116 @@
+import { listActions } from '../../shared/db/repositories/actions';
+import { deleteMemory, findMemory, listMemories } from '../../shared/db/repositories/memories';
+import { memoryNotFound } from '../../shared/errors';
+import { defineRoute, noContent, ok, type RouteDefinition } from '../../shared/http/route';
+import { publishToNetwork } from '../../shared/realtime/publisher';
+import { actionListSchema, toAction } from '../actions/schemas';
+import * as z from 'zod';
+import {
+  memoryListQuery,
+  memoryListSchema,
+  memoryParams,
+  memoryPatchBody,
+  memorySchema,
+  toMemory,
+} from './schemas';
+import { editMemory } from './service';
+
+const tag = 'Memories';
+
+const memoryActionsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+export const memoryRoutes: RouteDefinition[] = [
+  defineRoute({
+    method: 'GET',
+    path: '/memories',
+    scope: 'scoped',
+    tag,
+    summary: 'Episodic memories of the network, newest first',
+    query: memoryListQuery,
+    responses: { 200: { description: 'The memories', schema: memoryListSchema } },
+    handler: async ({ db, networkId, query }) =>
+      ok(
+        (
+          await listMemories(db, networkId, {
+            limit: query.limit,
+            offset: query.offset,
+            status: query.status,
+            memoryType: query.memory_type,
+            personId: query.person_id,
+          })
+        ).map(toMemory),
+      ),
+  }),
+  defineRoute({
+    // The 4.x app's actions page reads the network's actions here (ENDPOINTS.MEMORY_ACTIONS).
+    method: 'GET',
+    path: '/memories/actions',
+    scope: 'scoped',
+    tag,
+    summary: 'Actions of the network, newest first (what the 4.x app lists beside its memories)',
+    query: memoryActionsQuery,
+    responses: { 200: { description: 'The actions', schema: actionListSchema } },
+    handler: async ({ db, networkId, query }) => {
+      const actions = await listActions(db, networkId);
+      return ok(actions.slice(query.offset, query.offset + query.limit).map(toAction));
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/memories/{memory_id}',
+    scope: 'scoped',
+    tag,
+    summary: 'One memory',
+    params: memoryParams,
+    responses: { 200: { description: 'The memory', schema: memorySchema } },
+    errors: ['MEMORY_NOT_FOUND'],
+    handler: async ({ db, networkId, params }) => {
+      const memory = await findMemory(db, networkId, params.memory_id);
+      if (!memory) throw memoryNotFound();
+      return ok(toMemory(memory));
+    },
+  }),
+  defineRoute({
+    method: 'PATCH',
+    path: '/memories/{memory_id}',
+    scope: 'scoped',
+    tag,
+    summary: 'Confirm, cancel or reword a memory; its linked action follows',
+    params: memoryParams,
+    body: memoryPatchBody,
+    responses: { 200: { description: 'The memory', schema: memorySchema } },
+    errors: ['MEMORY_NOT_FOUND'],
+    handler: async ({ db, networkId, params, body }) =>
+      ok(
+        toMemory(
+          await editMemory(db, networkId, params.memory_id, {
+            status: body.status,
+            canonicalText: body.canonical_text,
+          }),
+        ),
+      ),
+  }),
+  defineRoute({
+    method: 'DELETE',
+    path: '/memories/{memory_id}',
+    scope: 'scoped',
+    tag,
+    summary: 'Delete a memory (its action stays, unlinked)',
+    params: memoryParams,
+    responses: { 204: { description: 'Deleted' } },
+    errors: ['MEMORY_NOT_FOUND'],
+    handler: async ({ db, networkId, params }) => {
+      const memory = await findMemory(db, networkId, params.memory_id);
+      if (!memory || !(await deleteMemory(db, networkId, params.memory_id))) throw memoryNotFound();
+      // Clients drop a memory whose status is no longer in force.
+      await publishToNetwork(db, networkId, {
+        event: 'episodic_memory',
+        data: { ...toMemory(memory), status: 'cancelled' },
+      });
+      return noContent();
+    },
+  }),
+];
