@@ -13,9 +13,33 @@ import {
   memorySchema,
   toMemory,
 } from './schemas';
+import { search } from './search';
 import { editMemory } from './service';
 
 const tag = 'Memories';
+
+const searchQuery = z.object({
+  q: z.string().trim().min(1).max(500),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+const searchAnswerSchema = z
+  .object({
+    query: z.string(),
+    mode: z.enum(['hybrid', 'full_text']),
+    results: z.array(
+      z.object({
+        type: z.enum(['interaction', 'conversation', 'memory']),
+        id: z.uuid(),
+        score: z.number(),
+        snippet: z.string().meta({ description: 'The matching text; full-text matches marked with **' }),
+        conversation_id: z.uuid().nullable(),
+        timestamp: z.string(),
+        matched_by: z.array(z.enum(['text', 'meaning'])),
+      }),
+    ),
+  })
+  .meta({ id: 'SearchResults' });
 
 const memoryActionsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
@@ -23,6 +47,17 @@ const memoryActionsQuery = z.object({
 });
 
 export const memoryRoutes: RouteDefinition[] = [
+  defineRoute({
+    method: 'GET',
+    path: '/search',
+    scope: 'scoped',
+    tag,
+    summary:
+      'Search interactions, conversation summaries and memories by words and by meaning, best first, with snippets',
+    query: searchQuery,
+    responses: { 200: { description: 'Ranked results', schema: searchAnswerSchema } },
+    handler: async ({ db, networkId, query }) => ok(await search(db, networkId, query.q, query.limit)),
+  }),
   defineRoute({
     method: 'GET',
     path: '/memories',

@@ -8,6 +8,7 @@ import type { EpisodicMemory } from '../../shared/db/types';
 import { logger } from '../../shared/observability';
 import { publishToNetwork } from '../../shared/realtime/publisher';
 import { toConversation } from '../conversations/schemas';
+import { embedPending } from './search';
 import { announceMemories, summarizeQuietly } from './service';
 
 /** Conversations summarised per sweep at most; the next sweep takes the rest. */
@@ -17,6 +18,7 @@ export interface SweepReport {
   ended: number;
   summarized: number;
   expired: number;
+  embedded: number;
 }
 
 /**
@@ -49,7 +51,15 @@ export async function runMemorySweep(db: Db, now = new Date()): Promise<SweepRep
   for (const memory of expired)
     byNetwork.set(memory.network_id, [...(byNetwork.get(memory.network_id) ?? []), memory]);
   for (const [networkId, memories] of byNetwork) await announceMemories(db, networkId, memories);
-  const report = { ended: ended.length, summarized, expired: expired.length };
-  if (report.ended || report.summarized || report.expired) logger.info('memory sweep', { ...report });
+  let embedded = 0;
+  try {
+    embedded = await embedPending(db);
+  } catch (error) {
+    // The next sweep tries again; search falls back to full-text for what is not embedded yet.
+    logger.warn('embedding stored texts failed', { error: String(error) });
+  }
+  const report = { ended: ended.length, summarized, expired: expired.length, embedded };
+  if (report.ended || report.summarized || report.expired || report.embedded)
+    logger.info('memory sweep', { ...report });
   return report;
 }

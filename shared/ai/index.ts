@@ -5,3 +5,4 @@ export { isWav } from './wav';
 export * from './inference';
 export { resetModelHealth } from './health';
 export * from './memory';
+export * from './embeddings';

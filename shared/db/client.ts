@@ -115,7 +115,7 @@ async function pgliteDialect(dataDir: string | undefined) {
     import('@electric-sql/pglite/vector'),
   ]);
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const pglite = new PGlite(dataDir, { extensions: { vector } });
+  const pglite = new PGlite({ ...(dataDir ? { dataDir } : {}), extensions: { vector } });
   await pglite.waitReady;
   return new PGliteDialect(pglite);
 }
