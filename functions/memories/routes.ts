@@ -1,9 +1,7 @@
-import { listActions } from '../../shared/db/repositories/actions';
 import { deleteMemory, findMemory, listMemories } from '../../shared/db/repositories/memories';
 import { memoryNotFound } from '../../shared/errors';
 import { defineRoute, noContent, ok, type RouteDefinition } from '../../shared/http/route';
 import { publishToNetwork } from '../../shared/realtime/publisher';
-import { actionListSchema, toAction } from '../actions/schemas';
 import * as z from 'zod';
 import {
   memoryListQuery,
@@ -41,11 +39,6 @@ const searchAnswerSchema = z
   })
   .meta({ id: 'SearchResults' });
 
-const memoryActionsQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-  offset: z.coerce.number().int().min(0).default(0),
-});
-
 export const memoryRoutes: RouteDefinition[] = [
   defineRoute({
     method: 'GET',
@@ -78,20 +71,6 @@ export const memoryRoutes: RouteDefinition[] = [
           })
         ).map(toMemory),
       ),
-  }),
-  defineRoute({
-    // The 4.x app's actions page reads the network's actions here (ENDPOINTS.MEMORY_ACTIONS).
-    method: 'GET',
-    path: '/memories/actions',
-    scope: 'scoped',
-    tag,
-    summary: 'Actions of the network, newest first (what the 4.x app lists beside its memories)',
-    query: memoryActionsQuery,
-    responses: { 200: { description: 'The actions', schema: actionListSchema } },
-    handler: async ({ db, networkId, query }) => {
-      const actions = await listActions(db, networkId);
-      return ok(actions.slice(query.offset, query.offset + query.limit).map(toAction));
-    },
   }),
   defineRoute({
     method: 'GET',

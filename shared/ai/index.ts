@@ -6,3 +6,4 @@ export * from './inference';
 export { resetModelHealth } from './health';
 export * from './memory';
 export * from './embeddings';
+export * from './command-stream';

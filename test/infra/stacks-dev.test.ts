@@ -230,7 +230,7 @@ describe('dev stage: realtime socket', () => {
       }
     }
 
-    expect(publishers.sort()).toEqual(['actions', 'interactions', 'memories', 'service']);
+    expect(publishers.sort()).toEqual(['actions', 'interactions', 'memories', 'service', 'voice']);
     // And the realtime function, which greets each socket it opened (session_ready, service_status) from
     // an asynchronous call to itself that its resource policy allows.
     expect([...posting].sort()).toEqual(
