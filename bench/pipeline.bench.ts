@@ -25,6 +25,8 @@ fake.respondWith(() =>
 process.env.GEMINI_API_KEY = 'bench-key';
 process.env.GEMINI_BASE_URL = fake.url;
 process.env.GEMINI_RETRY_DELAY_MS = '10';
+// Register v2: the synchronous register waits for the settle window; this bench measures the pipeline.
+process.env.ARBITRATION_SETTLE_MS = '0';
 
 const { analyzeAudio } = await import('../shared/audio/index');
 

@@ -136,10 +136,15 @@ export const MIGRATE_FUNCTION = 'migrate';
 /** The function behind the realtime WebSocket API ($connect, $disconnect, messages); not an HTTP context. */
 export const REALTIME_FUNCTION = 'realtime';
 
+/** The register worker: consumes the utterance queue (SQS) and runs the pipeline after accepting. */
+export const WORKER_FUNCTION = 'worker';
+
 /** The functions that are not contexts of the HTTP API. */
 export const nonHttpFunctions: FunctionEntry[] = [
   { name: MIGRATE_FUNCTION, audio: false, size: 'migration' },
   { name: REALTIME_FUNCTION, audio: false, size: 'standard' },
+  // Decoding, the speaker model, the one Gemini call per utterance and the command.
+  { name: WORKER_FUNCTION, audio: true, size: 'pipeline' },
 ];
 
 /** Every function: one bundle and one image each. */

@@ -4,7 +4,7 @@ import { ApiStack, type ApiStackProps } from './stacks/api-stack';
 import { DataStack } from './stacks/data-stack';
 import { NetworkStack } from './stacks/network-stack';
 import { ObservabilityStack } from './stacks/observability-stack';
-import { REALTIME_FUNCTION } from '../functions/contexts';
+import { REALTIME_FUNCTION, WORKER_FUNCTION } from '../functions/contexts';
 
 export interface MiraStacks {
   network: NetworkStack;
@@ -40,7 +40,12 @@ export function buildMira(
     config,
     api: api.api,
     // Every function's invocations, errors and duration: the contexts' and the realtime socket's.
-    functions: new Map([...api.functions, [REALTIME_FUNCTION, api.realtimeFunction]]),
+    functions: new Map([
+      ...api.functions,
+      [REALTIME_FUNCTION, api.realtimeFunction],
+      [WORKER_FUNCTION, api.workerFunction],
+    ]),
+    queues: { queue: api.utteranceQueue, deadLetterQueue: api.utteranceDeadLetterQueue },
     database: data.database,
     proxy: data.proxy,
   });

@@ -3,7 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { WebSocketEvent, WebSocketResult } from '../functions/realtime/handler';
+import {
+  closeCodeForRefusal,
+  type WebSocketEvent,
+  type WebSocketResult,
+} from '../functions/realtime/handler';
 import { logger } from '../shared/observability';
 import { setLocalRealtimeTransport } from '../shared/realtime/publisher';
 import { errorBody } from '../shared/errors';
@@ -47,6 +51,13 @@ function refuse(
   }).map(([name, value]) => `${name}: ${value}\r\n`);
   socket.end(`HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? 'Error'}\r\n${lines.join('')}\r\n${body}`);
 }
+
+/** A close reason is at most 123 bytes (RFC 6455, 5.5: a control frame's payload is 125 bytes). */
+const closeReason = (detail: string) =>
+  Buffer.from(detail)
+    .subarray(0, 123)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
 
 /** What `ws` needs to complete a handshake (RFC 6455); checked before $connect stores anything. */
 const isWebSocketHandshake = (request: IncomingMessage) =>
@@ -130,7 +141,17 @@ export function attachLocalRealtime(
       );
       if (connected.statusCode !== 200) {
         pending.delete(connectionId);
-        refuse(socket, connected.statusCode, connected.body ?? '', connected.headers);
+        const code = closeCodeForRefusal(connected.statusCode);
+        if (code === undefined || socket.destroyed) {
+          refuse(socket, connected.statusCode, connected.body ?? '', connected.headers);
+          return;
+        }
+        // Opened only to say why and close: nothing is registered, so it hears no event of any network.
+        wss.handleUpgrade(request, socket, head, (ws) => {
+          const body = JSON.parse(connected.body ?? '{}') as { detail?: string };
+          ws.send(JSON.stringify({ event: 'error', data: body }));
+          ws.close(code, closeReason(body.detail ?? ''));
+        });
         return;
       }
       if (socket.destroyed) {

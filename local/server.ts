@@ -10,6 +10,7 @@ import { contexts, defaultContextName } from '../functions/contexts';
 import { config } from '../shared/config';
 import { closeDb, describeDatabase, getDb, setDb, type Db } from '../shared/db/client';
 import { errorBody, type ErrorCode } from '../shared/errors';
+import { localUtteranceWorker } from '../functions/interactions/worker';
 import { LocalDispatcher, toApiGatewayEvent } from './dispatch';
 import { attachLocalRealtime, REALTIME_PATH } from './realtime';
 import { unavailableDb, waitForDatabase } from './startup';
@@ -226,6 +227,8 @@ export async function openLocalServer(options: LocalServerOptions = {}): Promise
     setDb(outcome.db);
     installed = true;
     sweep = startMemorySweep(outcome.db, cfg.memory.sweepIntervalSeconds);
+    // The in-process worker of the local queue: it also picks up what a crash left accepted and unprocessed.
+    if (!cfg.pipeline.queueUrl) localUtteranceWorker().start();
     const waited = outcome.waitedMs > 1_000 ? ` after waiting ${outcome.waitedMs} ms` : '';
     const applied = outcome.applied.length ? `, ${outcome.applied.length} migrations applied` : '';
     log(`Database ready (${where})${applied}${waited}`);
@@ -254,6 +257,8 @@ export async function openLocalServer(options: LocalServerOptions = {}): Promise
     }
     server.closeAllConnections();
     await closed;
+    // Jobs in flight finish (their copies are leased); the rest stay queued for the next start.
+    await localUtteranceWorker().stop();
     if (closeDatabase) {
       await ready.catch(() => undefined);
       await closeDb();

@@ -21,7 +21,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { allFunctions, functionEntry } from '../functions/contexts';
 import {
@@ -32,6 +32,7 @@ import {
   ROOT,
   runtimeEnvironment,
 } from '../lib/config/build';
+import { modelCardFiles } from '../shared/audio/model-card';
 import { DEFAULT_SPEAKER_MODEL_FILE, modelFiles, VAD_MODEL_FILE } from '../shared/audio/models';
 
 /**
@@ -72,6 +73,8 @@ export function shippedModels(): Array<{ from: string; file: string }> {
   return [
     { from: vad, file: VAD_MODEL_FILE },
     { from: speaker, file: DEFAULT_SPEAKER_MODEL_FILE },
+    // The speaker model's card and impostor cohort (its calibration) travel with it.
+    ...modelCardFiles(speaker).map((from) => ({ from, file: basename(from) })),
   ];
 }
 

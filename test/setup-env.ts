@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+
 // Test defaults: quiet logs and metrics (the observability test turns them on for itself), and every
 // response checked against the schema its route documents.
 process.env.LOG_LEVEL ??= 'SILENT';
@@ -17,3 +19,6 @@ process.env.AWS_XRAY_MANUAL_MODE ??= 'true';
 // suites turn them on for themselves; no background sweep runs in a test unless it starts one.
 process.env.MEMORY_SUMMARIZE_ON_END ??= 'false';
 process.env.MEMORY_SWEEP_SECONDS ??= '0';
+// Register v2: accepted audio in a temporary folder of this run; quick retries of failed jobs.
+process.env.MIRA_STORAGE_DIR ??= `${tmpdir()}/mira-test-audio-${process.pid}`;
+process.env.QUEUE_RETRY_BASE_MS ??= '10';

@@ -35,18 +35,15 @@ function providerConfig(
   return cfg as OAuthProviderConfig & { clientId: string; clientSecret: string };
 }
 
-const redirectUri = (port: number) => config().auth.oauthRedirectUri.replace('{port}', String(port));
+/** The desktop app's loopback redirect for its `redirect_port`. */
+export const desktopRedirectUri = (port: number) =>
+  config().auth.oauthRedirectUri.replace('{port}', String(port));
 
-/** The provider's consent page, with a signed `state` that names the provider and port (10 minutes). */
-export async function authorizationUrl(
-  provider: Provider,
-  port: number,
-): Promise<{ url: string; state: string }> {
+function consentUrl(provider: Provider, redirectUri: string, state: string): string {
   const cfg = providerConfig(provider);
-  const state = await signOAuthState({ provider, redirect_port: port });
   const url = new URL(cfg.authorizeUrl);
   url.searchParams.set('client_id', cfg.clientId);
-  url.searchParams.set('redirect_uri', redirectUri(port));
+  url.searchParams.set('redirect_uri', redirectUri);
   url.searchParams.set('state', state);
   if (provider === 'google') {
     url.searchParams.set('response_type', 'code');
@@ -55,7 +52,91 @@ export async function authorizationUrl(
   } else {
     url.searchParams.set('scope', 'read:user user:email');
   }
-  return { url: url.toString(), state };
+  return url.toString();
+}
+
+/** The provider's consent page, with a signed `state` that names the provider and port (10 minutes). */
+export async function authorizationUrl(
+  provider: Provider,
+  port: number,
+): Promise<{ url: string; state: string }> {
+  providerConfig(provider);
+  const state = await signOAuthState({ provider, redirect_port: port });
+  return { url: consentUrl(provider, desktopRedirectUri(port), state), state };
+}
+
+/** Where a browser sign-in returns to: an allow-listed web app origin and a path on it. */
+export interface WebReturn {
+  spaOrigin: string;
+  next: string;
+}
+
+const MAX_NEXT_LENGTH = 2048;
+
+/** The origin of an http(s) URL; undefined for anything else (opaque origins such as data: are "null"). */
+function originOf(value: string): string | undefined {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:' ? url.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Checks `spa_origin` against `OAUTH_WEB_ORIGINS` and `next` as a same-origin path, so that neither can
+ * send the browser (and the tokens in its query) anywhere else. Without `spa_origin` the first configured
+ * origin is used; without `next`, the app's root.
+ */
+export function webReturn(spaOrigin: string | undefined, next: string | undefined): WebReturn {
+  const allowed = config().auth.oauthWebOrigins;
+  if (allowed.length === 0) {
+    throw unavailable('OAUTH_NOT_CONFIGURED', 'Browser sign-in is not configured on this server');
+  }
+  let origin = allowed[0];
+  if (spaOrigin !== undefined) {
+    // Only an exact origin (scheme, host, port; no path, no credentials) that the allow-list names.
+    const parsed = originOf(spaOrigin);
+    if (!parsed || spaOrigin.replace(/\/+$/, '') !== parsed || !allowed.some((a) => originOf(a) === parsed))
+      throw httpError('OAUTH_ORIGIN_NOT_ALLOWED');
+    origin = parsed;
+  }
+  const path = next ?? '/';
+  // A path, not `//host` or `/\\host` (browsers read both as another host), without control characters.
+  const looksLikePath =
+    path.length <= MAX_NEXT_LENGTH && /^\/(?![/\\])/.test(path) && !/[\p{Cc}\\]/u.test(path);
+  if (!looksLikePath || new URL(path, origin).origin !== origin) throw httpError('INVALID_NEXT_PATH');
+  return { spaOrigin: origin, next: path };
+}
+
+/** Google's consent page for a browser sign-in; the signed state carries where to return and the callback. */
+export async function webAuthorizationUrl(target: WebReturn, callbackUrl: string): Promise<string> {
+  providerConfig('google');
+  const state = await signOAuthState({
+    provider: 'google',
+    flow: 'web',
+    spa_origin: target.spaOrigin,
+    next: target.next,
+    callback_url: callbackUrl,
+  });
+  return consentUrl('google', callbackUrl, state);
+}
+
+/** A browser sign-in's state: ours, unexpired, for the web flow, and still for an allowed origin. */
+export async function checkWebState(state: string): Promise<WebReturn & { callbackUrl: string }> {
+  let claims: { provider?: string; flow?: string; spa_origin?: string; next?: string; callback_url?: string };
+  try {
+    claims = await verifyToken(state, 'oauth_state');
+  } catch (error) {
+    if (error instanceof TokenError)
+      throw httpError('INVALID_OAUTH_STATE', 'The OAuth state is invalid or expired');
+    throw error;
+  }
+  if (claims.provider !== 'google' || claims.flow !== 'web' || !claims.callback_url) {
+    throw httpError('INVALID_OAUTH_STATE', 'The state is not for a browser sign-in');
+  }
+  // Re-checked: the allow-list may have shrunk since the sign-in began.
+  return { ...webReturn(claims.spa_origin, claims.next), callbackUrl: claims.callback_url };
 }
 
 /** The `state` must be ours, unexpired, and for this provider; it carries the port of the redirect. */
@@ -90,7 +171,7 @@ async function callProvider<T>(provider: Provider, url: string, init: RequestIni
 }
 
 /** Google: code -> access token at the token endpoint -> OpenID userinfo (no ID-token JWKS to fetch). */
-export async function googleIdentity(code: string, port: number): Promise<ProviderIdentity> {
+export async function googleIdentity(code: string, redirectUri: string): Promise<ProviderIdentity> {
   const cfg = providerConfig('google');
   const token = await callProvider<{ access_token: string }>('google', cfg.tokenUrl, {
     method: 'POST',
@@ -99,7 +180,7 @@ export async function googleIdentity(code: string, port: number): Promise<Provid
       code,
       client_id: cfg.clientId,
       client_secret: cfg.clientSecret,
-      redirect_uri: redirectUri(port),
+      redirect_uri: redirectUri,
       grant_type: 'authorization_code',
     }),
   });
@@ -125,7 +206,7 @@ export async function githubIdentity(code: string, port: number): Promise<Provid
       client_id: cfg.clientId,
       client_secret: cfg.clientSecret,
       code,
-      redirect_uri: redirectUri(port),
+      redirect_uri: desktopRedirectUri(port),
     }),
   });
   const headers = {

@@ -1,18 +1,31 @@
 import { generateApiKey } from '../../shared/auth/api-keys';
 import { insertApiKey, listApiKeys, revokeApiKey } from '../../shared/db/repositories/credentials';
 import { listMembers } from '../../shared/db/repositories/members';
-import { forbidden, httpError, unauthorized, type ErrorCode } from '../../shared/errors';
+import { forbidden, httpError, HttpError, unauthorized, type ErrorCode } from '../../shared/errors';
 import {
   created,
   defineRoute,
   noContent,
   ok,
+  type HttpResult,
   type RequestContext,
   type RouteDefinition,
 } from '../../shared/http/route';
 import { currentUser, deleteAccount, login, refresh, register } from './accounts';
 import { addNetworkMember, removeNetworkMember } from './members';
-import { authorizationUrl, checkState, githubIdentity, googleIdentity, signInWithProvider } from './oauth';
+import { config } from '../../shared/config';
+import {
+  authorizationUrl,
+  checkState,
+  checkWebState,
+  desktopRedirectUri,
+  githubIdentity,
+  googleIdentity,
+  signInWithProvider,
+  webAuthorizationUrl,
+  webReturn,
+  type WebReturn,
+} from './oauth';
 import {
   addMemberBody,
   apiKeyCreatedSchema,
@@ -33,6 +46,8 @@ import {
   toApiKey,
   toMember,
   tokenResponse,
+  webCallbackQuery,
+  webLoginQuery,
 } from './schemas';
 
 const tag = 'Auth';
@@ -75,6 +90,32 @@ const oauthUrlRoute = (provider: 'google' | 'github') =>
     errors: ['OAUTH_NOT_CONFIGURED', 'OAUTH_PROVIDER_UNAVAILABLE'],
     handler: async ({ query }) => ok(await authorizationUrl(provider, query.redirect_port)),
   });
+
+/**
+ * A browser redirect. Tokens travel in the query of the last one (the 4.x web app reads them there), so
+ * nothing may cache it and the next page must not leak it as a referrer.
+ */
+const redirect = (location: string): HttpResult => ({
+  statusCode: 302,
+  headers: { Location: location, 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' },
+});
+
+const backToWebApp = (target: WebReturn, params: Record<string, string>): HttpResult => {
+  const url = new URL('/auth/callback', target.spaOrigin);
+  for (const [name, value] of Object.entries({ ...params, next: target.next }))
+    url.searchParams.set(name, value);
+  return redirect(url.toString());
+};
+
+/** This API's own callback URL for the browser flow, as Google must see it (and have it registered). */
+function webCallbackUrl(ctx: RequestContext<unknown, unknown, unknown>): string {
+  const configured = config().auth.oauthWebCallbackUrl;
+  if (configured) return configured;
+  const version = (ctx.params as { version?: string }).version ?? 'v1';
+  // API Gateway only speaks HTTPS; the local server only HTTP.
+  const scheme = config().lambdaFunctionName ? 'https' : 'http';
+  return `${scheme}://${ctx.event.requestContext.domainName}/api/${version}/auth/google/web/callback`;
+}
 
 export const authRoutes: RouteDefinition[] = [
   defineRoute({
@@ -140,6 +181,55 @@ export const authRoutes: RouteDefinition[] = [
   oauthUrlRoute('google'),
   oauthUrlRoute('github'),
   defineRoute({
+    method: 'GET',
+    path: '/api/{version}/auth/google/web/login',
+    scope: 'root',
+    access: 'public',
+    tag,
+    summary:
+      'Browser sign-in with Google: 302 to Google; it ends in a 302 to `{spa_origin}/auth/callback` with tokens',
+    query: webLoginQuery,
+    responses: { 302: { description: "To Google's consent page" } },
+    errors: ['OAUTH_ORIGIN_NOT_ALLOWED', 'INVALID_NEXT_PATH', 'OAUTH_NOT_CONFIGURED'],
+    handler: async (ctx) => {
+      const target = webReturn(ctx.query.spa_origin, ctx.query.next);
+      return redirect(await webAuthorizationUrl(target, webCallbackUrl(ctx)));
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/api/{version}/auth/google/web/callback',
+    scope: 'root',
+    access: 'public',
+    tag,
+    summary:
+      "Google's redirect after a browser sign-in: 302 to `{spa_origin}/auth/callback?access_token&refresh_token&next`, or `?error&error_description`",
+    query: webCallbackQuery,
+    responses: { 302: { description: 'Back to the web app, signed in or with the reason why not' } },
+    // Only a state that is not ours answers here: without it there is no trusted place to send the browser.
+    errors: ['INVALID_OAUTH_STATE', 'OAUTH_ORIGIN_NOT_ALLOWED', 'INVALID_NEXT_PATH', 'OAUTH_NOT_CONFIGURED'],
+    handler: async ({ db, query }) => {
+      const target = await checkWebState(query.state);
+      if (query.error || !query.code) {
+        return backToWebApp(target, {
+          error: query.error ?? 'invalid_request',
+          error_description: query.error_description ?? 'Google did not complete the sign-in',
+        });
+      }
+      try {
+        const identity = await googleIdentity(query.code, target.callbackUrl);
+        const tokens = await signInWithProvider(db, 'google', identity);
+        return backToWebApp(target, {
+          access_token: tokens.access_token,
+          refresh_token: tokens.refresh_token,
+        });
+      } catch (error) {
+        if (!(error instanceof HttpError)) throw error;
+        return backToWebApp(target, { error: error.code, error_description: error.message });
+      }
+    },
+  }),
+  defineRoute({
     method: 'POST',
     path: '/api/{version}/auth/google/callback',
     scope: 'root',
@@ -151,7 +241,9 @@ export const authRoutes: RouteDefinition[] = [
     errors: oauthSignInErrors,
     handler: async ({ db, body }) => {
       const port = await checkState(body.state, 'google');
-      return ok(await signInWithProvider(db, 'google', await googleIdentity(body.code, port)));
+      return ok(
+        await signInWithProvider(db, 'google', await googleIdentity(body.code, desktopRedirectUri(port))),
+      );
     },
   }),
   defineRoute({

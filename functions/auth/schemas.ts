@@ -63,6 +63,21 @@ export const oauthUrlResponse = z.object({ url: z.url(), state: z.string() }).me
 export const googleCallbackBody = z
   .object({ code: z.string().min(1).max(4096), state: z.string().min(1).max(4096) })
   .meta({ id: 'GoogleCallback' });
+export const webLoginQuery = z.object({
+  next: z.string().max(2048).optional().meta({ description: 'Path on the web app to open after sign-in' }),
+  spa_origin: z
+    .string()
+    .max(2048)
+    .optional()
+    .meta({ description: 'The web app origin to return to; must be in OAUTH_WEB_ORIGINS' }),
+});
+/** What Google appends to the callback: a code, or an `error` when the person declined. */
+export const webCallbackQuery = z.object({
+  state: z.string().min(1).max(4096),
+  code: z.string().min(1).max(4096).optional(),
+  error: z.string().max(256).optional(),
+  error_description: z.string().max(1024).optional(),
+});
 export const githubExchangeBody = z
   .object({
     code: z.string().min(1).max(4096),

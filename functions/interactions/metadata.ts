@@ -44,12 +44,33 @@ export function utteranceMetadata(facts: UtteranceFacts): JsonObject {
       clipping_ratio: round(q.clippingRatio, 5),
       speech_ratio: round(q.speechRatio),
     },
-    speaker: {
-      outcome: speaker.outcome,
-      ...(speaker.similarity !== undefined ? { similarity: speaker.similarity } : {}),
-    },
+    speaker: speakerMetadata(speaker),
     ...(wake.matched
       ? { wake_word: { wake_word: wake.wakeWord, score: round(wake.score), accepted: facts.isCommand } }
       : {}),
+  };
+}
+
+/**
+ * How the speaker was decided: `outcome` (matched, new, unknown), the raw `similarity` and calibrated
+ * `score` of the best candidate, the `margin` over the second-best, and for an unknown speaker the
+ * `reason` (provisional, ambiguous, near_enrolled, low_quality) with the `quality` problems; `cluster_id`
+ * names the provisional cluster an unknown clean voice joined (its utterances are attributed to the
+ * person it becomes).
+ */
+function speakerMetadata(speaker: ResolvedSpeaker): JsonObject {
+  const optional = {
+    similarity: speaker.similarity,
+    score: speaker.score,
+    margin: speaker.margin,
+    reason: speaker.reason,
+    quality: speaker.quality,
+    cluster_id: speaker.clusterId,
+    attributed_earlier: speaker.attributed,
+    voiceprint_updated: speaker.updated,
+  };
+  return {
+    outcome: speaker.outcome,
+    ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
   };
 }

@@ -1,58 +1,47 @@
 /**
- * `POST P/interactions/register`: one uploaded utterance, end to end.
+ * `POST P/interactions/register` and `POST P/interactions/batch`: ACCEPTING an utterance (register v2).
  *
- *   validate client -> analyse audio -> stream quality -> VAD gate -> arbitration claim -> transcript
- *   -> one storing transaction (claim final, speaker, conversation, interaction) -> command (outside it)
+ *   validate client -> analyse audio (decode, VAD, quality: no speaker model, no Gemini) -> stream quality
+ *   -> VAD gate -> store the audio (shared/storage) -> record the copy (utterances) -> enqueue (shared/queue)
  *
- * Every write that belongs to the outcome happens in ONE transaction that starts by making the arbitration
- * claim final, so a failure (or a better copy from another client) leaves nothing half-written. The model
- * calls happen outside any transaction: no database connection is held while Gemini thinks. The stream
- * quality update is the exception on purpose: it is a measurement of the client's audio, true whatever
- * becomes of this utterance (the other clients' copies update theirs too).
+ * The worker (./worker.ts) does the rest once the copy's settle window has closed. Token-scoped uploads and
+ * `Prefer: respond-async` are answered as soon as the copy is accepted (204 / 202 with its utterance id);
+ * network-scoped synchronous callers wait here for the worker's outcome and get today's answers.
  *
- * The answer (status and body) is computed here, not in the handler, because `Idempotency-Key` replays
- * must return exactly the first outcome.
+ * The copy's row is also the Idempotency-Key's record: a retry with the key finds it and gets its outcome
+ * (or, asynchronously, its id again), so a retry can never make a second copy.
  */
-import { performance } from 'node:perf_hooks';
-import {
-  isGeminiConfigured,
-  transcribeAndEnrich,
-  TranscriptionUnavailableError,
-  type Enrichment,
-} from '../../shared/ai';
+import { randomUUID } from 'node:crypto';
+import { isGeminiConfigured, TranscriptionUnavailableError } from '../../shared/ai';
 import { analyzeAudio, type AudioAnalysis } from '../../shared/audio';
-import { speechOnly } from '../../shared/audio/speaker';
 import type { Db } from '../../shared/db/client';
-import { listActions } from '../../shared/db/repositories/actions';
 import {
-  claimUtterance,
-  finaliseClaim,
-  linkClaimInteraction,
-  releaseClaim,
-} from '../../shared/db/repositories/arbitration';
-import { assignConversation } from '../../shared/db/repositories/conversations';
-import { requestFingerprint, withIdempotency } from '../../shared/db/repositories/idempotency';
-import { insertInteraction } from '../../shared/db/repositories/interactions';
+  idempotencyKeyReused,
+  invalidIdempotencyKey,
+  isValidIdempotencyKey,
+  requestFingerprint,
+} from '../../shared/db/repositories/idempotency';
 import { findClient, findNetwork } from '../../shared/db/repositories/networks';
-import { inTransaction, type Executor } from '../../shared/db/transaction';
-import type { JsonObject } from '../../shared/db/types';
 import {
-  detectWakeWord,
-  mayWake,
-  wakeWordSettings,
-  type WakeWordMatch,
-  type WakeWordSettings,
-} from '../../shared/domain/wake-word';
-import { clientNotFound, httpError, networkNotFound, noSpeech } from '../../shared/errors';
-import { countMetric, logger, metrics, MetricUnit } from '../../shared/observability';
-import { publishToNetwork } from '../../shared/realtime/publisher';
-import { toAction } from '../actions/schemas';
-import { announceConversations, type ConversationChanges } from './conversation-events';
-import { matchThreshold, resolveSpeaker } from '../persons/service';
+  findUtteranceById,
+  findUtteranceByKey,
+  insertUtterance,
+} from '../../shared/db/repositories/utterances';
+import type { Network, Utterance } from '../../shared/db/types';
+import {
+  clientNotFound,
+  httpError,
+  HttpError,
+  isErrorCode,
+  networkNotFound,
+  noSpeech,
+  validationError,
+} from '../../shared/errors';
+import { countMetric } from '../../shared/observability';
+import { config } from '../../shared/config';
+import { audioStorage } from '../../shared/storage';
 import { measureCopy } from '../streams/service';
-import { answerCommand } from './commands';
-import { utteranceMetadata } from './metadata';
-import { BETTER_STREAM_MESSAGE, toInteraction } from './schemas';
+import { utteranceQueue } from './worker';
 
 export interface RegisterRequest {
   networkId: string;
@@ -68,65 +57,33 @@ export interface RegisterRequest {
   /** Bounds for the audio package (defaults: its own). */
   maxBytes?: number;
   maxSeconds?: number;
+  /** Answer once accepted (token scope, `Prefer: respond-async`) instead of waiting for the outcome. */
+  async?: boolean;
 }
 
 export interface RegisterAnswer {
-  /** 201 with the stored Interaction; 200 with a command's `{message}` or the "better audio streams" answer. */
-  statusCode: 200 | 201;
+  /**
+   * Synchronous: 201 with the stored Interaction; 200 with a command's `{message}` or the "better audio
+   * streams" answer. Asynchronous (or a synchronous wait that ran out): 202 `{utterance_id, status}`.
+   */
+  statusCode: 200 | 201 | 202;
   body: unknown;
   /** True when this is the first outcome of an earlier request with the same Idempotency-Key. */
   replayed: boolean;
+  utteranceId: string;
 }
 
-/** Recorded for an Idempotency-Key while the command runs; replaced by the reply. */
-const COMMAND_PENDING_MESSAGE = 'Your command is being answered.';
-
-/** Thrown inside the storing transaction when a better copy took over: rolls back, never escapes. */
-class Superseded extends Error {
-  constructor(readonly best: { bestClientId: string; bestScore: number }) {
-    super('superseded');
-  }
+/** The network setting `arbitration_settle_ms` overrides ARBITRATION_SETTLE_MS for one network. */
+export function settleMsOf(network: Network): number {
+  const value = Number((network.settings ?? {}).arbitration_settle_ms);
+  return Number.isInteger(value) && value >= 0 && value <= 10_000 ? value : config().pipeline.settleMs;
 }
-
-type Complete = (trx: Executor, statusCode: number, body: unknown) => Promise<void>;
-
-/** The whole register flow, under the request's Idempotency-Key when it has one. */
-export async function registerUtterance(db: Db, request: RegisterRequest): Promise<RegisterAnswer> {
-  if (!request.idempotencyKey) {
-    const answer = await processUtterance(db, request, async () => {});
-    return { ...answer, replayed: false };
-  }
-  const fingerprint = requestFingerprint(
-    'POST /interactions/register',
-    request.clientId,
-    request.capturedAt?.toISOString(),
-    request.transcript,
-    request.rawPcm16 ? 'pcm16' : 'file',
-    request.audio,
-  );
-  const result = await withIdempotency(
-    db,
-    { networkId: request.networkId, key: request.idempotencyKey, fingerprint },
-    (complete) => processUtterance(db, request, complete),
-  );
-  return { statusCode: result.statusCode as 200 | 201, body: result.body, replayed: result.replayed };
-}
-
-const dropped = (best: { bestClientId: string; bestScore: number }, clientId: string) => ({
-  message: BETTER_STREAM_MESSAGE,
-  best_client_id: best.bestClientId,
-  best_score: best.bestScore,
-  current_client_id: clientId,
-});
-
-const elapsed = (start: number) => Math.round((performance.now() - start) * 100) / 100;
 
 /**
  * The network and the client (registered in this network) must exist and be listening, and the upload must
  * be transcribable; refused before any audio work.
  */
-async function admit(db: Db, request: RegisterRequest) {
-  const { networkId, clientId } = request;
+async function admit(db: Db, networkId: string, clientId: string, hasTranscript: boolean) {
   const network = await findNetwork(db, networkId);
   if (!network) throw networkNotFound();
   const client = await findClient(db, networkId, clientId);
@@ -142,9 +99,8 @@ async function admit(db: Db, request: RegisterRequest) {
       'CLIENT_DISABLED',
       `The service is disabled for client ${clientId}; enable it to register speech`,
     );
-  countMetric('UtterancesReceived');
   // Fail fast, before any work: without a model and without the client's transcript nothing can be stored.
-  if (!request.transcript && !isGeminiConfigured())
+  if (!hasTranscript && !isGeminiConfigured())
     throw new TranscriptionUnavailableError(
       'Transcription is not configured on this server (no GEMINI_API_KEY). Send the `transcript` field ' +
         'with the audio (on-device speech recognition), or try again once transcription is configured.',
@@ -152,211 +108,223 @@ async function admit(db: Db, request: RegisterRequest) {
   return network;
 }
 
-async function processUtterance(
+/** Decode, VAD and the quality score: cheap (no speaker model); the worker decodes again for the rest. */
+async function measure(
   db: Db,
   request: RegisterRequest,
-  complete: Complete,
-): Promise<{ statusCode: 200 | 201; body: unknown }> {
-  const { networkId, clientId } = request;
-
-  // 1. The network and the client may listen, then the audio.
-  const network = await admit(db, request);
+): Promise<{ analysis: AudioAnalysis; score: number }> {
   const analysis = await analyzeAudio(request.audio, {
     rawPcm16: request.rawPcm16,
     pcm16Fallback: true,
     maxBytes: request.maxBytes,
     maxSeconds: request.maxSeconds,
+    embedding: false,
   });
-
-  // 2. This copy's stream score (acoustics plus the client's stored location and RSSI), and the client's
-  //    running stream quality.
-  const { score } = await measureCopy(db, networkId, clientId, analysis.quality);
-
-  // 4 before 3. The VAD gate comes before the claim: a copy without speech must never claim the utterance,
-  //    or a silent copy with a higher score could drop the copies that did hear it and then give up.
+  // The copy's stream score (acoustics plus the client's stored location and RSSI), and the client's
+  // running stream quality: a measurement of its audio, true whatever becomes of this copy.
+  const { score } = await measureCopy(db, request.networkId, request.clientId, analysis.quality);
+  // No speech: never a copy that could win the utterance and then give up; no model call.
   if (analysis.vad.segments.length === 0) {
     countMetric('NoSpeech');
     throw noSpeech();
   }
+  return { analysis, score };
+}
 
-  // 3. Arbitration between the clients that heard the same utterance.
-  const capturedAt = request.capturedAt ?? new Date();
-  const claim = await claimUtterance(db, { networkId, clientId, capturedAt, score });
-  if (claim.outcome === 'dropped') {
-    countMetric('UtterancesDropped');
-    return { statusCode: 200, body: dropped(claim, clientId) };
+const fingerprintOf = (request: RegisterRequest) =>
+  requestFingerprint(
+    'POST /interactions/register',
+    request.clientId,
+    request.capturedAt?.toISOString(),
+    request.transcript,
+    request.rawPcm16 ? 'pcm16' : 'file',
+    request.audio,
+  );
+
+const isUniqueViolation = (error: unknown) => (error as { code?: string }).code === '23505';
+
+/**
+ * Accepts one copy: its audio is stored durably and its job queued before this returns, so a crash from
+ * here on loses nothing. Answers the earlier copy when the Idempotency-Key was used before.
+ */
+async function accept(
+  db: Db,
+  request: RegisterRequest,
+): Promise<{ utterance: Pick<Utterance, 'id' | 'status'>; replayed: boolean }> {
+  const key = request.idempotencyKey;
+  const fingerprint = key ? fingerprintOf(request) : null;
+  if (key) {
+    if (!isValidIdempotencyKey(key)) throw invalidIdempotencyKey();
+    const earlier = await findUtteranceByKey(db, request.networkId, key);
+    if (earlier) return replay(db, earlier, fingerprint!);
   }
+  const network = await admit(db, request.networkId, request.clientId, Boolean(request.transcript));
+  countMetric('UtterancesReceived');
+  const { score } = await measure(db, request);
 
-  let stored: Stored;
+  const id = randomUUID();
+  const audioKey = `${request.networkId}/${id}`;
+  await audioStorage().put(audioKey, request.audio);
+  let settleInMs: number;
   try {
-    // 5. Transcript: the client's own, or one Gemini call that transcribes and enriches.
-    const { enrichment, source } = await transcript(request, analysis);
-    if (!enrichment.text.trim()) {
-      countMetric('NoSpeech');
-      throw noSpeech('No intelligible speech was found in the audio');
-    }
-    const settings = network.settings ?? {};
-    const wakeSettings = wakeWordSettings(settings);
-    const wake = detectWakeWord(enrichment.text, wakeSettings.wakeWords, wakeSettings.threshold);
-
-    // 6-8. One transaction: claim final, speaker, conversation, interaction (and the idempotent answer).
-    stored = await storeUtterance(db, request, complete, {
-      claimId: claim.claimId,
-      analysis,
+    ({ settleInMs } = await insertUtterance(db, {
+      id,
+      audioKey,
+      networkId: request.networkId,
+      clientId: request.clientId,
+      capturedAt: request.capturedAt ?? new Date(),
       score,
-      capturedAt,
-      enrichment,
-      source,
-      wake,
-      wakeSettings,
-      settings,
-    });
+      settleMs: settleMsOf(network),
+      rawPcm16: request.rawPcm16,
+      transcript: request.transcript ?? null,
+      idempotencyKey: key ?? null,
+      fingerprint,
+    }));
   } catch (error) {
-    // Abandoned (no speech, a model failure, a rollback): later copies of the utterance may win again.
-    await releaseClaim(db, claim.claimId).catch((e: unknown) => logger.warn('releaseClaim failed', { e }));
-    if (error instanceof Superseded) {
-      countMetric('UtterancesDropped');
-      return { statusCode: 200, body: dropped(error.best, clientId) };
+    await audioStorage()
+      .delete(audioKey)
+      .catch(() => undefined);
+    // The same key at the same moment: the other request's copy is the one.
+    if (key && isUniqueViolation(error)) {
+      const earlier = await findUtteranceByKey(db, request.networkId, key);
+      if (earlier) return replay(db, earlier, fingerprint!);
     }
     throw error;
   }
-
-  return announce(db, stored, complete);
+  await utteranceQueue().send({ kind: 'utterance', utteranceId: id }, { delayMs: settleInMs });
+  return { utterance: { id, status: 'accepted' }, replayed: false };
 }
 
-type Stored = Awaited<ReturnType<typeof storeUtterance>>;
+async function replay(db: Db, earlier: Utterance, fingerprint: string) {
+  if (earlier.fingerprint !== fingerprint) throw idempotencyKeyReused();
+  // Its job may have been lost with the process that accepted it (in AWS, between the row and SendMessage):
+  // queue it again; a duplicate delivery is harmless.
+  if (earlier.status === 'accepted')
+    await utteranceQueue().send({ kind: 'utterance', utteranceId: earlier.id });
+  return { utterance: earlier, replayed: true };
+}
+
+const accepted = (utterance: Pick<Utterance, 'id' | 'status'>) => ({
+  utterance_id: utterance.id,
+  status: utterance.status,
+});
+
+/** The whole register flow: accept, then (synchronous callers) wait for the outcome. */
+export async function registerUtterance(db: Db, request: RegisterRequest): Promise<RegisterAnswer> {
+  const { utterance, replayed } = await accept(db, request);
+  if (request.async)
+    return { statusCode: 202, body: accepted(utterance), replayed, utteranceId: utterance.id };
+  const outcome = await awaitOutcome(db, utterance.id, config().pipeline.syncWaitMs);
+  if (!outcome)
+    // Still settling or processing (the model is slow): the caller can follow it on GET P/utterances/{id}.
+    return {
+      statusCode: 202,
+      body: accepted((await findUtteranceById(db, utterance.id)) ?? utterance),
+      replayed,
+      utteranceId: utterance.id,
+    };
+  if (outcome.status === 'failed') throw failureOf(outcome);
+  return {
+    statusCode: outcome.answer_status as 200 | 201,
+    body: outcome.answer_body,
+    replayed,
+    utteranceId: utterance.id,
+  };
+}
+
+/** A failed copy's recorded error, as the HttpError the caller would have got from the old pipeline. */
+function failureOf(utterance: Utterance): HttpError {
+  const code = utterance.error_code ?? 'INTERNAL_ERROR';
+  return isErrorCode(code)
+    ? httpError(code, utterance.error_detail ?? undefined)
+    : httpError('INTERNAL_ERROR', 'Internal server error');
+}
 
 /**
- * After the commit: metrics, the `interaction` event to every client of the network, and for a command
- * its reply (recorded as the idempotent answer), its `command_response` and the actions its tools made.
+ * Waits until the copy has its outcome (stored and answered, dropped or failed), polling its row: the
+ * worker may be another process (a Lambda). Undefined when `timeoutMs` ran out first.
  */
-async function announce(
-  db: Db,
-  stored: Stored,
-  complete: Complete,
-): Promise<{ statusCode: 200 | 201; body: unknown }> {
-  const networkId = stored.interaction.network_id;
-  countMetric('UtterancesStored');
-  countMetric(
-    stored.speaker.outcome === 'matched'
-      ? 'SpeakerMatched'
-      : stored.speaker.outcome === 'new'
-        ? 'SpeakerNew'
-        : 'SpeakerUnknown',
-  );
-  const interaction = toInteraction(stored.interaction);
-  // Every client of the network sees what was heard (token-scoped uploaders get only this: a 204).
-  await publishToNetwork(db, networkId, { event: 'interaction', data: interaction });
-  await announceConversations(db, networkId, stored.conversations);
-  if (!stored.isCommand) return { statusCode: 201, body: interaction };
-
-  // 8. The wake word: run the command outside the storing transaction, then record its reply as the answer.
-  countMetric('WakeWords');
-  const message = await answerCommand(db, stored.interaction, stored.speaker, stored.command);
-  await complete(db, 200, { message });
-  await publishToNetwork(db, networkId, {
-    event: 'command_response',
-    data: { interaction_id: stored.interaction.id, message },
-  });
-  // Reminders and the like the command's tools created.
-  for (const action of await listActions(db, networkId, { interactionId: stored.interaction.id })) {
-    await publishToNetwork(db, networkId, { event: 'action', data: toAction(action) });
-  }
-  return { statusCode: 200, body: { message } };
-}
-
-async function transcript(
-  request: RegisterRequest,
-  analysis: AudioAnalysis,
-): Promise<{ enrichment: Enrichment | ClientTranscript; source: 'client' | 'gemini' }> {
-  if (request.transcript) {
-    return {
-      enrichment: { text: request.transcript, language: null, entities: [], topics: [], sentiment: null },
-      source: 'client',
-    };
-  }
-  const start = performance.now();
-  try {
-    // Speech segments only: less to upload and nothing for the model to hallucinate on.
-    const enrichment = await transcribeAndEnrich(speechOnly(analysis.samples, analysis.vad.segments));
-    return { enrichment, source: 'gemini' };
-  } finally {
-    metrics.addMetric('GeminiTranscriptionLatency', MetricUnit.Milliseconds, elapsed(start));
+export async function awaitOutcome(db: Db, id: string, timeoutMs: number): Promise<Utterance | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  let pause = 10;
+  for (;;) {
+    const row = await findUtteranceById(db, id);
+    if (row && (row.status === 'failed' || (row.answer_status !== null && row.status !== 'processing')))
+      return row;
+    if (Date.now() >= deadline) return undefined;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(1, deadline - Date.now()))));
+    pause = Math.min(100, pause * 1.5);
   }
 }
 
-interface ClientTranscript {
-  text: string;
-  language: null;
-  entities: [];
-  topics: [];
-  sentiment: null;
-}
-
-interface StoreInput {
-  claimId: string;
-  analysis: AudioAnalysis;
-  score: number;
+export interface BatchPart {
+  audio: Uint8Array;
   capturedAt: Date;
-  enrichment: Enrichment | ClientTranscript;
-  source: 'client' | 'gemini';
-  wake: WakeWordMatch;
-  wakeSettings: WakeWordSettings;
-  settings: JsonObject;
+  transcript?: string;
 }
 
-async function storeUtterance(db: Db, request: RegisterRequest, complete: Complete, input: StoreInput) {
-  const { networkId, clientId } = request;
-  const { analysis, enrichment, wake } = input;
-  return inTransaction(db, async (trx) => {
-    // First: a claim superseded by a better copy meanwhile cannot be finalised; nothing is written then.
-    const final = await finaliseClaim(trx, input.claimId);
-    if (final.outcome === 'superseded') throw new Superseded(final);
-
-    const speaker = await resolveSpeaker(trx, networkId, analysis.embedding, matchThreshold(input.settings));
-    const isCommand = wake.matched && mayWake(speaker.index, input.wakeSettings.speakers);
-    if (wake.matched && !isCommand) countMetric('WakeWordsIgnored');
-
-    const placed = await assignConversation(trx, {
+/**
+ * `POST P/interactions/batch`: recordings a device made while offline. Every part is checked before any
+ * is accepted (a bad part refuses the batch, naming it; nothing is half-accepted); then each is recorded
+ * as a copy that needs no settle window (the other devices' copies, if any, arrived long ago: it is
+ * deduplicated against them) and ONE job processes the batch in capture order.
+ */
+export async function acceptBatch(
+  db: Db,
+  networkId: string,
+  clientId: string,
+  parts: BatchPart[],
+): Promise<{
+  batch_id: string;
+  utterances: Array<{ utterance_id: string; captured_at: string; status: string }>;
+}> {
+  const network = await admit(
+    db,
+    networkId,
+    clientId,
+    parts.every((p) => Boolean(p.transcript)),
+  );
+  const measured: Array<BatchPart & { score: number }> = [];
+  for (const [index, part] of parts.entries()) {
+    try {
+      const { score } = await measure(db, { networkId, clientId, audio: part.audio, rawPcm16: false });
+      measured.push({ ...part, score });
+    } catch (error) {
+      if (error instanceof HttpError)
+        throw httpError(error.code, `Part ${index} (audio_${index}): ${error.message}`);
+      throw error;
+    }
+  }
+  countMetric('UtterancesReceived', parts.length);
+  const batchId = randomUUID();
+  const accepted: Array<{ utterance_id: string; captured_at: string; status: string }> = [];
+  for (const part of measured) {
+    const id = randomUUID();
+    const audioKey = `${networkId}/${id}`;
+    await audioStorage().put(audioKey, part.audio);
+    await insertUtterance(db, {
+      id,
+      audioKey,
       networkId,
-      personId: speaker.personId,
-      timestamp: input.capturedAt,
-      topics: enrichment.topics,
-    });
-    const conversationId = placed.conversationId;
-    const conversations: ConversationChanges = {
-      createdId: placed.created ? conversationId : undefined,
-      endedId: placed.endedId,
-    };
-    const interaction = await insertInteraction(trx, {
-      networkId,
-      conversationId,
-      personId: speaker.personId,
       clientId,
-      interactionType: 'audio',
-      text: enrichment.text,
-      timestamp: input.capturedAt,
-      language: enrichment.language,
-      sentiment: enrichment.sentiment,
-      entities: enrichment.entities,
-      topics: enrichment.topics,
-      voiceEmbedding: analysis.embedding ? Array.from(analysis.embedding) : null,
-      isCommand,
-      audioScore: input.score,
-      idempotencyKey: request.idempotencyKey ?? null,
-      metadata: utteranceMetadata({
-        analysis,
-        score: input.score,
-        transcriptSource: input.source,
-        speaker,
-        wake,
-        isCommand,
-      }),
+      capturedAt: part.capturedAt,
+      score: part.score,
+      settleMs: settleMsOf(network),
+      settles: false,
+      rawPcm16: false,
+      transcript: part.transcript ?? null,
+      idempotencyKey: null,
+      fingerprint: null,
+      batchId,
     });
-    await linkClaimInteraction(trx, input.claimId, interaction.id);
-    // The answer commits with the data. A command's reply comes later; until then a retry sees "pending".
-    if (isCommand) await complete(trx, 200, { message: COMMAND_PENDING_MESSAGE });
-    else await complete(trx, 201, toInteraction(interaction));
-    return { interaction, speaker, isCommand, command: wake.command || enrichment.text, conversations };
-  });
+    accepted.push({ utterance_id: id, captured_at: part.capturedAt.toISOString(), status: 'accepted' });
+  }
+  await utteranceQueue().send({ kind: 'batch', batchId });
+  return { batch_id: batchId, utterances: accepted };
 }
+
+/** Batch parts are named `audio_0`, `captured_at_0`, `transcript_0`, ...: a form keeps one value per name. */
+export const MAX_BATCH_PARTS = 10;
+
+export const batchFieldError = (detail: string, path: string) =>
+  validationError(detail, [{ path, message: detail }]);

@@ -2,7 +2,7 @@ import { conversationExists } from '../../shared/db/repositories/conversations';
 import {
   deleteInteraction,
   findInteraction,
-  listInteractions,
+  listInteractionsPage,
 } from '../../shared/db/repositories/interactions';
 import { personExists } from '../../shared/db/repositories/persons';
 import {
@@ -10,6 +10,7 @@ import {
   interactionNotFound,
   personNotFound,
   invalidToken,
+  httpError,
   validationError,
 } from '../../shared/errors';
 import { created, defineRoute, noContent, ok, type RouteDefinition } from '../../shared/http/route';
@@ -24,12 +25,30 @@ import {
   registerOkSchema,
   registerQuery,
   toInteraction,
+  batchAcceptedSchema,
+  batchForm,
+  utteranceAcceptedSchema,
+  utteranceParams,
+  utteranceStatusSchema,
 } from './schemas';
-import { registerUtterance } from './register';
+import { acceptBatch, batchFieldError, MAX_BATCH_PARTS, registerUtterance, type BatchPart } from './register';
+import { toUtteranceStatus } from './utterances';
+import { findUtterance } from '../../shared/db/repositories/utterances';
 import { inferenceRoute } from './inference';
 import { recordInteraction } from './service';
 
 const tag = 'Interactions';
+
+/**
+ * The next page's headers: the cursor alone, and the same request's URL with `before` set to it (the
+ * filters and limit kept; no offset, which the cursor replaces). A relative URL, valid behind any host.
+ */
+function nextPageHeaders(event: { rawPath: string; rawQueryString?: string }, cursor: string) {
+  const query = new URLSearchParams(event.rawQueryString ?? '');
+  query.delete('offset');
+  query.set('before', cursor);
+  return { 'Next-Cursor': cursor, Link: `<${event.rawPath}?${query.toString()}>; rel="next"` };
+}
 
 export const interactionRoutes: RouteDefinition[] = [
   defineRoute({
@@ -84,10 +103,17 @@ export const interactionRoutes: RouteDefinition[] = [
           'client heard the same utterance better and nothing was stored for this copy',
         schema: registerOkSchema,
       },
+      202: {
+        description:
+          '`Prefer: respond-async`: accepted (the audio is stored and queued), `{utterance_id, status}`; ' +
+          'the outcome follows on the realtime socket and on GET P/utterances/{utterance_id}. Also the ' +
+          'answer of a synchronous upload whose outcome did not come within the wait bound',
+        schema: utteranceAcceptedSchema,
+      },
       204: {
         description:
-          'Token-scoped uploads, and any upload with `Prefer: respond-async`: processed, no body ' +
-          '(the outcome will follow on the realtime socket)',
+          'Token-scoped uploads: accepted (the audio is stored and queued), before transcription; no body ' +
+          '(the outcome follows on the realtime socket)',
       },
     },
     errors: [
@@ -122,6 +148,7 @@ export const interactionRoutes: RouteDefinition[] = [
           { path: raw ? 'query.client_id' : 'body.client_id', message: 'Required' },
         ]);
       const capturedAt = form?.captured_at ?? query.captured_at;
+      const respondAsync = /\brespond-async\b/i.test(headers.prefer ?? '');
       const answer = await registerUtterance(db, {
         networkId: networkId,
         clientId,
@@ -130,10 +157,11 @@ export const interactionRoutes: RouteDefinition[] = [
         capturedAt: capturedAt ? new Date(capturedAt) : undefined,
         transcript: form?.transcript,
         idempotencyKey: idempotency?.key,
+        // Token-scoped clients (desktop app) and `Prefer: respond-async` get the outcome on the realtime
+        // socket: the `interaction` event, then `command_response` for a command (published by the worker).
+        async: scope === 'token' || respondAsync,
       });
-      // Token-scoped clients (desktop app) and `Prefer: respond-async` get the outcome on the realtime
-      // socket: the `interaction` event, then `command_response` for a command (published by the pipeline).
-      if (scope === 'token' || /\brespond-async\b/i.test(headers.prefer ?? '')) return noContent();
+      if (scope === 'token' && !respondAsync) return noContent();
       return {
         statusCode: answer.statusCode,
         body: answer.body,
@@ -148,21 +176,33 @@ export const interactionRoutes: RouteDefinition[] = [
     tag,
     summary: 'Interactions, newest first, by person and/or conversation',
     query: interactionListQuery,
-    responses: { 200: { description: 'A page of interactions', schema: interactionListSchema } },
+    responses: {
+      200: {
+        description:
+          'A page of interactions. When the page is full, the `Next-Cursor` header holds the `before` cursor ' +
+          'of the next (older) page and `Link` its URL with `rel="next"`; the body stays a plain array.',
+        schema: interactionListSchema,
+        headers: {
+          'Next-Cursor': 'The `before` value of the next page (absent on the last page)',
+          Link: 'The next page\'s URL, `<...>; rel="next"` (absent on the last page)',
+        },
+      },
+    },
     errors: ['PERSON_NOT_FOUND', 'CONVERSATION_NOT_FOUND'],
-    handler: async ({ db, networkId, query }) => {
+    handler: async ({ db, networkId, query, event }) => {
       if (query.person_id && !(await personExists(db, networkId, query.person_id))) throw personNotFound();
       if (query.conversation_id && !(await conversationExists(db, networkId, query.conversation_id)))
         throw conversationNotFound();
-      const rows = await listInteractions(db, networkId, {
+      const { rows, nextCursor } = await listInteractionsPage(db, networkId, {
         personId: query.person_id,
         conversationId: query.conversation_id,
         conversationIds: query.conversation_ids,
         orphansOnly: query.orphans_only,
+        before: query.before,
         limit: query.limit,
         offset: query.offset,
       });
-      return ok(rows.map(toInteraction));
+      return ok(rows.map(toInteraction), nextCursor ? nextPageHeaders(event, nextCursor) : undefined);
     },
   }),
   defineRoute({
@@ -192,6 +232,66 @@ export const interactionRoutes: RouteDefinition[] = [
     handler: async ({ db, networkId, params }) => {
       if (!(await deleteInteraction(db, networkId, params.interaction_id))) throw interactionNotFound();
       return ok({ detail: 'Interaction deleted successfully' });
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/interactions/batch',
+    scope: 'scoped',
+    tag,
+    summary:
+      'Hand in utterances a device recorded while offline: processed in capture order and deduplicated ' +
+      'against the copies other devices already sent',
+    body: batchForm,
+    accepts: ['multipart'],
+    responses: { 202: { description: 'Accepted: one utterance id per part', schema: batchAcceptedSchema } },
+    errors: [
+      'CLIENT_NOT_FOUND',
+      'SERVICE_DISABLED',
+      'CLIENT_DISABLED',
+      'EMPTY_AUDIO',
+      'AUDIO_TOO_LARGE',
+      'AUDIO_TOO_LONG',
+      'UNSUPPORTED_AUDIO_FORMAT',
+      'NO_SPEECH',
+      'CORRUPT_AUDIO',
+      'AUDIO_TOO_SHORT',
+      'TRANSCRIPTION_UNAVAILABLE',
+    ],
+    handler: async ({ db, networkId, body }) => {
+      const form = body as Record<string, unknown>;
+      const parts: BatchPart[] = [];
+      for (let i = 0; i < MAX_BATCH_PARTS; i++) {
+        const audio = form[`audio_${i}`] as { content: Buffer } | undefined;
+        const capturedAt = form[`captured_at_${i}`] as string | undefined;
+        if (!audio && !capturedAt) continue;
+        if (!audio) throw batchFieldError(`captured_at_${i} has no audio_${i}`, `body.audio_${i}`);
+        if (!capturedAt) throw batchFieldError(`audio_${i} needs captured_at_${i}`, `body.captured_at_${i}`);
+        parts.push({
+          audio: audio.content,
+          capturedAt: new Date(capturedAt),
+          transcript: form[`transcript_${i}`] as string | undefined,
+        });
+      }
+      if (parts.length === 0)
+        throw batchFieldError('At least one part (audio_0 and captured_at_0)', 'body.audio_0');
+      parts.sort((a, b) => a.capturedAt.getTime() - b.capturedAt.getTime());
+      return { statusCode: 202, body: await acceptBatch(db, networkId, body.client_id, parts) };
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/utterances/{utterance_id}',
+    scope: 'scoped',
+    tag,
+    summary: 'An accepted upload: its status and, once stored, its interaction',
+    params: utteranceParams,
+    responses: { 200: { description: 'The utterance', schema: utteranceStatusSchema } },
+    errors: ['UTTERANCE_NOT_FOUND'],
+    handler: async ({ db, networkId, params }) => {
+      const utterance = await findUtterance(db, networkId, params.utterance_id);
+      if (!utterance) throw httpError('UTTERANCE_NOT_FOUND');
+      return ok(await toUtteranceStatus(db, utterance));
     },
   }),
   inferenceRoute,

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import type { InteractionView } from '../../shared/db/repositories/interactions';
+import { decodeInteractionCursor, type InteractionView } from '../../shared/db/repositories/interactions';
 import type { UploadedFile } from '../../shared/http/route';
 import { clientIdSchema, iso, isoTimestamp, uuidParam } from '../../shared/http/validation';
 
@@ -80,6 +80,21 @@ export const interactionListQuery = z.object({
     .transform((value) => value === 'true')
     .optional()
     .meta({ description: 'Only interactions that belong to no conversation' }),
+  before: z
+    .string()
+    .max(200)
+    .transform((token, ctx) => {
+      const cursor = decodeInteractionCursor(token);
+      if (!cursor) ctx.addIssue({ code: 'custom', message: 'Not a cursor this server handed out' });
+      return cursor ?? z.NEVER;
+    })
+    .optional()
+    .meta({
+      description:
+        'Keyset pagination: only interactions older than this cursor. Send back the `Next-Cursor` header ' +
+        '(or follow the `Link: <...>; rel="next"` header) of the previous page; its cost does not grow with ' +
+        'depth, unlike `offset`. `offset` still applies after the cursor.',
+    }),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   offset: z.coerce.number().int().min(0).default(0),
 });
@@ -180,3 +195,94 @@ export const commandAnswerSchema = z
 
 /** A 200 of /register: a command's reply, or the "better audio streams" answer. */
 export const registerOkSchema = z.union([registerDroppedSchema, commandAnswerSchema]);
+
+export const utteranceAcceptedSchema = z
+  .object({
+    utterance_id: z.string(),
+    status: z.enum(['accepted', 'processing', 'stored', 'dropped', 'failed']),
+  })
+  .meta({
+    id: 'UtteranceAccepted',
+    example: { utterance_id: '0b6f3c1e-8d2a-4f5b-9e7c-1a2b3c4d5e6f', status: 'accepted' },
+  });
+
+export const utteranceParams = z.object({ utterance_id: uuidParam });
+
+export const utteranceStatusSchema = z
+  .object({
+    utterance_id: z.string(),
+    status: z.enum(['accepted', 'processing', 'stored', 'dropped', 'failed']),
+    client_id: z.string(),
+    captured_at: isoTimestamp,
+    score: z.number(),
+    /** Stored: its interaction; dropped: the interaction of the copy that won, once stored. */
+    interaction_id: z.string().nullable(),
+    best_client_id: z.string().nullable(),
+    error_code: z.string().nullable(),
+    detail: z.string().nullable(),
+    accepted_at: isoTimestamp,
+    updated_at: isoTimestamp,
+  })
+  .meta({
+    id: 'UtteranceStatus',
+    description:
+      'An accepted upload: `accepted` (settling or queued), `processing`, `stored` (`interaction_id`), ' +
+      '`dropped` (another device heard it better: `best_client_id`, and its `interaction_id` once stored) ' +
+      'or `failed` (`error_code`, `detail`)',
+    example: {
+      utterance_id: '0b6f3c1e-8d2a-4f5b-9e7c-1a2b3c4d5e6f',
+      status: 'stored',
+      client_id: 'kitchen',
+      captured_at: '2026-01-01T09:00:00.000Z',
+      score: 82.4,
+      interaction_id: '5c4b3a29-1807-4f6e-9d5c-4b3a29180706',
+      best_client_id: null,
+      error_code: null,
+      detail: null,
+      accepted_at: '2026-01-01T09:00:00.120Z',
+      updated_at: '2026-01-01T09:00:02.410Z',
+    },
+  });
+
+const batchParts = Object.fromEntries(
+  Array.from({ length: 10 }, (_, i) => [
+    [
+      `audio_${i}`,
+      uploadedFile
+        .meta({ description: `Recording ${i} (WAV, MP3, FLAC)${i === 0 ? '; at least one part' : ''}` })
+        .optional(),
+    ],
+    [
+      `captured_at_${i}`,
+      z.preprocess(blankToUndefined, isoTimestamp.optional()).meta({
+        description: `When recording ${i} was captured (required with audio_${i})`,
+      }),
+    ],
+    [
+      `transcript_${i}`,
+      z.preprocess(blankToUndefined, z.string().trim().min(1).max(20_000).optional()).meta({
+        description: `The device’s own transcript of recording ${i}`,
+      }),
+    ],
+  ]).flat(),
+) as Record<string, z.ZodType>;
+
+/** Up to 10 recordings, `audio_N` with `captured_at_N` (and optionally `transcript_N`), N from 0. */
+export const batchForm = z
+  .object({
+    client_id: clientIdSchema.meta({ description: 'The registered client that recorded them' }),
+    ...batchParts,
+  })
+  .meta({ id: 'InteractionBatchForm' });
+
+export const batchAcceptedSchema = z
+  .object({
+    batch_id: z.string(),
+    utterances: z.array(
+      z.object({ utterance_id: z.string(), captured_at: isoTimestamp, status: z.literal('accepted') }),
+    ),
+  })
+  .meta({
+    id: 'InteractionBatchAccepted',
+    description: 'One utterance per part, in capture order; follow each on GET P/utterances/{utterance_id}',
+  });

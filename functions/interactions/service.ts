@@ -19,7 +19,7 @@ import {
   type InteractionView,
   type NewInteraction,
 } from '../../shared/db/repositories/interactions';
-import { listPersons, personExists } from '../../shared/db/repositories/persons';
+import { personExists, personNames } from '../../shared/db/repositories/persons';
 import type { Action } from '../../shared/db/types';
 import { countMetric } from '../../shared/observability';
 import { publishToNetwork } from '../../shared/realtime/publisher';
@@ -84,17 +84,19 @@ export async function conversationContext(
   interaction: InteractionView,
 ): Promise<ConversationContext> {
   const networkId = interaction.network_id;
-  const [persons, recent] = await Promise.all([
-    listPersons(db, networkId),
-    interaction.conversation_id
-      ? listInteractions(db, networkId, {
-          conversationId: interaction.conversation_id,
-          limit: CONTEXT_UTTERANCES + 1,
-          offset: 0,
-        })
-      : Promise.resolve([]),
-  ]);
-  const names = new Map(persons.map((p) => [p.id, p.name]));
+  const recent = interaction.conversation_id
+    ? await listInteractions(db, networkId, {
+        conversationId: interaction.conversation_id,
+        limit: CONTEXT_UTTERANCES + 1,
+        offset: 0,
+      })
+    : [];
+  // Only the speakers shown, by primary key: the whole person list grew with every unknown voice.
+  const names = await personNames(
+    db,
+    networkId,
+    [interaction, ...recent].flatMap((u) => (u.person_id ? [u.person_id] : [])),
+  );
   const nameOf = (personId: string | null) => (personId ? names.get(personId) : undefined);
   const at = new Date(interaction.timestamp).getTime();
   return {

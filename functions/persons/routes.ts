@@ -8,11 +8,24 @@ import {
   personParams,
   personSchema,
   personUpdatedSchema,
+  mergeProposalListSchema,
   personVoiceBody,
+  reclusterSchema,
+  speakerSettingsBody,
+  speakerSettingsSchema,
   toPerson,
   updatePersonBody,
 } from './schemas';
-import { addPerson, enrolVoiceSample, updatePerson, type PersonUpdate } from './service';
+import {
+  addPerson,
+  enrolVoiceSample,
+  mergeProposals,
+  reclusterNetwork,
+  speakerSettings,
+  updatePerson,
+  updateSpeakerSettings,
+  type PersonUpdate,
+} from './service';
 import { personNotFound, type ErrorCode } from '../../shared/errors';
 
 const tag = 'Persons';
@@ -27,6 +40,7 @@ const voiceErrors: ErrorCode[] = [
   'AUDIO_TOO_SHORT',
   'CORRUPT_AUDIO',
   'VOICE_TEXT_MISMATCH',
+  'VOICE_SAMPLE_NOT_SPEECH',
   'TRANSCRIPTION_FAILED',
   'TRANSCRIPTION_UNAVAILABLE',
 ];
@@ -52,6 +66,48 @@ const list = (path: string) =>
 export const personRoutes: RouteDefinition[] = [
   list('/persons'),
   list('/persons/all'),
+  defineRoute({
+    method: 'GET',
+    path: '/persons/speaker-settings',
+    scope: 'scoped',
+    tag,
+    summary:
+      "How speakers are decided in this network: the model card's calibration, the network's overrides, the values in use",
+    responses: { 200: { description: 'The speaker decision settings', schema: speakerSettingsSchema } },
+    errors: ['NETWORK_NOT_FOUND'],
+    handler: async ({ db, networkId }) => ok(await speakerSettings(db, networkId)),
+  }),
+  defineRoute({
+    method: 'PATCH',
+    path: '/persons/speaker-settings',
+    scope: 'scoped',
+    tag,
+    summary: "Override speaker decision thresholds for this network (null: back to the model card's value)",
+    body: speakerSettingsBody,
+    responses: { 200: { description: 'The speaker decision settings', schema: speakerSettingsSchema } },
+    errors: ['NETWORK_NOT_FOUND'],
+    handler: async ({ db, networkId, body }) => ok(await updateSpeakerSettings(db, networkId, body)),
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/persons/recluster',
+    scope: 'scoped',
+    tag,
+    summary:
+      'Re-cluster unknown voices now: merge provisional clusters of one voice, propose (never do) merges of persons',
+    responses: { 200: { description: 'What changed', schema: reclusterSchema } },
+    errors: ['NETWORK_NOT_FOUND'],
+    handler: async ({ db, networkId }) => ok(await reclusterNetwork(db, networkId)),
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/persons/merge-proposals',
+    scope: 'scoped',
+    tag,
+    summary: 'Pairs of persons whose voices score as one, best first (Mira never merges persons by itself)',
+    responses: { 200: { description: 'The proposals', schema: mergeProposalListSchema } },
+    handler: async ({ db, networkId }) => ok(await mergeProposals(db, networkId)),
+  }),
   defineRoute({
     method: 'POST',
     path: '/persons',

@@ -104,3 +104,97 @@ export const toPerson = (person: PersonView): z.infer<typeof personSchema> => ({
   created_at: iso(person.created_at)!,
   updated_at: iso(person.updated_at)!,
 });
+
+const speakerSettingsFields = {
+  speaker_accept_score: z
+    .number()
+    .describe('A person is attributed from this score (best candidate), on a clean utterance'),
+  speaker_degraded_accept_score: z
+    .number()
+    .describe('The stricter score for a short, noisy or clipped utterance'),
+  speaker_min_margin: z
+    .number()
+    .min(0)
+    .describe('Best person minus second-best: below it the speaker stays unknown'),
+  speaker_update_score: z
+    .number()
+    .describe('A clean match adds an embedding to the voiceprint from this score'),
+  speaker_cluster_score: z
+    .number()
+    .describe('An unknown clean voice joins a provisional cluster from this score'),
+  speaker_merge_score: z
+    .number()
+    .describe('Clusters merge, and persons are proposed for merging, from this score'),
+  speaker_match_threshold: z
+    .number()
+    .gt(0)
+    .lt(1)
+    .describe('Raw cosine below which nothing matches (SPEAKER_MATCH_THRESHOLD for the server)'),
+  speaker_min_voiced_seconds: z.number().min(0).max(60).describe('Voiced speech (VAD) a clean utterance has'),
+  speaker_min_snr_db: z.number().min(-10).max(60).describe('SNR (dB) a clean utterance has'),
+  speaker_max_clipping_ratio: z
+    .number()
+    .min(0)
+    .max(1)
+    .describe('Share of clipped samples a clean utterance stays under'),
+  speaker_enrol_min_voiced_seconds: z
+    .number()
+    .min(0.5)
+    .max(60)
+    .describe('Voiced speech an enrolment sample needs'),
+  speaker_new_person_seconds: z
+    .number()
+    .min(0)
+    .max(600)
+    .describe('Confident speech a cluster needs to become a person'),
+  speaker_new_person_utterances: z.int().min(2).max(100).describe('...across at least this many utterances'),
+};
+
+/** PATCH body: each field sets the network's override, null removes it (back to the model card's value). */
+export const speakerSettingsBody = z
+  .object(
+    Object.fromEntries(
+      Object.entries(speakerSettingsFields).map(([k, v]) => [k, v.nullable().optional()]),
+    ) as {
+      [K in keyof typeof speakerSettingsFields]: z.ZodOptional<
+        z.ZodNullable<(typeof speakerSettingsFields)[K]>
+      >;
+    },
+  )
+  .strict()
+  .meta({ id: 'SpeakerSettingsUpdate', example: { speaker_accept_score: 3, speaker_min_snr_db: null } });
+
+export const speakerSettingsSchema = z
+  .object({
+    model: z.string().describe('The speaker model file in use'),
+    score: z
+      .enum(['as-norm', 'cosine'])
+      .describe("as-norm with the model card's impostor cohort, else raw cosine"),
+    calibrated: z.boolean().describe('Whether the model has a card beside it'),
+    effective: z.object(speakerSettingsFields).describe('The values decisions use now'),
+    model_defaults: z.object(speakerSettingsFields).describe("The model card's values"),
+    overrides: z.record(z.string(), z.number()).describe("This network's settings that differ from the card"),
+  })
+  .meta({ id: 'SpeakerSettings' });
+
+export const reclusterSchema = z
+  .object({
+    merged_clusters: z.int().min(0),
+    pruned_clusters: z.int().min(0),
+    proposals: z.int().min(0),
+    open_clusters: z.int().min(0),
+  })
+  .meta({
+    id: 'ReclusterResult',
+    example: { merged_clusters: 1, pruned_clusters: 0, proposals: 0, open_clusters: 2 },
+  });
+
+export const mergeProposalListSchema = z
+  .array(
+    z.object({
+      person_ids: z.tuple([z.uuid(), z.uuid()]),
+      score: z.number(),
+      created_at: isoTimestamp,
+    }),
+  )
+  .meta({ id: 'MergeProposals' });

@@ -4,22 +4,38 @@
  */
 import type { Transaction } from 'kysely';
 import { isGeminiConfigured, transcribeAndEnrich } from '../../shared/ai';
-import { analyzeAudio, speakerEmbedding, speakerMatchThreshold } from '../../shared/audio';
+import { analyzeAudio, AudioError, speakerEmbedding } from '../../shared/audio';
+import { speakerModelCard } from '../../shared/audio/model-card';
+import { tonality } from '../../shared/audio/quality';
 import {
-  addVoiceSample,
   createPerson,
   findPerson,
   renamePerson,
   type PersonView,
 } from '../../shared/db/repositories/persons';
-import { listVoiceprints, saveVoiceprint } from '../../shared/db/repositories/voiceprints';
-import { advisoryLock, inTransaction, type Executor } from '../../shared/db/transaction';
+import { inTransaction, type Executor } from '../../shared/db/transaction';
 import type { Database, JsonObject } from '../../shared/db/types';
-import { matchSpeaker, updateVoiceprint } from '../../shared/domain/speaker-match';
+import type { SpeakerPolicy, UtteranceEvidence } from '../../shared/domain/speaker-match';
 import { matchExpectedText } from '../../shared/domain/text-match';
-import { HttpError, noSpeech, personNotFound } from '../../shared/errors';
+import { HttpError, httpError, networkNotFound, noSpeech, personNotFound } from '../../shared/errors';
 import type { UploadedFile } from '../../shared/http/route';
 import { countMetric, logger } from '../../shared/observability';
+import { findNetwork, mergeNetworkSettings } from '../../shared/db/repositories/networks';
+import { listMergeProposals } from '../../shared/db/repositories/voiceprints';
+import {
+  decideAndRecord,
+  enrolEmbedding,
+  reclusterSpeakers,
+  SPEAKER_SETTINGS,
+  speakerEvidence,
+  speakerPolicy,
+  type ResolvedSpeaker,
+} from './speakers';
+
+export { speakerEvidence, speakerPolicy, type ResolvedSpeaker } from './speakers';
+
+/** Above this tonality (shared/audio/quality.ts) a sample is music or tones, not a voice. */
+const MAX_VOICE_TONALITY = 0.95;
 
 /** The sample's transcript is not the text the person was asked to read: someone else, or another sentence. */
 export class VoiceTextMismatchError extends HttpError {
@@ -39,6 +55,8 @@ export interface VoiceEnrolment {
   expectedText?: string;
   /** A new name, stored in the same transaction as the voiceprint. */
   name?: string;
+  /** The network's settings (speaker_enrol_min_voiced_seconds...); the model card's defaults without. */
+  settings?: JsonObject;
 }
 
 /**
@@ -60,6 +78,23 @@ export async function enrolVoiceSample(
   const analysis = await analyzeAudio(sample.audio.content, { pcm16Fallback: true });
   if (analysis.vad.segments.length === 0)
     throw noSpeech('No speech was found in the audio; record the person speaking');
+  const policy = speakerPolicy(sample.settings ?? (await findNetwork(db, networkId))?.settings ?? {});
+  const evidence = speakerEvidence(analysis);
+  // A voiceprint made of too little speech, or of music, would match the wrong people for ever after.
+  if (evidence.voicedSeconds < policy.enrolMinVoicedSeconds)
+    throw new AudioError(
+      'AUDIO_TOO_SHORT',
+      `A voice sample needs at least ${policy.enrolMinVoicedSeconds} s of speech; this one has ${evidence.voicedSeconds.toFixed(2)} s`,
+    );
+  const tonal = tonality(analysis.samples, analysis.vad.segments);
+  if (tonal > MAX_VOICE_TONALITY) {
+    logger.info('voice sample refused: music-like spectrum', { tonality: tonal });
+    throw httpError(
+      'VOICE_SAMPLE_NOT_SPEECH',
+      'The sample sounds like music or tones (its power sits in a few pure tones), not a voice; record the person speaking without music',
+      { extra: { tonality: tonal } },
+    );
+  }
   // analyzeAudio leaves the embedding null when there is too little speech; asking the package for it
   // then gives its own AUDIO_TOO_SHORT answer.
   const embedding = analysis.embedding ?? (await speakerEmbedding(analysis.samples, analysis.vad.segments));
@@ -74,7 +109,12 @@ export async function enrolVoiceSample(
     }
   }
 
-  const person = await addVoiceSample(db, networkId, personId, { embedding, name: sample.name });
+  const person = await inTransaction(db, async (trx) => {
+    if (sample.name && !(await renamePerson(trx, networkId, personId, sample.name))) return undefined;
+    if (!(await findPerson(trx, networkId, personId))) return undefined;
+    await enrolEmbedding(trx, networkId, personId, embedding, evidence.voicedSeconds, policy);
+    return findPerson(trx, networkId, personId);
+  });
   // Deleted between the check and the write.
   if (!person) throw personNotFound();
   countMetric('VoiceSamplesEnrolled');
@@ -121,54 +161,87 @@ export async function updatePerson(
   return person;
 }
 
-/** Who spoke an utterance, as the interactions pipeline records it. */
-export interface ResolvedSpeaker {
-  outcome: 'matched' | 'new' | 'unknown';
-  personId: string | null;
-  index: number | null;
-  name: string | null;
-  similarity?: number;
-}
-
-/** The threshold for a voice match: the network's `speaker_match_threshold` setting, else the model's default. */
+/**
+ * @public (kept for callers that pass one threshold to resolveSpeaker)
+ * The cosine floor for a voice match: the network's `speaker_match_threshold` setting, else the model
+ * card's (SPEAKER_MATCH_THRESHOLD overrides it). Decisions use the whole policy (speakerPolicy); this is
+ * the one number older callers pass.
+ */
 export function matchThreshold(settings: JsonObject): number {
   const value = Number(settings.speaker_match_threshold);
-  return Number.isFinite(value) && value > 0 && value < 1 ? value : speakerMatchThreshold();
+  return Number.isFinite(value) && value > 0 && value < 1
+    ? value
+    : speakerModelCard().calibration.cosineFloor;
 }
 
 /**
- * Who spoke, inside the caller's storing transaction and under the network's person lock, so two
- * concurrent utterances of a new voice cannot create two persons from stale voiceprints. A match folds the
- * embedding into that person's voiceprint; an unknown voice becomes "Person N"; without an embedding (too
- * little speech) the speaker stays unknown rather than guessed.
+ * Who spoke, inside the caller's storing transaction and under the network's person lock (so two
+ * concurrent utterances of a new voice cannot both create a person). Open-set: a person only on a clear
+ * match; a clean unknown voice goes to a provisional cluster, and becomes "Person N" once the cluster has
+ * enough confident speech over at least two utterances; a short, noisy or clipped utterance never creates
+ * a person nor changes a voiceprint. `input` is speakerEvidence(analysis) or (as before) the bare
+ * embedding; `policy` is speakerPolicy(settings) or (as before) matchThreshold(settings).
  */
-export async function resolveSpeaker(
+export function resolveSpeaker(
   trx: Transaction<Database>,
   networkId: string,
-  embedding: Float32Array | null,
-  threshold: number,
+  input: Float32Array | UtteranceEvidence | null,
+  policy: SpeakerPolicy | number,
 ): Promise<ResolvedSpeaker> {
-  if (!embedding) return { outcome: 'unknown', personId: null, index: null, name: null };
-  await advisoryLock(trx, 'personIndex', networkId);
-  const prints = await listVoiceprints(trx, networkId);
-  const match = matchSpeaker(embedding, prints, threshold);
-  if (match) {
-    const print = prints.find((p) => p.personId === match.personId)!;
-    const next = updateVoiceprint(print.embedding, print.sampleCount, embedding);
-    await saveVoiceprint(trx, networkId, match.personId, next);
-    const person = await findPerson(trx, networkId, match.personId);
-    return {
-      outcome: 'matched',
-      personId: match.personId,
-      index: match.index,
-      name: person?.name ?? null,
-      similarity: Math.round(match.similarity * 1000) / 1000,
-    };
-  }
-  const voiceprint = updateVoiceprint(null, 0, embedding);
-  // createPerson picks the next index under the same lock; the name follows from it.
-  const person = await createPerson(trx, networkId, 'New person', { voice_embedding: voiceprint.embedding });
-  const name = `Person ${person.index}`;
-  await saveVoiceprint(trx, networkId, person.id, { ...voiceprint, name });
-  return { outcome: 'new', personId: person.id, index: person.index, name };
+  return decideAndRecord(trx, networkId, input, policy);
+}
+
+type SpeakerSettingKey = keyof typeof SPEAKER_SETTINGS;
+
+/** A policy as the settings' keys (the names a network's settings use). */
+const asSettings = (policy: SpeakerPolicy) =>
+  Object.fromEntries(Object.entries(SPEAKER_SETTINGS).map(([key, field]) => [key, policy[field]])) as Record<
+    SpeakerSettingKey,
+    number
+  >;
+
+/** The speaker decision settings of a network: what decides now, the model card's defaults, the overrides. */
+export async function speakerSettings(db: Executor, networkId: string) {
+  const network = await findNetwork(db, networkId);
+  if (!network) throw networkNotFound();
+  const card = speakerModelCard();
+  const defaults = asSettings(speakerPolicy({}));
+  const effective = asSettings(speakerPolicy(network.settings ?? {}));
+  return {
+    model: card.model,
+    score: card.calibration.score,
+    calibrated: !!card.cardPath,
+    effective,
+    model_defaults: defaults,
+    overrides: Object.fromEntries(
+      Object.entries(effective).filter(([k, v]) => defaults[k as SpeakerSettingKey] !== v),
+    ),
+  };
+}
+
+/** Sets (or, with null, removes) a network's speaker decision overrides. */
+export async function updateSpeakerSettings(
+  db: Executor,
+  networkId: string,
+  changes: Partial<Record<SpeakerSettingKey, number | null>>,
+) {
+  const defined = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
+  if (!(await mergeNetworkSettings(db, networkId, defined))) throw networkNotFound();
+  return speakerSettings(db, networkId);
+}
+
+/** Runs the re-clustering of a network now (it also runs by itself; see reclusterSpeakers). */
+export async function reclusterNetwork(db: Executor, networkId: string) {
+  const network = await findNetwork(db, networkId);
+  if (!network) throw networkNotFound();
+  return inTransaction(db, (trx) => reclusterSpeakers(trx, networkId, speakerPolicy(network.settings ?? {})));
+}
+
+/** Pairs of persons that sound like one voice, best first: merge them by hand (or rename) if they are. */
+export async function mergeProposals(db: Executor, networkId: string) {
+  return (await listMergeProposals(db, networkId)).map((p) => ({
+    person_ids: [p.personA, p.personB] as [string, string],
+    score: p.score,
+    created_at: p.createdAt.toISOString(),
+  }));
 }

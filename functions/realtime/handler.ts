@@ -7,6 +7,7 @@ import { removeRealtimeConnection, touchRealtimeConnection } from '../../shared/
 import { invokeAsync } from '../../shared/aws/lambda-invoke';
 import { config } from '../../shared/config';
 import {
+  closeApiGatewayConnection,
   OPENING_SOCKET_WAIT_MS,
   sendToConnection,
   type RealtimeEvent,
@@ -43,7 +44,29 @@ export interface WebSocketEvent {
  * since nothing can be posted to a connection before its `$connect` answered.
  */
 export interface GreetingEvent {
-  greet: { connectionId: string; callbackUrl: string; events: RealtimeEvent[] };
+  /** `close`: the socket was refused; it is told why, then closed. */
+  greet: { connectionId: string; callbackUrl: string; events: RealtimeEvent[]; close?: boolean };
+}
+
+/**
+ * The close code that tells a client not to try again with the same request (API.md: 4001 bad or expired
+ * token, 4003 not allowed on this network; 1008 for any other request it must change first). The 4.x app
+ * reconnects after every other close, and a browser sees only 1006 when a handshake is refused over HTTP,
+ * so such a socket is opened, told why, and closed. A server fault (5xx) or a throttle stays an HTTP
+ * refusal: trying again later is right. API Gateway closes with 1000 whatever the server wants (its
+ * DeleteConnection takes no code), which the 4.x app also takes as final; the error event says why.
+ */
+export function closeCodeForRefusal(statusCode: number): number | undefined {
+  if (statusCode === 401) return 4001;
+  if (statusCode === 403) return 4003;
+  if (statusCode >= 400 && statusCode < 500 && statusCode !== 429) return 1008;
+  return undefined;
+}
+
+/** Where API Gateway's management API for this socket is, when running behind it. */
+function managementUrl(event: WebSocketEvent): string | undefined {
+  const { domainName, stage } = event.requestContext;
+  return config().realtimeCallbackUrl ?? (domainName && stage ? `https://${domainName}/${stage}` : undefined);
 }
 
 export interface WebSocketResult {
@@ -86,10 +109,8 @@ async function connect(event: WebSocketEvent): Promise<WebSocketResult> {
  * socket is still opening).
  */
 async function greet(connectionId: string, event: WebSocketEvent, events: RealtimeEvent[]): Promise<void> {
-  const { domainName, stage } = event.requestContext;
-  const { lambdaFunctionName, realtimeCallbackUrl } = config();
-  const callbackUrl =
-    realtimeCallbackUrl ?? (domainName && stage ? `https://${domainName}/${stage}` : undefined);
+  const { lambdaFunctionName } = config();
+  const callbackUrl = managementUrl(event);
   try {
     if (lambdaFunctionName && callbackUrl) {
       const greeting: GreetingEvent = { greet: { connectionId, callbackUrl, events } };
@@ -130,7 +151,7 @@ async function message(event: WebSocketEvent): Promise<WebSocketResult> {
 
 async function route(event: WebSocketEvent | GreetingEvent): Promise<WebSocketResult> {
   if ('greet' in event) {
-    const { connectionId, callbackUrl, events } = event.greet;
+    const { connectionId, callbackUrl, events, close } = event.greet;
     try {
       const sent = await sendToConnection(connectionId, events, {
         callbackUrl,
@@ -141,6 +162,8 @@ async function route(event: WebSocketEvent | GreetingEvent): Promise<WebSocketRe
       logger.error('realtime greeting failed', { error, connectionId });
       countMetric('RealtimeSendFailures');
     }
+    // A refused socket is closed even when its error could not be delivered.
+    if (close) await closeApiGatewayConnection(callbackUrl, connectionId);
     return { statusCode: 200 };
   }
   try {
@@ -158,12 +181,40 @@ async function route(event: WebSocketEvent | GreetingEvent): Promise<WebSocketRe
     // On $connect the status refuses the handshake (API Gateway answers it to the client).
     if (error instanceof HttpError) {
       countMetric('RealtimeRefused');
+      const refusedOpenly = await refuseBehindApiGateway(event, error);
+      if (refusedOpenly) return refusedOpenly;
       // With the error's headers: WWW-Authenticate on a 401.
       return { ...json(error.status, error.toBody()), headers: error.headers };
     }
     logger.error('realtime handler failed', { error, routeKey: event.requestContext.routeKey });
     return json(500, errorBody('INTERNAL_ERROR', 'Internal server error'));
   }
+}
+
+/**
+ * Behind API Gateway, a socket refused for a reason the client must act on is accepted, then told why and
+ * closed by the function's own asynchronous call (see closeCodeForRefusal). It is never registered, so it
+ * hears nothing. Locally the server does the same with the refusal's status (local/realtime.ts).
+ */
+async function refuseBehindApiGateway(
+  event: WebSocketEvent,
+  error: HttpError,
+): Promise<WebSocketResult | undefined> {
+  const { lambdaFunctionName } = config();
+  const callbackUrl = managementUrl(event);
+  if (event.requestContext.routeKey !== '$connect' || closeCodeForRefusal(error.status) === undefined)
+    return undefined;
+  if (!lambdaFunctionName || !callbackUrl) return undefined;
+  const refusal: GreetingEvent = {
+    greet: {
+      connectionId: event.requestContext.connectionId,
+      callbackUrl,
+      events: [{ event: 'error', data: error.toBody() }],
+      close: true,
+    },
+  };
+  await invokeAsync(lambdaFunctionName, refusal);
+  return { statusCode: 200 };
 }
 
 export const handler = middy<WebSocketEvent | GreetingEvent, WebSocketResult, Error, Context>()

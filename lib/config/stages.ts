@@ -31,6 +31,8 @@ export interface StageConfig {
   };
   api: {
     corsOrigins: string[];
+    /** Web app origins a browser Google sign-in may return to (`OAUTH_WEB_ORIGINS`). */
+    oauthWebOrigins: string[];
     throttlingRateLimit: number;
     throttlingBurstLimit: number;
   };
@@ -74,7 +76,12 @@ const dev: StageConfig = {
     backupRetentionDays: 3,
     rotationDays: 30,
   },
-  api: { corsOrigins: ['*'], throttlingRateLimit: 50, throttlingBurstLimit: 100 },
+  api: {
+    corsOrigins: ['*'],
+    oauthWebOrigins: ['http://localhost:5173'],
+    throttlingRateLimit: 50,
+    throttlingBurstLimit: 100,
+  },
   functions: {
     standard: { memorySize: 512, timeoutSeconds: 15 },
     audio: { memorySize: 1536, timeoutSeconds: 29 },
@@ -111,6 +118,7 @@ const prod: StageConfig = {
   },
   api: {
     corsOrigins: ['https://app.mira.example', 'http://localhost:4280'],
+    oauthWebOrigins: ['https://app.mira.example'],
     throttlingRateLimit: 500,
     throttlingBurstLimit: 1000,
   },

@@ -15,12 +15,21 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as triggers from 'aws-cdk-lib/triggers';
 import type { Construct, IConstruct } from 'constructs';
-import { functionEntry, MIGRATE_FUNCTION, REALTIME_FUNCTION, type SizeClass } from '../../functions/contexts';
+import {
+  functionEntry,
+  MIGRATE_FUNCTION,
+  REALTIME_FUNCTION,
+  WORKER_FUNCTION,
+  type SizeClass,
+} from '../../functions/contexts';
 import { generateApiRoutes, type RouteTable } from '../api-routes';
 import { sizingFor, type StageConfig } from '../config/stages';
 import { ContextFunction } from '../constructs/context-function';
@@ -56,6 +65,11 @@ export class ApiStack extends Stack {
   readonly realtimeApi: apigw.WebSocketApi;
   readonly realtimeStage: apigw.WebSocketStage;
   readonly realtimeFunction: lambda.Function;
+  /** Register v2: accepted audio (S3), the utterance queue and its dead-letter queue, and the worker. */
+  readonly audioBucket: s3.Bucket;
+  readonly utteranceQueue: sqs.Queue;
+  readonly utteranceDeadLetterQueue: sqs.Queue;
+  readonly workerFunction: lambda.Function;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -108,6 +122,7 @@ export class ApiStack extends Stack {
         `${context.name} context`,
         {
           CORS_ORIGINS: config.api.corsOrigins.join(','),
+          OAUTH_WEB_ORIGINS: config.api.oauthWebOrigins.join(','),
           LEGACY_NETWORK_AUTH: String(config.legacyNetworkAuth),
         },
       );
@@ -121,6 +136,91 @@ export class ApiStack extends Stack {
       functionEntry(REALTIME_FUNCTION).size,
       'realtime WebSocket ($connect, $disconnect, ping)',
     );
+
+    // Register v2 (functions/interactions/register.ts, worker.ts): the interactions context accepts an upload
+    // (audio to the bucket, a message to the queue) and answers; the worker runs the pipeline.
+    this.audioBucket = new s3.Bucket(this, 'AudioBucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      versioned: false,
+      removalPolicy,
+      // Audio waits here only until the worker has processed it (then it is deleted); what a failure left
+      // behind goes after a day. Nothing in it is the record: the interaction is.
+      lifecycleRules: [
+        {
+          id: 'ExpireAcceptedAudio',
+          expiration: Duration.days(1),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+    });
+    Validations.of(this.audioBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'Short-lived upload staging written and read only by Mira roles; access is in CloudTrail',
+    });
+    // Exactly the three object operations the pipeline uses: no listing, no bucket settings.
+    const audioObjects = () =>
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject'],
+        resources: [this.audioBucket.arnForObjects('*')],
+      });
+    const workerSizing = sizingFor(config, functionEntry(WORKER_FUNCTION).size);
+    const maxAttempts = 3;
+    this.utteranceDeadLetterQueue = new sqs.Queue(this, 'UtteranceDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy,
+    });
+    Validations.of(this.utteranceDeadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This is the dead-letter queue of the utterance queue',
+    });
+    this.utteranceQueue = new sqs.Queue(this, 'UtteranceQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // AWS's advice for a Lambda event source: six times the function's timeout. It is also the backoff
+      // before a failed message comes back.
+      visibilityTimeout: Duration.seconds(workerSizing.timeoutSeconds * 6),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.utteranceDeadLetterQueue, maxReceiveCount: maxAttempts },
+      removalPolicy,
+    });
+    const pipelineEnvironment = {
+      AUDIO_BUCKET: this.audioBucket.bucketName,
+      UTTERANCE_QUEUE_URL: this.utteranceQueue.queueUrl,
+      QUEUE_MAX_ATTEMPTS: String(maxAttempts),
+      QUEUE_VISIBILITY_TIMEOUT_MS: String(workerSizing.timeoutSeconds * 6 * 1000),
+    };
+    const interactions = this.functions.get('interactions');
+    if (interactions) {
+      for (const [name, value] of Object.entries(pipelineEnvironment))
+        interactions.addEnvironment(name, value);
+      interactions.addToRolePolicy(audioObjects());
+      this.utteranceQueue.grantSendMessages(interactions);
+    }
+    this.workerFunction = servingFunction(
+      'WorkerFunction',
+      WORKER_FUNCTION,
+      functionEntry(WORKER_FUNCTION).size,
+      'register worker (utterance queue: settle, transcribe, store, publish)',
+      pipelineEnvironment,
+    );
+    this.workerFunction.addToRolePolicy(audioObjects());
+    // A message that must wait for a rival copy is sent again with a delay.
+    this.utteranceQueue.grantSendMessages(this.workerFunction);
+    this.workerFunction.addEventSource(
+      new SqsEventSource(this.utteranceQueue, { batchSize: 5, reportBatchItemFailures: true }),
+    );
+    for (const fn of [interactions, this.workerFunction])
+      if (fn)
+        Validations.of(fn).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(
+            this.audioBucket.node.defaultChild as CfnElement,
+          )}.Arn>/*]`,
+          reason: 'Put, get and delete of the audio objects: their keys (utterance ids) are made at run time',
+        });
 
     const migrate = new ContextFunction(this, 'MigrateFunction', {
       context: MIGRATE_FUNCTION,
@@ -140,7 +240,7 @@ export class ApiStack extends Stack {
       executeOnHandlerChange: true,
       timeout: Duration.minutes(5),
       // New code must not serve requests before its schema exists.
-      executeBefore: [...this.functions.values(), this.realtimeFunction],
+      executeBefore: [...this.functions.values(), this.realtimeFunction, this.workerFunction],
     });
     Validations.of(trigger).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
@@ -275,6 +375,10 @@ export class ApiStack extends Stack {
       fn.addToRolePolicy(postToConnections());
       acknowledgePostToConnections(fn);
     }
+    // The worker publishes the outcome of every accepted upload (interaction, command_response, error).
+    this.workerFunction.addEnvironment('REALTIME_CALLBACK_URL', this.realtimeStage.callbackUrl);
+    this.workerFunction.addToRolePolicy(postToConnections());
+    acknowledgePostToConnections(this.workerFunction);
     // The realtime function greets each socket (session_ready, service_status) from an asynchronous call to
     // itself, as nothing can be posted to a connection before $connect answered. A resource policy grants
     // the call and a policy of its own PostToConnection: neither goes through the function's default
@@ -335,6 +439,7 @@ export class ApiStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint });
     new CfnOutput(this, 'RealtimeUrl', { value: this.realtimeStage.url });
     new CfnOutput(this, 'MigrateFunctionName', { value: migrate.function.functionName });
+    new CfnOutput(this, 'UtteranceQueueUrl', { value: this.utteranceQueue.queueUrl });
   }
 }
 

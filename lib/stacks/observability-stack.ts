@@ -7,6 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as rds from 'aws-cdk-lib/aws-rds';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config/stages';
@@ -17,7 +18,12 @@ export interface ObservabilityStackProps extends StackProps {
   functions: Map<string, lambda.IFunction>;
   database: rds.DatabaseInstance;
   proxy: rds.DatabaseProxy;
+  /** Register v2's utterance queue and its dead-letter queue: alarms on their age and depth. */
+  queues?: { queue: sqs.IQueue; deadLetterQueue: sqs.IQueue };
 }
+
+/** An accepted utterance older than this on the queue means the worker is not keeping up (or is down). */
+const QUEUE_AGE_ALARM_SECONDS = 120;
 
 const FIVE_MINUTES = Duration.minutes(5);
 
@@ -159,6 +165,30 @@ export class ObservabilityStack extends Stack {
       evaluationPeriods: 2,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
+
+    if (props.queues) {
+      alarm('UtteranceQueueAge', {
+        alarmDescription: `An accepted utterance waited more than ${QUEUE_AGE_ALARM_SECONDS} s for the worker`,
+        metric: props.queues.queue.metricApproximateAgeOfOldestMessage({
+          period: Duration.minutes(1),
+          statistic: 'Maximum',
+        }),
+        threshold: QUEUE_AGE_ALARM_SECONDS,
+        evaluationPeriods: 3,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      });
+      alarm('UtteranceDeadLetters', {
+        alarmDescription:
+          'Utterance jobs reached the dead-letter queue (the worker could not even mark them failed)',
+        metric: props.queues.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(1),
+          statistic: 'Maximum',
+        }),
+        threshold: 0,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      });
+    }
 
     const proxyConnections = new cloudwatch.Metric({
       namespace: 'AWS/RDS',

@@ -18,6 +18,7 @@ import {
 } from './errors';
 import { recordModelFailure, recordModelSuccess } from './health';
 import { traced } from '../observability/tracer';
+import { generationSettings } from './thinking';
 import { encodeWav, isWav, SAMPLE_RATE } from './wav';
 
 /**
@@ -183,7 +184,7 @@ export async function transcribeAndEnrich(
       systemInstruction: TRANSCRIBE_PROMPT,
       responseMimeType: 'application/json',
       responseJsonSchema: ENRICHMENT_JSON_SCHEMA,
-      temperature: 0,
+      ...generationSettings(settings.model, 'transcription', { deterministic: true }),
       abortSignal: deadline,
     } satisfies GenerateContentConfig,
   };
@@ -339,6 +340,7 @@ export async function runCommand(request: CommandRequest): Promise<CommandResult
   const contents: Content[] = [{ role: 'user', parts: [{ text: commandPrompt(request) }] }];
   const configuration: GenerateContentConfig = {
     systemInstruction: request.systemPrompt ?? DEFAULT_COMMAND_PROMPT,
+    ...generationSettings(settings.model, 'command'),
     abortSignal: deadline,
     ...(request.tools.length
       ? {

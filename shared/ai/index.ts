@@ -7,3 +7,4 @@ export { resetModelHealth } from './health';
 export * from './memory';
 export * from './embeddings';
 export * from './command-stream';
+export * from './thinking';

@@ -1,3 +1,4 @@
+import { generationSettings } from './thinking';
 import type { GenerateContentConfig } from '@google/genai';
 import * as z from 'zod';
 import { InferenceFailedError, InferenceUnavailableError } from './errors';
@@ -121,7 +122,7 @@ export async function extractAction(request: ExtractActionRequest): Promise<Extr
       systemInstruction: EXTRACTION_PROMPT,
       responseMimeType: 'application/json',
       responseJsonSchema: EXTRACTION_JSON_SCHEMA,
-      temperature: 0,
+      ...generationSettings(settings.model, 'action_extraction', { deterministic: true }),
       abortSignal: AbortSignal.timeout(request.deadlineMs ?? 25_000),
     } satisfies GenerateContentConfig,
   };

@@ -151,3 +151,45 @@ export function audioQualityScore(m: QualityMetrics): number {
 
 const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/**
+ * How music-like (tonal) the speech parts sound, 0..1: the median over frames of the share of the
+ * 80-4000 Hz power that sits in the frame's three strongest spectral peaks (each +-2 bins). A voice spreads
+ * its power over many harmonics shaped by formants (about 0.2-0.5); sine tones, whistles and most melodies
+ * put nearly all of it in one to three peaks (0.8 and more). Used to refuse a melody as a voice sample.
+ */
+export function tonality(samples: Float32Array, segments: SpeechSegment[]): number {
+  fft ??= new FFT(NFFT);
+  hann ??= Float64Array.from({ length: NFFT }, (_, i) => 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / NFFT));
+  const inSpeech = segments.length ? frameInSpeech(segments) : () => true;
+  const lo = Math.round((80 * NFFT) / SAMPLE_RATE);
+  const hi = Math.round((4000 * NFFT) / SAMPLE_RATE);
+  const frame = new Array<number>(NFFT);
+  const out = fft.createComplexArray() as number[];
+  const power = new Float64Array(hi + 1);
+  const shares: number[] = [];
+  for (let start = 0; start + NFFT <= samples.length; start += HOP) {
+    if (!inSpeech(start + NFFT / 2)) continue;
+    for (let i = 0; i < NFFT; i++) frame[i] = samples[start + i] * hann[i];
+    fft.realTransform(out, frame);
+    let total = 0;
+    for (let k = lo; k <= hi; k++) {
+      power[k] = out[2 * k] ** 2 + out[2 * k + 1] ** 2;
+      total += power[k];
+    }
+    if (total < 1e-6) continue; // a silent frame says nothing
+    let inPeaks = 0;
+    for (let p = 0; p < 3; p++) {
+      let at = lo;
+      for (let k = lo; k <= hi; k++) if (power[k] > power[at]) at = k;
+      for (let k = Math.max(lo, at - 2); k <= Math.min(hi, at + 2); k++) {
+        inPeaks += power[k];
+        power[k] = 0;
+      }
+    }
+    shares.push(inPeaks / total);
+  }
+  if (!shares.length) return 0;
+  shares.sort((a, b) => a - b);
+  return round(shares[Math.floor(shares.length / 2)], 4);
+}

@@ -12,9 +12,10 @@ import type { SpeechSegment } from './vad';
 import { config } from '../config';
 
 /**
- * Cosine at or above which two embeddings of the DEFAULT model count as the same voice. Chosen on the
- * fixtures: same synthetic voice, different sentences 0.79-0.94; different voices 0.63 and below.
- * A WeSpeaker model needs its own (about 0.5 for ResNet34 on VoxCeleb): set SPEAKER_MATCH_THRESHOLD.
+ * A raw-cosine threshold for comparing two embeddings of the default model by hand (`npm run audio --
+ * compare`). Speaker DECISIONS do not use it: they use the model card's calibrated scores and margin
+ * (shared/audio/model-card.ts, README "Speaker decisions"), because one cosine threshold does not hold across
+ * voices and conditions (issue 15). SPEAKER_MATCH_THRESHOLD overrides it and the card's cosine floor.
  */
 export const DEFAULT_SPEAKER_MATCH_THRESHOLD = 0.7;
 

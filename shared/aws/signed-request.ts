@@ -50,13 +50,16 @@ export interface SignedRequest {
   url: URL;
   method?: string;
   headers?: Record<string, string>;
-  body: string;
+  /** Bytes for S3 objects; text for the JSON APIs. */
+  body: string | Buffer;
   timeoutMs: number;
 }
 
 export interface SignedResponse {
   statusCode: number;
   body: string;
+  /** The raw answer (an S3 object's bytes). */
+  bytes?: Buffer;
 }
 
 export function sendSigned(target: AwsTarget, request: SignedRequest): Promise<SignedResponse> {
@@ -88,9 +91,10 @@ export function sendSigned(target: AwsTarget, request: SignedRequest): Promise<S
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.on('error', reject);
-        response.on('end', () =>
-          resolve({ statusCode: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-        );
+        response.on('end', () => {
+          const bytes = Buffer.concat(chunks);
+          resolve({ statusCode: response.statusCode ?? 0, body: bytes.toString('utf8'), bytes });
+        });
       },
     );
     outgoing.on('timeout', () =>

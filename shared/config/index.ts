@@ -29,6 +29,11 @@ export interface AppConfig {
   databaseCaFile: string | undefined;
   /** A pooled connection idle this long is checked with `SELECT 1` on checkout (a frozen Lambda's may be dead). */
   databaseStaleAfterMs: number;
+  /**
+   * `DATABASE_POOL_SIZE`: connections a long-running server (`npm start` on PostgreSQL) keeps, so concurrent
+   * requests do not queue behind each other. A Lambda instance always uses one.
+   */
+  databasePoolSize: number;
   /** `STAGE=prod` or `NODE_ENV=production`: no generated JWT secret, no legacy network access. */
   production: boolean;
   /**
@@ -49,6 +54,7 @@ export interface AppConfig {
   audio: AudioConfig;
   auth: AuthConfig;
   memory: MemoryConfig;
+  pipeline: PipelineConfig;
 }
 
 /** Conversation summaries, memories, embeddings and the voice command's optional tools. */
@@ -65,6 +71,28 @@ export interface MemoryConfig {
   embeddingModel: string;
   /** `WEB_SEARCH_ENABLED`: the voice command's web_search tool uses Gemini's Google Search grounding. */
   webSearch: boolean;
+}
+
+/** Register v2: where accepted audio is kept, the job queue, and the settle window (shared/storage, shared/queue). */
+export interface PipelineConfig {
+  /** `AUDIO_BUCKET`: the S3 bucket of accepted audio (AWS); unset, a folder is used. */
+  audioBucket: string | undefined;
+  /** `MIRA_STORAGE_DIR`: the local folder of accepted audio (default: `audio` next to MIRA_DATA_DIR's folder). */
+  storageDir: string;
+  /** `UTTERANCE_QUEUE_URL`: the SQS queue the worker Lambda consumes (AWS); unset, the PostgreSQL queue. */
+  queueUrl: string | undefined;
+  /** `QUEUE_MAX_ATTEMPTS`: deliveries of a job before it is given up (SQS: the redrive policy's maxReceiveCount). */
+  maxAttempts: number;
+  /** `QUEUE_RETRY_BASE_MS`: the local queue's first backoff after a failure (doubles per attempt). */
+  retryBaseMs: number;
+  /** `QUEUE_VISIBILITY_TIMEOUT_MS`: how long a taken job stays invisible (longer than any job runs). */
+  visibilityMs: number;
+  /** `WORKER_CONCURRENCY`: jobs the in-process worker runs at once. */
+  workerConcurrency: number;
+  /** `ARBITRATION_SETTLE_MS`: how long copies of one utterance compete (a network setting overrides it). */
+  settleMs: number;
+  /** `REGISTER_SYNC_WAIT_MS`: how long a synchronous register waits for its outcome before answering 202. */
+  syncWaitMs: number;
 }
 
 /** Where the audio models are and how they run. */
@@ -105,6 +133,16 @@ export interface AuthConfig {
   registrationWindowSeconds: number;
   /** Where the desktop app listens for the OAuth redirect; `{port}` is its `redirect_port`. */
   oauthRedirectUri: string;
+  /**
+   * `OAUTH_WEB_ORIGINS`: the web app origins a browser sign-in may return to (`spa_origin`); anything else
+   * is refused, so the sign-in can never be turned into an open redirect. Empty: browser sign-in is off.
+   */
+  oauthWebOrigins: string[];
+  /**
+   * `OAUTH_WEB_CALLBACK_URL`: this API's own Google callback, registered with Google, when the API sits
+   * behind a domain or proxy that the request does not reveal; unset, it is built from the request.
+   */
+  oauthWebCallbackUrl: string | undefined;
   google: OAuthProviderConfig;
   github: OAuthProviderConfig;
 }
@@ -174,6 +212,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     databaseSsl: parseSsl(env.DATABASE_SSL, databaseUrl),
     databaseCaFile: env.DATABASE_CA_FILE || undefined,
     databaseStaleAfterMs: integer(env, 'DATABASE_STALE_AFTER_MS', 5_000),
+    databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
     production,
     realtimeCallbackUrl: env.REALTIME_CALLBACK_URL || undefined,
     lambdaFunctionName: env.AWS_LAMBDA_FUNCTION_NAME || undefined,
@@ -181,6 +220,18 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     validateResponses: parseBool(env.VALIDATE_RESPONSES, false),
     serviceName: env.POWERTOOLS_SERVICE_NAME || 'mira',
     metricsNamespace: env.POWERTOOLS_METRICS_NAMESPACE || 'Mira',
+    pipeline: {
+      audioBucket: env.AUDIO_BUCKET || undefined,
+      storageDir:
+        env.MIRA_STORAGE_DIR || `${(env.MIRA_DATA_DIR || '.mira/pgdata').replace(/\/+$/, '')}-audio`,
+      queueUrl: env.UTTERANCE_QUEUE_URL || undefined,
+      maxAttempts: integer(env, 'QUEUE_MAX_ATTEMPTS', 3, 1, 100),
+      retryBaseMs: integer(env, 'QUEUE_RETRY_BASE_MS', 1_000),
+      visibilityMs: integer(env, 'QUEUE_VISIBILITY_TIMEOUT_MS', 120_000, 1),
+      workerConcurrency: integer(env, 'WORKER_CONCURRENCY', 4, 1, 64),
+      settleMs: integer(env, 'ARBITRATION_SETTLE_MS', 400, 0, 10_000),
+      syncWaitMs: integer(env, 'REGISTER_SYNC_WAIT_MS', 25_000, 1),
+    },
     audio: {
       vadModelPath: env.SILERO_VAD_MODEL_PATH || undefined,
       speakerModelPath: env.SPEAKER_MODEL_PATH || undefined,
@@ -212,6 +263,11 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       registrationsPerIp: integer(env, 'REGISTRATIONS_PER_IP', 20, 1),
       registrationWindowSeconds: integer(env, 'REGISTRATION_WINDOW_SECONDS', 60 * 60, 1),
       oauthRedirectUri: env.OAUTH_REDIRECT_URI || 'http://localhost:{port}/callback',
+      oauthWebOrigins: (env.OAUTH_WEB_ORIGINS || '')
+        .split(',')
+        .map((origin) => origin.trim().replace(/\/+$/, ''))
+        .filter(Boolean),
+      oauthWebCallbackUrl: env.OAUTH_WEB_CALLBACK_URL || undefined,
       google: {
         clientId: env.GOOGLE_CLIENT_ID || undefined,
         clientSecret: env.GOOGLE_CLIENT_SECRET || undefined,

@@ -93,6 +93,8 @@ export interface PersonTable {
   voice_embedding: number[] | null;
   voice_sample_count: Generated<number>;
   cluster_id: string | null;
+  /** Conversations the person took part in, kept by a trigger on conversation_participants (migration 0040). */
+  conversation_count: Generated<number>;
   created_at: CreatedAt;
   updated_at: CreatedAt;
 }
@@ -211,6 +213,47 @@ export interface UtteranceClaimTable {
   updated_at: CreatedAt;
 }
 
+export type UtteranceStatus = 'accepted' | 'processing' | 'stored' | 'dropped' | 'failed';
+
+export interface UtteranceTable {
+  id: Generated<string>;
+  network_id: string;
+  client_id: string;
+  captured_at: Timestamp;
+  score: number;
+  status: Generated<UtteranceStatus>;
+  settle_until: Timestamp;
+  audio_key: string | null;
+  raw_pcm16: Generated<boolean>;
+  transcript: string | null;
+  winner_id: string | null;
+  interaction_id: string | null;
+  lease_until: NullableTimestamp;
+  attempts: Generated<number>;
+  answer_status: number | null;
+  answer_body: Json<unknown> | null;
+  error_code: string | null;
+  error_detail: string | null;
+  idempotency_key: string | null;
+  fingerprint: string | null;
+  batch_id: string | null;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+}
+
+export interface QueueJobTable {
+  id: Generated<string>;
+  queue: string;
+  body: Json<unknown>;
+  status: Generated<'queued' | 'dead'>;
+  visible_at: CreatedAt;
+  attempts: Generated<number>;
+  max_attempts: number;
+  lock_token: string | null;
+  last_error: string | null;
+  created_at: CreatedAt;
+}
+
 export interface RealtimeConnectionTable {
   connection_id: string;
   network_id: string;
@@ -286,9 +329,55 @@ export interface Database {
   actions: ActionTable;
   stream_quality: StreamQualityTable;
   utterance_claims: UtteranceClaimTable;
+  utterances: UtteranceTable;
+  queue_jobs: QueueJobTable;
   realtime_connections: RealtimeConnectionTable;
   episodic_memories: EpisodicMemoryTable;
   embeddings: EmbeddingTable;
+  speaker_clusters: SpeakerClusterTable;
+  speaker_embeddings: SpeakerEmbeddingTable;
+  speaker_versions: SpeakerVersionTable;
+  speaker_merge_proposals: SpeakerMergeProposalTable;
+}
+
+/** An unknown voice waiting to become a person (migration 0030). */
+export interface SpeakerClusterTable {
+  id: Generated<string>;
+  network_id: string;
+  utterance_count: Generated<number>;
+  voiced_seconds: Generated<number>;
+  merged_into: string | null;
+  person_id: string | null;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+}
+
+/** One speaker embedding of a person or a cluster: little-endian float32 bytes. */
+export interface SpeakerEmbeddingTable {
+  id: Generated<string>;
+  network_id: string;
+  person_id: string | null;
+  cluster_id: string | null;
+  source: 'enrolment' | 'match' | 'cluster' | 'legacy';
+  embedding: Buffer;
+  cohort_mean: Generated<number>;
+  cohort_std: Generated<number>;
+  voiced_seconds: Generated<number>;
+  created_at: CreatedAt;
+}
+
+export interface SpeakerVersionTable {
+  network_id: string;
+  version: ColumnType<string, string | number, string | number>;
+}
+
+export interface SpeakerMergeProposalTable {
+  id: Generated<string>;
+  network_id: string;
+  person_a: string;
+  person_b: string;
+  score: number;
+  created_at: CreatedAt;
 }
 
 export type Network = Selectable<NetworkTable>;
@@ -299,3 +388,4 @@ export type Interaction = Selectable<InteractionTable>;
 export type Action = Selectable<ActionTable>;
 export type StreamQuality = Selectable<StreamQualityTable>;
 export type EpisodicMemory = Selectable<EpisodicMemoryTable>;
+export type Utterance = Selectable<UtteranceTable>;

@@ -74,3 +74,146 @@ function normalise(values: ArrayLike<number>): number[] {
   norm = Math.sqrt(norm) || 1;
   return Array.from(values, (v) => v / norm);
 }
+
+// ---- Open-set decisions (issue 15): quality gate, calibrated scores, margin, provisional clusters ----
+
+/** The thresholds one decision uses: the model card's calibration with the network's overrides. */
+export interface SpeakerPolicy {
+  score: 'as-norm' | 'cosine';
+  acceptScore: number;
+  degradedAcceptScore: number;
+  minMargin: number;
+  updateScore: number;
+  clusterScore: number;
+  mergeScore: number;
+  cosineFloor: number;
+  minVoicedSeconds: number;
+  minSnrDb: number;
+  maxClippingRatio: number;
+  enrolMinVoicedSeconds: number;
+  newPersonSeconds: number;
+  newPersonUtterances: number;
+  maxEmbeddingsPerPerson: number;
+}
+
+/** What the audio says about an utterance, as far as the speaker decision cares. */
+export interface UtteranceEvidence {
+  embedding: Float32Array | null;
+  voicedSeconds: number;
+  snrDb: number;
+  clippingRatio: number;
+}
+
+export type QualityReason = 'too_short' | 'too_noisy' | 'clipped' | 'no_embedding';
+
+/** Why an utterance is degraded (empty when it is clean enough to create and update voiceprints). */
+export function qualityReasons(evidence: UtteranceEvidence, policy: SpeakerPolicy): QualityReason[] {
+  const reasons: QualityReason[] = [];
+  if (!evidence.embedding) reasons.push('no_embedding');
+  if (evidence.voicedSeconds < policy.minVoicedSeconds) reasons.push('too_short');
+  if (evidence.snrDb < policy.minSnrDb) reasons.push('too_noisy');
+  if (evidence.clippingRatio > policy.maxClippingRatio) reasons.push('clipped');
+  return reasons;
+}
+
+/** A person or a cluster with its embeddings (unit length, row after row) and their cohort statistics. */
+export interface SpeakerCandidate {
+  id: string;
+  vectors: Float32Array;
+  /** mean, std per vector. */
+  stats: Float32Array;
+  count: number;
+}
+
+export interface CandidateScore {
+  id: string;
+  /** The calibrated score (AS-norm, or the cosine without a cohort): the best over the candidate's vectors. */
+  score: number;
+  /** The raw cosine of that best vector. */
+  cosine: number;
+}
+
+/**
+ * Each candidate's score against the utterance: the best over its vectors, AS-normalised with the test
+ * side's statistics `test` and each vector's own. Sorted best first. Cost: one dot product per stored vector.
+ */
+export function scoreCandidates(
+  embedding: Float32Array,
+  test: { mean: number; std: number },
+  candidates: Iterable<SpeakerCandidate>,
+  mode: 'as-norm' | 'cosine',
+): CandidateScore[] {
+  const dim = embedding.length;
+  const out: CandidateScore[] = [];
+  for (const c of candidates) {
+    if (c.vectors.length !== c.count * dim) continue;
+    let best: CandidateScore | undefined;
+    for (let k = 0; k < c.count; k++) {
+      let cos = 0;
+      const base = k * dim;
+      for (let i = 0; i < dim; i++) cos += embedding[i] * c.vectors[base + i];
+      const score =
+        mode === 'as-norm'
+          ? 0.5 * ((cos - test.mean) / test.std + (cos - c.stats[2 * k]) / c.stats[2 * k + 1])
+          : cos;
+      if (!best || score > best.score) best = { id: c.id, score, cosine: cos };
+    }
+    if (best) out.push(best);
+  }
+  return out.sort((a, b) => b.score - a.score);
+}
+
+export type SpeakerDecision =
+  | {
+      kind: 'matched';
+      personId: string;
+      score: number;
+      margin: number | null;
+      update: boolean;
+      degraded: QualityReason[];
+    }
+  | {
+      kind: 'unknown';
+      reason: 'low_quality' | 'ambiguous' | 'near_enrolled';
+      degraded: QualityReason[];
+      best?: CandidateScore;
+    }
+  | { kind: 'cluster'; clusterId: string | null; score: number | null };
+
+/**
+ * Who spoke, decided open-set: a person only on a clear match (above the accept score, or the stricter
+ * degraded one for a short, noisy or clipped utterance, and by the margin over the second-best person);
+ * a clean utterance of nobody enrolled goes to the nearest provisional cluster (or a new one); anything
+ * else stays unknown, with the reason.
+ */
+export function decideSpeaker(
+  persons: CandidateScore[],
+  clusters: CandidateScore[],
+  degraded: QualityReason[],
+  policy: SpeakerPolicy,
+): SpeakerDecision {
+  const [best, second] = persons;
+  const bar = degraded.length ? policy.degradedAcceptScore : policy.acceptScore;
+  const margin = best && second ? best.score - second.score : null;
+  if (best && best.score >= policy.acceptScore && best.cosine >= policy.cosineFloor) {
+    if (margin !== null && margin < policy.minMargin)
+      return { kind: 'unknown', reason: 'ambiguous', degraded, best };
+    if (best.score < bar) return { kind: 'unknown', reason: 'low_quality', degraded, best };
+    return {
+      kind: 'matched',
+      personId: best.id,
+      score: best.score,
+      margin,
+      update: degraded.length === 0 && best.score >= policy.updateScore,
+      degraded,
+    };
+  }
+  if (degraded.length) return { kind: 'unknown', reason: 'low_quality', degraded, ...(best ? { best } : {}) };
+  // Close to someone enrolled but not clearly them: neither a match nor a new voice.
+  if (best && best.score >= policy.acceptScore - 1 && best.cosine >= policy.cosineFloor)
+    return { kind: 'unknown', reason: 'near_enrolled', degraded, best };
+  const cluster = clusters[0];
+  if (cluster && cluster.score >= policy.clusterScore && cluster.cosine >= policy.cosineFloor)
+    return { kind: 'cluster', clusterId: cluster.id, score: cluster.score };
+  return { kind: 'cluster', clusterId: null, score: null };
+}

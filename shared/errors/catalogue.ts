@@ -12,6 +12,11 @@ export const ERROR_CATALOGUE = {
   MALFORMED_PATH: { status: 400, detail: 'The request path is not valid percent-encoding' },
   EMPTY_AUDIO: { status: 400, detail: 'The audio is empty' },
   INVALID_OAUTH_STATE: { status: 400, detail: 'The OAuth state is invalid or expired' },
+  OAUTH_ORIGIN_NOT_ALLOWED: {
+    status: 400,
+    detail: 'This web app origin is not one this server signs in for (OAUTH_WEB_ORIGINS)',
+  },
+  INVALID_NEXT_PATH: { status: 400, detail: '`next` must be a path on the web app, such as /assistant' },
   UPGRADE_REQUIRED: { status: 426, detail: 'This is a WebSocket: open it with an Upgrade request' },
   BAD_HANDSHAKE: { status: 400, detail: 'Not a WebSocket version 13 handshake' },
   // Realtime socket messages (`{event: "error", ...}`), answered on the socket rather than over HTTP.
@@ -51,6 +56,7 @@ export const ERROR_CATALOGUE = {
   PERSON_NOT_FOUND: { status: 404, detail: 'Person not found in this network' },
   CONVERSATION_NOT_FOUND: { status: 404, detail: 'Conversation not found in this network' },
   INTERACTION_NOT_FOUND: { status: 404, detail: 'Interaction not found in this network' },
+  UTTERANCE_NOT_FOUND: { status: 404, detail: 'Utterance not found in this network' },
   ACTION_NOT_FOUND: { status: 404, detail: 'Action not found in this network' },
   MEMORY_NOT_FOUND: { status: 404, detail: 'Memory not found in this network' },
   API_KEY_NOT_FOUND: { status: 404, detail: 'No such API key in this network' },
@@ -89,6 +95,10 @@ export const ERROR_CATALOGUE = {
   NO_SPEECH: { status: 422, detail: 'No speech was detected in the audio' },
   AUDIO_TOO_SHORT: { status: 422, detail: 'The audio holds too little speech' },
   VOICE_TEXT_MISMATCH: { status: 422, detail: 'The sample does not say the expected text' },
+  VOICE_SAMPLE_NOT_SPEECH: {
+    status: 422,
+    detail: 'The sample sounds like music or tones, not a voice; record the person speaking',
+  },
   INVALID_IDEMPOTENCY_KEY: {
     status: 422,
     detail: 'Idempotency-Key must be 1 to 255 printable ASCII characters',

@@ -92,9 +92,18 @@ function operation(
   const responses: Record<string, unknown> = {};
   for (const [status, spec] of Object.entries(route.responses)) {
     const example = exampleOf(spec.schema);
+    const headers = spec.headers && {
+      headers: Object.fromEntries(
+        Object.entries(spec.headers).map(([name, description]) => [
+          name,
+          { description, schema: { type: 'string' } },
+        ]),
+      ),
+    };
     responses[status] = spec.schema
       ? {
           description: spec.description,
+          ...headers,
           content: {
             'application/json': {
               schema: convert(spec.schema, 'output', components),
@@ -102,7 +111,7 @@ function operation(
             },
           },
         }
-      : { description: spec.description };
+      : { description: spec.description, ...headers };
   }
   for (const [status, codes] of codesByStatus(documentedErrorCodes(route, form))) {
     if (responses[status]) continue;

@@ -4,7 +4,6 @@ import httpCors from '@middy/http-cors';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpSecurityHeaders from '@middy/http-security-headers';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import * as z from 'zod';
 import { config } from '../config';
@@ -298,7 +297,23 @@ function dispatcher(router: Router, authorize: Authorizer) {
   };
 }
 
-/** Logs one line per request and emits per-route count, latency and error metrics. */
+const INFO_OR_FINER = new Set(['TRACE', 'DEBUG', 'INFO']);
+
+/** Forgets what one request stored, so the next one starts clean (what publishStoredMetrics does). */
+const clearRequestMetrics = () => {
+  metrics.clearMetrics();
+  metrics.clearDimensions();
+  metrics.clearMetadata();
+};
+
+/**
+ * One stdout line per request: the structured log line, which is also the request's EMF document
+ * (per-route count, latency and errors, and the business metrics the handler counted). CloudWatch Logs
+ * extracts metrics from any JSON line carrying `_aws`, so the separate EMF line Powertools' logMetrics
+ * printed, a second serialisation and write per request, is not needed. When INFO lines are not printed
+ * (LOG_LEVEL=WARN) the metrics are flushed on their own line, so no metric is ever lost. The cold-start
+ * metric stays its own line, once per instance.
+ */
 const requestObservability = (): MiddlewareObj<ApiEvent, ApiResult> => {
   const finish = (request: Request<ApiEvent, ApiResult>) => {
     const internal = invocationState.get(request.context) ?? {};
@@ -306,24 +321,44 @@ const requestObservability = (): MiddlewareObj<ApiEvent, ApiResult> => {
     const durationMs =
       Math.round((performance.now() - (internal.startedAt ?? performance.now())) * 100) / 100;
     const route = internal.routeKey ?? 'unmatched';
-    metrics.addDimension('route', route);
-    metrics.addMetric('RequestCount', MetricUnit.Count, 1);
-    metrics.addMetric('Latency', MetricUnit.Milliseconds, durationMs);
-    if (status >= 500) metrics.addMetric('Errors', MetricUnit.Count, 1);
-    else if (status >= 400) metrics.addMetric('ClientErrors', MetricUnit.Count, 1);
-    logger.info('request completed', {
+    const fields = {
       method: request.event.requestContext?.http?.method,
       path: request.event.rawPath,
       route,
       network_id: internal.networkId,
       status,
       duration_ms: durationMs,
-    });
+    };
+    if (metrics.isDisabled()) {
+      clearRequestMetrics();
+      logger.info('request completed', fields);
+      return;
+    }
+    metrics.addDimension('route', route);
+    metrics.addMetric('RequestCount', MetricUnit.Count, 1);
+    metrics.addMetric('Latency', MetricUnit.Milliseconds, durationMs);
+    if (status >= 500) metrics.addMetric('Errors', MetricUnit.Count, 1);
+    else if (status >= 400) metrics.addMetric('ClientErrors', MetricUnit.Count, 1);
+    if (!INFO_OR_FINER.has(logger.getLevelName())) {
+      metrics.publishStoredMetrics();
+      return;
+    }
+    let emf: Record<string, unknown>;
+    try {
+      emf = metrics.serializeMetrics();
+    } finally {
+      clearRequestMetrics();
+    }
+    // The logger writes the same `service` itself (a reserved key it would warn about and drop).
+    delete emf.service;
+    logger.info('request completed', { ...emf, ...fields });
   };
   return {
     before: (request) => {
       invocationState.set(request.context, { startedAt: performance.now() });
       logger.appendKeys({ request_id: request.context?.awsRequestId });
+      // A no-op after the first invocation of the instance.
+      if (!metrics.isDisabled()) metrics.captureColdStartMetric(request.context?.functionName);
     },
     after: finish,
     onError: finish,
@@ -382,7 +417,6 @@ export function createHandler(routes: RouteDefinition[], options: HandlerOptions
   )
     .use(traceInvocation<ApiEvent, ApiResult>())
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }))
     .use(httpHeaderNormalizer())
     .use(requestObservability())
     .use(
@@ -396,6 +430,8 @@ export function createHandler(routes: RouteDefinition[], options: HandlerOptions
         credentials: !cfg.corsOrigins.includes('*'),
         headers: 'Authorization,Content-Type,Idempotency-Key,X-API-Key,X-Network-Id,Prefer',
         methods: 'GET,POST,PUT,PATCH,DELETE,OPTIONS',
+        // A browser app may read the pagination headers of GET P/interactions.
+        exposeHeaders: 'Link,Next-Cursor',
         maxAge: 600,
       }) as MiddlewareObj<ApiEvent, ApiResult>,
     )

@@ -102,6 +102,8 @@ export interface HttpResult {
 export interface ResponseSpec {
   description: string;
   schema?: z.ZodType;
+  /** Response headers worth documenting (name -> description), e.g. a pagination cursor. */
+  headers?: Record<string, string>;
 }
 
 export interface RouteDefinition<P = any, Q = any, B = any, S extends RouteScope = RouteScope> {

@@ -20,6 +20,8 @@ export const ROUTE_GROUPS = new Set([
   'memories',
   'search',
   'export',
+  // Register v2: GET P/utterances/{utterance_id}.
+  'utterances',
 ]);
 
 export interface ScopedPath {

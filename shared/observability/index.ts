@@ -8,7 +8,14 @@ import { config } from '../config';
  */
 export const logger = new Logger({ serviceName: config().serviceName });
 
-export const metrics = new Metrics({
+/** Powertools' Metrics, with whether it is disabled public: the request line decides by it whether to carry EMF. */
+class MiraMetrics extends Metrics {
+  public override isDisabled(): boolean {
+    return super.isDisabled();
+  }
+}
+
+export const metrics = new MiraMetrics({
   namespace: config().metricsNamespace,
   serviceName: config().serviceName,
 });

@@ -21,7 +21,13 @@ export type RealtimeEvent =
   | { event: 'interaction'; data: unknown }
   | { event: 'action'; data: unknown }
   | { event: 'episodic_memory'; data: unknown }
-  | { event: 'command_response'; data: { interaction_id?: string; message: string } };
+  | {
+      event: 'command_response';
+      /** `target_client_id`: the device whose copy won (the nearest to the speaker), which says the reply. */
+      data: { interaction_id?: string; message: string; target_client_id?: string };
+    }
+  /** Why the server is about to close this socket, or why an accepted upload failed. */
+  | { event: 'error'; data: { error_code: string; detail: string; [key: string]: unknown } };
 
 /** How a message reaches one socket. */
 export interface ConnectionTransport {
@@ -53,6 +59,26 @@ export function apiGatewayTransport(callbackUrl: string, env = awsEnvironment())
       throw new Error(`PostToConnection answered ${response.statusCode}: ${response.body.slice(0, 200)}`);
     },
   };
+}
+
+/**
+ * API Gateway's `DELETE {callbackUrl}/@connections/{connectionId}`: closes a socket from the server side
+ * (its client sees close code 1000; the management API takes no code).
+ */
+export async function closeApiGatewayConnection(
+  callbackUrl: string,
+  connectionId: string,
+  env = awsEnvironment(),
+): Promise<void> {
+  const response = await sendSigned(awsTargetFromEnvironment(env), {
+    service: 'execute-api',
+    method: 'DELETE',
+    url: new URL(`${callbackUrl.replace(/\/+$/, '')}/@connections/${encodeURIComponent(connectionId)}`),
+    body: '',
+    timeoutMs: POST_TO_CONNECTION_TIMEOUT_MS,
+  });
+  if (response.statusCode !== 410 && (response.statusCode < 200 || response.statusCode >= 300))
+    throw new Error(`DeleteConnection answered ${response.statusCode}: ${response.body.slice(0, 200)}`);
 }
 
 let localTransport: ConnectionTransport | undefined;

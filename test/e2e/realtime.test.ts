@@ -10,6 +10,13 @@ import { useTestDatabase } from '../helpers/db';
 import { expectError } from '../helpers/expect-error';
 import { reply } from '../helpers/fake-gemini';
 import { createServerApi, multipart, type TestApi } from '../helpers/http';
+import {
+  closeSockets,
+  EVENT_TIMEOUT_MS,
+  openRecordingSocket,
+  realtimeUrl,
+  type RecordingSocket,
+} from '../helpers/socket';
 import { useFakeGemini } from '../helpers/use-fake-gemini';
 
 /**
@@ -26,107 +33,35 @@ let server: Server;
 let base: string;
 let api: TestApi;
 
-const EVENT_TIMEOUT_MS = 5000;
-
-/** An open socket that keeps every message it received, in order. */
-interface Socket {
-  ws: WebSocket;
-  received: any[];
-  /** The first message not yet taken that matches; earlier ones are taken with it. */
-  next: (predicate?: (message: any) => boolean, timeoutMs?: number) => Promise<any>;
-  send: (message: unknown) => void;
-  close: () => Promise<void>;
+/** A socket after its greeting; `received` keeps what came after it. */
+interface Socket extends RecordingSocket {
   /** The session_ready event the socket opened with. */
-  session?: any;
+  session: any;
 }
 
-const opened: WebSocket[] = [];
+const wsUrl = (query: Record<string, string | undefined>, version = 'v1') =>
+  realtimeUrl(base, query, version);
 
-const wsUrl = (query: Record<string, string | undefined>, version = 'v1') => {
-  const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, value);
-  return `${base.replace(/^http/, 'ws')}/api/${version}/realtime/ws?${params.toString()}`;
-};
-
-function connect(query: Record<string, string | undefined>, version = 'v1'): Promise<Socket> {
-  const ws = new WebSocket(wsUrl(query, version));
-  opened.push(ws);
-  const received: any[] = [];
-  const waiters = new Set<() => void>();
-  let taken = 0;
-  ws.on('message', (data: Buffer) => {
-    received.push(JSON.parse(data.toString('utf8')));
-    for (const wake of waiters) wake();
-  });
-  const next = (predicate: (message: any) => boolean = () => true, timeoutMs = EVENT_TIMEOUT_MS) =>
-    new Promise<any>((resolve, reject) => {
-      const look = () => {
-        const at = received.findIndex((message, i) => i >= taken && predicate(message));
-        if (at < 0) return false;
-        taken = at + 1;
-        waiters.delete(look);
-        clearTimeout(timer);
-        resolve(received[at]);
-        return true;
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(look);
-        reject(new Error(`no matching event within ${timeoutMs} ms; received: ${JSON.stringify(received)}`));
-      }, timeoutMs);
-      if (!look()) waiters.add(look);
-    });
-  const socket: Socket = {
-    ws,
-    received,
-    next,
-    send: (message) => ws.send(JSON.stringify(message)),
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (ws.readyState === WebSocket.CLOSED) return resolve();
-        ws.once('close', () => resolve());
-        ws.close();
-      }),
-  };
-  return new Promise((resolve, reject) => {
-    // Every socket is greeted first with session_ready, then service_status (API.md, "Realtime socket");
-    // the 1.x events the tests below look at come after them.
-    ws.once('open', () => {
-      void (async () => {
-        socket.session = await next();
-        expect(socket.session).toMatchObject({ event: 'session_ready', client_id: expect.any(String) });
-        expect(await next()).toEqual({ event: 'service_status', enabled: expect.any(Boolean) });
-        // `received` keeps what came after the greeting.
-        received.splice(0, 2);
-        taken = 0;
-        return socket;
-      })().then(resolve, reject);
-    });
-    ws.once('unexpected-response', (_req, res) =>
-      reject(new Error(`handshake refused with ${res.statusCode}`)),
-    );
-    ws.once('error', reject);
-  });
+/** Every socket is greeted first with session_ready, then service_status (API.md, "Realtime socket"). */
+async function connect(query: Record<string, string | undefined>, version = 'v1'): Promise<Socket> {
+  const socket = await openRecordingSocket(wsUrl(query, version));
+  const session = await socket.next();
+  expect(session).toMatchObject({ event: 'session_ready', client_id: expect.any(String) });
+  expect(await socket.next()).toEqual({ event: 'service_status', enabled: expect.any(Boolean) });
+  socket.forget();
+  return Object.assign(socket, { session });
 }
 
-/** The HTTP answer to a handshake the server refuses. */
-function refusedHandshake(
+/**
+ * A socket the server opens only to say why it refuses it: the error event, then the close code that
+ * tells the 4.x app not to reconnect with the same request (4001, 4003, 1008).
+ */
+async function refusedSocket(
   query: Record<string, string | undefined>,
-  version = 'v1',
-): Promise<{ status: number; headers: Record<string, unknown>; body: any }> {
-  const ws = new WebSocket(wsUrl(query, version));
-  opened.push(ws);
-  return new Promise((resolve, reject) => {
-    ws.once('open', () => reject(new Error('the handshake was accepted')));
-    ws.on('error', (error) => reject(error));
-    ws.once('unexpected-response', (_req, res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text ? JSON.parse(text) : text });
-      });
-    });
-  });
+): Promise<{ code: number; reason: string; messages: any[] }> {
+  const socket = await openRecordingSocket(wsUrl(query));
+  const { code, reason } = await socket.closed;
+  return { code, reason, messages: socket.received };
 }
 
 /** Sends a handshake over raw TCP (so it can be malformed) and returns the whole answer. */
@@ -186,22 +121,6 @@ const upload = (token: string, transcript: string, clientId = 'desktop-1', file 
     { token },
   );
 
-/** Closes the sockets a test opened and waits until the server has seen each close. */
-async function closeAll(): Promise<void> {
-  await Promise.all(
-    opened.splice(0).map(
-      (ws) =>
-        new Promise<void>((resolve) => {
-          if (ws.readyState === WebSocket.CLOSED) return resolve();
-          ws.on('error', () => {}); // a refused handshake's socket errors once terminated
-          ws.once('close', () => resolve());
-          if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
-          else ws.close();
-        }),
-    ),
-  );
-}
-
 beforeAll(async () => {
   mode = strictAuth();
   gemini.configure({ maxAttempts: 1 });
@@ -223,12 +142,12 @@ describe('the realtime socket', () => {
   });
 
   afterEach(async () => {
-    await closeAll();
+    await closeSockets();
     fake.reset();
   });
 
   afterAll(async () => {
-    await closeAll();
+    await closeSockets();
     // $disconnect runs after the close is seen: wait for it before the database goes.
     await eventually(
       async () =>
@@ -402,7 +321,12 @@ describe('the realtime socket', () => {
     const answered = await socket.next((m) => m.event === 'command_response');
     expect(answered).toEqual({
       event: 'command_response',
-      data: { interaction_id: heard.data.id, message: 'I will remind you to water the plants.' },
+      // Register v2: the device whose copy won says the reply.
+      data: {
+        interaction_id: heard.data.id,
+        message: 'I will remind you to water the plants.',
+        target_client_id: heard.data.client_id,
+      },
     });
     const created = await socket.next((m) => m.event === 'action');
     expect(created.data).toMatchObject({
@@ -453,16 +377,18 @@ describe('the realtime socket', () => {
     expect(await socket.next((m) => m.event === 'action')).toEqual({ event: 'action', data: res.body });
   });
 
-  describe('refuses a handshake with the API error body', () => {
+  describe('refuses a socket with the API error body and the close code the app expects', () => {
     let user: Account;
     beforeAll(async () => {
       user = await desktopApp('refused');
     });
 
-    it('without a token: 401, with the Bearer challenge', async () => {
-      const res = await refusedHandshake({ client_id: 'desktop-1' });
-      expectError(res, 401, 'UNAUTHORIZED');
-      expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
+    it('without a token: opened, told UNAUTHORIZED and closed with 4001 (the app does not retry)', async () => {
+      const res = await refusedSocket({ client_id: 'desktop-1' });
+      expect(res.code).toBe(4001);
+      expect(res.messages).toEqual([
+        { event: 'error', data: expect.objectContaining({ error_code: 'UNAUTHORIZED', detail: res.reason }) },
+      ]);
     });
 
     it('that is no WebSocket version 13 handshake: 400, and nothing is stored', async () => {
@@ -485,43 +411,50 @@ describe('the realtime socket', () => {
       ['a malformed token', () => 'not-a-jwt', 'INVALID_TOKEN'],
       ['the refresh token instead of the access token', () => user.refreshToken, 'INVALID_TOKEN'],
       ['an unknown API key', () => 'mk_0000000000000000000000000000000000000000', 'INVALID_API_KEY'],
-    ])('with %s: 401', async (_name, token, code) => {
-      const res = await refusedHandshake({ token: token(), client_id: 'desktop-1' });
-      expectError(res, 401, code);
+    ])('with %s: closed with 4001', async (_name, token, code) => {
+      const res = await refusedSocket({ token: token(), client_id: 'desktop-1' });
+      expect(res.code).toBe(4001);
+      expect(res.messages[0].data.error_code).toBe(code);
     });
 
-    it('without client_id: 422', async () => {
-      const res = await refusedHandshake({ token: user.accessToken });
-      expectError(res, 422, 'VALIDATION_ERROR');
-      expect(res.body.errors).toEqual([expect.objectContaining({ path: 'query.client_id' })]);
+    it('without client_id: closed with 1008 and the validation errors', async () => {
+      const res = await refusedSocket({ token: user.accessToken });
+      expect(res.code).toBe(1008);
+      expect(res.messages[0].data).toMatchObject({
+        error_code: 'VALIDATION_ERROR',
+        errors: [expect.objectContaining({ path: 'query.client_id' })],
+      });
     });
 
-    it('with a network_id that is no UUID: 422', async () => {
-      const res = await refusedHandshake({
+    it('with a network_id that is no UUID: closed with 1008', async () => {
+      const res = await refusedSocket({
         token: user.accessToken,
         client_id: 'desktop-1',
         network_id: 'kitchen',
       });
-      expectError(res, 422, 'VALIDATION_ERROR');
+      expect(res.code).toBe(1008);
+      expect(res.messages[0].data.error_code).toBe('VALIDATION_ERROR');
     });
 
-    it('with another user’s network id: 403, for a user token and for an API key', async () => {
+    it('with another user’s network id: closed with 4003, for a user token and for an API key', async () => {
       const other = await desktopApp('refused-other');
       const key = await createApiKey(api, user, 'device');
 
-      const byUser = await refusedHandshake({
+      const byUser = await refusedSocket({
         token: user.accessToken,
         client_id: 'desktop-1',
         network_id: other.networkId,
       });
-      const byKey = await refusedHandshake({
+      const byKey = await refusedSocket({
         token: key.key,
         client_id: 'desktop-1',
         network_id: other.networkId,
       });
 
-      expectError(byUser, 403, 'FORBIDDEN');
-      expectError(byKey, 403, 'FORBIDDEN');
+      for (const refused of [byUser, byKey]) {
+        expect(refused.code).toBe(4003);
+        expect(refused.messages[0].data.error_code).toBe('FORBIDDEN');
+      }
       expect(await connectionRows(other.networkId)).toEqual([]);
       expect(await connectionRows(user.networkId)).toEqual([]);
     });

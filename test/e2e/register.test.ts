@@ -3,7 +3,7 @@ import { interactionRoutes } from '../../functions/interactions/routes';
 import { createHandler } from '../../shared/http/pipeline';
 import { lambdaContext, toApiGatewayEvent } from '../../local/dispatch';
 import { decodeAudio } from '../../shared/audio';
-import { encodeWav, fixture, whiteNoise } from '../helpers/audio';
+import { encodeWav, farCopy, fixture, whiteNoise } from '../helpers/audio';
 import { useTestDatabase } from '../helpers/db';
 import { expectError } from '../helpers/expect-error';
 import { reply } from '../helpers/fake-gemini';
@@ -28,6 +28,15 @@ const enrichment = (text: string, topics: string[] = ['smalltalk']) => ({
 
 /** Capture times far apart, so consecutive uploads are different utterances for the arbitration. */
 const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 9, 0, 0) + seconds * 1000).toISOString();
+
+/** Polls until `done` holds (bounded by a count of polls, not by a clock in the assertion). */
+async function until(done: () => Promise<boolean>, polls = 600) {
+  for (let i = 0; i < polls; i++) {
+    if (await done()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('condition not met');
+}
 
 describe('POST P/interactions/register', () => {
   let networkId: string;
@@ -66,6 +75,7 @@ describe('POST P/interactions/register', () => {
   const rows = () =>
     database.db.selectFrom('interactions').selectAll().orderBy('timestamp').orderBy('created_at').execute();
   const persons = () => database.db.selectFrom('persons').selectAll().orderBy('index').execute();
+  const copies = () => database.db.selectFrom('utterances').selectAll().orderBy('created_at').execute();
 
   it('stores an utterance with its transcript, enrichment, speaker and audio score', async () => {
     const res = await say('voice-a-1.mp3', 'The weather is lovely today', 0, ['weather']);
@@ -80,12 +90,13 @@ describe('POST P/interactions/register', () => {
       sentiment: 0.1,
       topics: ['weather'],
       conversation_id: expect.any(String),
-      person_id: expect.any(String),
+      // Issue 15: a voice heard once is a provisional cluster, not yet a person.
+      person_id: null,
     });
     expect(res.body.speaker_id).toBe(res.body.person_id);
     expect(res.body.metadata).toMatchObject({
       transcript_source: 'gemini',
-      speaker: { outcome: 'new' },
+      speaker: { outcome: 'unknown', reason: 'provisional', cluster_id: expect.any(String) },
       quality: { score: expect.any(Number), snr_db: expect.any(Number) },
     });
     const [row] = await rows();
@@ -100,42 +111,125 @@ describe('POST P/interactions/register', () => {
     expect(info.quality_metrics.sample_count).toBe(1);
   });
 
-  it('attributes two voices to their own persons and an unknown voice to a new person', async () => {
+  it('makes a person of a new voice at its second confident utterance and attributes both to it', async () => {
+    // Issue 15 changed this contract: a voice heard once stays unknown (a provisional cluster); the
+    // second confident utterance of the same voice makes "Person N", and the first is attributed to it.
     const a1 = await say('voice-a-1.mp3', 'Hello there', 0);
     const b1 = await say('voice-b-1.mp3', 'Hi, how are you', 10);
     const a2 = await say('voice-a-2.mp3', 'Fine, thanks', 20);
     const b2 = await say('voice-b-2.mp3', 'Good to hear', 30);
-    const c1 = await say('voice-c-1.mp3', 'Who is talking', 40);
+    const a3 = await say('voice-a-3.mp3', 'Shall we go', 40);
+    const c1 = await say('voice-c-1.mp3', 'Who is talking', 50);
 
-    for (const res of [a1, b1, a2, b2, c1]) expect(res.status).toBe(201);
-    expect(a2.body.person_id).toBe(a1.body.person_id);
-    expect(b2.body.person_id).toBe(b1.body.person_id);
-    expect(b1.body.person_id).not.toBe(a1.body.person_id);
-    expect(a2.body.metadata.speaker).toEqual({ outcome: 'matched', similarity: expect.any(Number) });
-    expect(c1.body.metadata.speaker.outcome).toBe('new');
-    expect(new Set([a1, b1, c1].map((r) => r.body.person_id)).size).toBe(3);
+    for (const res of [a1, b1, a2, b2, a3, c1]) expect(res.status).toBe(201);
+    for (const res of [a1, b1, c1]) {
+      expect(res.body.person_id).toBeNull();
+      expect(res.body.metadata.speaker).toMatchObject({ outcome: 'unknown', reason: 'provisional' });
+    }
+    expect(a2.body.metadata.speaker).toMatchObject({ outcome: 'new', attributed_earlier: 1 });
+    expect(b2.body.metadata.speaker).toMatchObject({ outcome: 'new', attributed_earlier: 1 });
+    expect(a3.body.person_id).toBe(a2.body.person_id);
+    expect(a3.body.metadata.speaker).toMatchObject({
+      outcome: 'matched',
+      similarity: expect.any(Number),
+      score: expect.any(Number),
+      margin: expect.any(Number),
+    });
+    expect(b2.body.person_id).not.toBe(a2.body.person_id);
+    // The first utterances now belong to the persons their clusters became; c is still nobody.
+    const byId = new Map((await rows()).map((r) => [r.id, r.person_id]));
+    expect(byId.get(a1.body.id)).toBe(a2.body.person_id);
+    expect(byId.get(b1.body.id)).toBe(b2.body.person_id);
+    expect(byId.get(c1.body.id)).toBeNull();
     const people = await persons();
-    expect(people.map((p) => [p.index, p.name, p.voice_sample_count])).toEqual([
-      [1, 'Person 1', 2],
-      [2, 'Person 2', 2],
-      [3, 'Person 3', 1],
+    expect(people.map((p) => [p.index, p.name])).toEqual([
+      [1, 'Person 1'],
+      [2, 'Person 2'],
     ]);
-    // One conversation with all three as participants.
+    // One conversation with both as participants.
+    expect(new Set([a1, b1, a2, b2, a3, c1].map((r) => r.body.conversation_id)).size).toBe(1);
     const conversation = (await api.get(`${P}/conversations/${a1.body.conversation_id}`)).body;
-    expect(new Set([a1, b1, a2, b2, c1].map((r) => r.body.conversation_id)).size).toBe(1);
-    expect(conversation.participants).toEqual(people.map((p) => p.id));
+    expect([...conversation.participants].sort()).toEqual(people.map((p) => p.id).sort());
     const listed = (await api.get(`${P}/persons`)).body;
     expect(listed.every((p: any) => p.has_voice_embedding)).toBe(true);
   });
 
   it('matches a voiceprint enrolled beforehand under the person’s own name', async () => {
-    const first = await say('voice-b-1.mp3', 'Setting up', 0);
-    await api.patch(`${P}/persons/${first.body.person_id}`, { name: 'Bea' });
+    const bea = (await api.post(`${P}/persons`, { name: 'Bea' })).body;
+    const enrolled = await api.post(
+      `${P}/persons/${bea.id}/voice`,
+      multipart({
+        audio_file: { filename: 'b1.mp3', content: fixture('voice-b-1.mp3'), mimetype: 'audio/mpeg' },
+      }),
+    );
+    expect(enrolled.status).toBe(200);
 
     const again = await say('voice-b-3.mp3', 'It is me again', 10);
 
-    expect(again.body.person_id).toBe(first.body.person_id);
+    expect(again.body.person_id).toBe(bea.id);
+    expect(again.body.metadata.speaker.outcome).toBe('matched');
     expect((await api.get(`${P}/persons/${again.body.person_id}`)).body.name).toBe('Bea');
+  });
+
+  it('leaves an unknown voice unknown rather than giving it an enrolled person’s name', async () => {
+    for (const [name, files] of [
+      ['Ana', ['voice-a-1.mp3', 'voice-a-2.mp3']],
+      ['Bea', ['voice-b-1.mp3', 'voice-b-2.mp3']],
+    ] as const) {
+      const person = (await api.post(`${P}/persons`, { name })).body;
+      for (const file of files)
+        expect(
+          (
+            await api.post(
+              `${P}/persons/${person.id}/voice`,
+              multipart({ audio_file: { filename: file, content: fixture(file), mimetype: 'audio/mpeg' } }),
+            )
+          ).status,
+        ).toBe(200);
+    }
+
+    const stranger = await say('voice-c-1.mp3', 'Is anybody home', 0);
+    const ana = await say('voice-a-3.mp3', 'I am back', 10);
+
+    expect(stranger.status).toBe(201);
+    expect(stranger.body.person_id).toBeNull();
+    expect(stranger.body.metadata.speaker).toMatchObject({ outcome: 'unknown', reason: 'provisional' });
+    expect(ana.body.metadata.speaker.outcome).toBe('matched');
+    expect((await api.get(`${P}/persons/${ana.body.person_id}`)).body.name).toBe('Ana');
+    expect((await persons()).map((p) => p.name)).toEqual(['Ana', 'Bea']);
+  });
+
+  it('never makes a person of noisy far copies, and leaves them unknown with the reason', async () => {
+    const { samples } = await decodeAudio(fixture('voice-c-1.mp3'));
+    // Far from the microphone: a tenth of the level, a smeared echo, and the room's noise at about 0 dB.
+    const far = farCopy(samples, 11);
+    const results = [];
+    for (let i = 0; i < 3; i++) {
+      fake.enqueue(reply.json(enrichment('Can you hear me')));
+      results.push(
+        await api.post(
+          `${P}/interactions/register`,
+          multipart({
+            audio: { filename: 'far.wav', content: encodeWav([far], { rate: 16_000 }) },
+            client_id: 'hall',
+            captured_at: at(i * 10),
+          }),
+        ),
+      );
+    }
+
+    for (const res of results) {
+      expect(res.status).toBe(201);
+      expect(res.body.person_id).toBeNull();
+      expect(res.body.metadata.speaker).toMatchObject({
+        outcome: 'unknown',
+        reason: 'low_quality',
+        quality: expect.arrayContaining(['too_noisy']),
+      });
+    }
+    expect(await persons()).toHaveLength(0);
+    const clusters = await database.db.selectFrom('speaker_clusters').selectAll().execute();
+    expect(clusters).toHaveLength(0);
   });
 
   it('answers the owner’s “hey Mira” with the command’s reply and keeps the utterance as a command', async () => {
@@ -195,7 +289,7 @@ describe('POST P/interactions/register', () => {
     expectError(res, 422, 'NO_SPEECH');
     expect(fake.requests).toHaveLength(0);
     expect(await rows()).toHaveLength(0);
-    expect(await database.db.selectFrom('utterance_claims').selectAll().execute()).toHaveLength(0);
+    expect(await database.db.selectFrom('utterances').selectAll().execute()).toHaveLength(0);
   });
 
   it('stores exactly one interaction when 2 to 5 clients upload the same utterance at once', async () => {
@@ -231,7 +325,10 @@ describe('POST P/interactions/register', () => {
     expect(await rows()).toHaveLength(4);
   });
 
-  it('lets a better copy that arrives while a worse one is transcribed take over', async () => {
+  it('lets a clearly better copy that arrives while a worse one is transcribed take over its audio', async () => {
+    // Contract change (register v2): a copy that comes after the settle window no longer makes a second
+    // transcription; once the winner is stored, the clearly better copy replaces its client, quality and
+    // score, and both callers get the one interaction.
     const { samples } = await decodeAudio(fixture('voice-a-1.mp3'));
     const noise = whiteNoise(samples.length, 0.05, 7);
     const noisy = encodeWav([samples.map((v, i) => v + noise[i])], { rate: 16_000 });
@@ -239,8 +336,7 @@ describe('POST P/interactions/register', () => {
     let release: () => void = () => {};
     const held = new Promise<void>((resolve) => (release = resolve));
     fake.respondWith(async () => {
-      // The first (noisy) copy's transcription waits until the better copy has been stored.
-      if (fake.requests.length === 1) await held;
+      await held;
       return reply.json(enrichment('Dinner is ready'));
     });
     const send = (content: Buffer, client: string) =>
@@ -251,20 +347,22 @@ describe('POST P/interactions/register', () => {
 
     const worse = send(noisy, 'phone');
     while (fake.requests.length === 0) await new Promise((r) => setTimeout(r, 10));
-    const better = await send(clean, 'kitchen');
+    const better = send(clean, 'kitchen');
+    await until(async () => (await copies()).length === 2);
     release();
-    const late = await worse;
+    const [first, late] = await Promise.all([worse, better]);
 
-    expect(better.status).toBe(201);
-    expect(late.status).toBe(200);
-    expect(late.body).toEqual({
-      message: BETTER,
-      best_client_id: 'kitchen',
-      best_score: better.body.metadata.quality.score,
-      current_client_id: 'phone',
-    });
+    expect(first.status).toBe(201);
+    expect(late.status).toBe(201);
+    expect(late.body.id).toBe(first.body.id);
+    expect(late.body.client_id).toBe('kitchen');
+    expect(late.body.metadata.replaced_copy).toMatchObject({ client_id: 'phone' });
+    expect(late.body.metadata.heard_by.map((c: any) => c.client_id)).toEqual(['kitchen', 'phone']);
     expect((await rows()).map((r) => r.client_id)).toEqual(['kitchen']);
-    expect(await persons()).toHaveLength(1);
+    // One transcription; one voice heard once: one provisional cluster (issue 15: no person yet).
+    expect(fake.requests).toHaveLength(1);
+    expect(await persons()).toHaveLength(0);
+    expect(await database.db.selectFrom('speaker_embeddings').selectAll().execute()).toHaveLength(1);
   });
 
   it('returns the first outcome to retries with one Idempotency-Key and stores one interaction', async () => {
@@ -400,17 +498,26 @@ describe('POST P/interactions/register', () => {
     expectError(missing, 422, 'VALIDATION_ERROR');
   });
 
-  it('answers 204 after processing with Prefer: respond-async', async () => {
+  it('answers 202 with the utterance id at once with Prefer: respond-async, then stores it', async () => {
+    // Contract change (register v2, API.md): 202 {utterance_id, status: "accepted"} instead of a 204
+    // after processing.
     fake.enqueue(reply.json(enrichment('Fire and forget')));
 
     const res = await upload('voice-a-1.mp3', {}, { prefer: 'respond-async' });
 
-    expect(res.status).toBe(204);
-    expect((await rows()).map((r) => r.text)).toEqual(['Fire and forget']);
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ utterance_id: expect.any(String), status: 'accepted' });
+    await until(
+      async () => (await api.get(`${P}/utterances/${res.body.utterance_id}`)).body.status === 'stored',
+    );
+    const status = (await api.get(`${P}/utterances/${res.body.utterance_id}`)).body;
+    expect((await rows()).map((r) => [r.id, r.text])).toEqual([[status.interaction_id, 'Fire and forget']]);
   });
 
-  it('answers token-scoped uploads with 204 after processing', async () => {
-    fake.enqueue(reply.json(enrichment('From the desktop app')));
+  it('answers token-scoped uploads with 204 before the model has answered, then stores them', async () => {
+    // Contract change (register v2): the 204 comes once the upload is accepted, not after processing.
+    // The model takes 2 s (a scripted latency): the 204 must not wait for it.
+    fake.enqueue(reply.after(2_000, reply.json(enrichment('From the desktop app'))));
     // The auth context is not in this branch: stand in for it with an authorizer naming the network.
     const handler = createHandler(interactionRoutes, {
       authorize: async () => ({ principal: { kind: 'user', userId: 'u-1' }, networkId }),
@@ -431,7 +538,10 @@ describe('POST P/interactions/register', () => {
     );
 
     expect(res.statusCode).toBe(204);
+    expect(await rows()).toHaveLength(0);
+    await until(async () => (await rows()).length === 1);
     expect((await rows()).map((r) => r.text)).toEqual(['From the desktop app']);
+    expect(fake.requests).toHaveLength(1);
   });
 
   it('keeps a shared topic in the conversation and starts a new one for a new topic after a pause', async () => {

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { analyzeAudio, decodeAudio } from '../../shared/audio';
 import { findVoiceprint } from '../../shared/db/repositories/persons';
 import { cosine } from '../../shared/domain/speaker-match';
-import { encodeWav, fixture } from '../helpers/audio';
+import { encodeWav, fixture, melody } from '../helpers/audio';
 import { useTestDatabase } from '../helpers/db';
 import { expectError } from '../helpers/expect-error';
 import { reply } from '../helpers/fake-gemini';
@@ -160,6 +160,62 @@ describe('voice enrolment', () => {
 
     expectError(res, 422, 'AUDIO_TOO_SHORT');
     expect((await api.get(`${P}/persons/${alice.id}`)).body.has_voice_embedding).toBe(false);
+  });
+
+  it('refuses a melody, alone or over a voice, and enrols nothing', async () => {
+    const tune = melody(4);
+    const alone = await api.post(
+      `${P}/persons/${alice.id}/voice`,
+      multipart({ audio_file: { filename: 'melody.wav', content: encodeWav([tune], { rate: 16_000 }) } }),
+    );
+    const { samples } = await decodeAudio(fixture('voice-b-1.mp3'));
+    // A voice with a tune playing: VAD still hears speech, but the spectrum is mostly the tune's.
+    const tuneOver = melody(samples.length / 16_000, 0.3);
+    const mixed = samples.map((v, i) => v + tuneOver[i]);
+    const over = await api.post(
+      `${P}/persons/${alice.id}/voice`,
+      multipart({ audio_file: { filename: 'sung.wav', content: encodeWav([mixed], { rate: 16_000 }) } }),
+    );
+
+    expect(alone.status).toBe(422);
+    expect(['NO_SPEECH', 'VOICE_SAMPLE_NOT_SPEECH']).toContain(alone.body.error_code);
+    expect(over.status).toBe(422);
+    expect(over.body).toMatchObject({
+      error_code: 'VOICE_SAMPLE_NOT_SPEECH',
+      detail: expect.stringMatching(/music/),
+    });
+    expect(over.body.tonality).toBeGreaterThan(0.95);
+    expect((await api.get(`${P}/persons/${alice.id}`)).body.has_voice_embedding).toBe(false);
+    expect(await database.db.selectFrom('speaker_embeddings').selectAll().execute()).toHaveLength(0);
+  });
+
+  it('refuses a sample with less voiced speech than the model card asks for (1 s)', async () => {
+    const { samples } = await decodeAudio(fixture('voice-a-1.mp3'));
+    // About 0.7 s of speech: enough for an embedding, too little for a voiceprint.
+    const clip = new Float32Array(16_000 * 2.7);
+    clip.set(samples.subarray(16_000, 16_000 * 1.7), 16_000);
+
+    const res = await api.post(
+      `${P}/persons/${alice.id}/voice`,
+      multipart({ audio_file: { filename: 'short.wav', content: encodeWav([clip], { rate: 16_000 }) } }),
+    );
+
+    expectError(res, 422, 'AUDIO_TOO_SHORT');
+    expect(res.body.detail).toMatch(/at least 1 s of speech/);
+  });
+
+  it('keeps several embeddings per person, one per sample', async () => {
+    for (const name of ['voice-a-1.mp3', 'voice-a-2.mp3'])
+      await api.post(`${P}/persons/${alice.id}/voice`, multipart({ audio_file: mp3(name) }));
+
+    const stored = await database.db
+      .selectFrom('speaker_embeddings')
+      .select(['person_id', 'source', 'embedding'])
+      .execute();
+    expect(stored.map((e) => [e.person_id, e.source, e.embedding.length])).toEqual([
+      [alice.id, 'enrolment', 192 * 4],
+      [alice.id, 'enrolment', 192 * 4],
+    ]);
   });
 
   it('counts every sample when several are enrolled at once', async () => {

@@ -99,3 +99,36 @@ export const rms = (x: Float32Array, from = 0, to = x.length) => {
   for (let i = from; i < to; i++) s += x[i] * x[i];
   return Math.sqrt(s / Math.max(1, to - from));
 };
+
+/** A tune of sine tones (with a quieter octave), 1/3 s per note, 16 kHz: music, not a voice. */
+export function melody(seconds = 4, amplitude = 0.3, rate = 16_000): Float32Array {
+  const notes = [262, 294, 330, 349, 392, 440, 494, 523, 440, 392, 330, 294];
+  return Float32Array.from({ length: Math.round(rate * seconds) }, (_, i) => {
+    const hz = notes[Math.floor((i * 3) / rate) % notes.length];
+    const t = i / rate;
+    return amplitude * (Math.sin(2 * Math.PI * hz * t) + 0.3 * Math.sin(4 * Math.PI * hz * t));
+  });
+}
+
+/**
+ * A copy as a device across the room hears it: a tenth of the level, two echoes, and noise `snrDb`
+ * below the (attenuated) speech, deterministic for a seed.
+ */
+export function farCopy(samples: Float32Array, seed = 1, snrDb = 3): Float32Array {
+  const rate = 16_000;
+  const out = new Float32Array(samples.length);
+  for (let i = 0; i < samples.length; i++) {
+    const echo1 = i >= 0.03 * rate ? samples[i - 0.03 * rate] : 0;
+    const echo2 = i >= 0.07 * rate ? samples[i - 0.07 * rate] : 0;
+    out[i] = 0.1 * (samples[i] + 0.5 * echo1 + 0.3 * echo2);
+  }
+  let power = 0;
+  let n = 0;
+  for (const v of out)
+    if (Math.abs(v) > 1e-3) {
+      power += v * v;
+      n++;
+    }
+  const noise = whiteNoise(out.length, Math.sqrt(power / Math.max(1, n)) / 10 ** (snrDb / 20), seed);
+  return out.map((v, i) => v + noise[i]);
+}

@@ -25,7 +25,9 @@ export type FakeReply =
   | { kind: 'json'; status?: number; body: unknown }
   | { kind: 'raw'; status?: number; contentType?: string; body: string }
   /** Never answer (until the client gives up or the server stops): a timeout. */
-  | { kind: 'hang' };
+  | { kind: 'hang' }
+  /** `then`, after `ms` of scripted latency (a slow model). */
+  | { kind: 'delayed'; ms: number; then: FakeReply };
 
 export const reply = {
   /** A model answer whose single text part is `text`. */
@@ -93,6 +95,8 @@ export const reply = {
       modelVersion: 'fake-gemini',
     },
   }),
+  /** `then` after `ms` of latency, as a slow model answers. */
+  after: (ms: number, then: FakeReply): FakeReply => ({ kind: 'delayed', ms, then }),
 };
 
 /** How the fake turns a text into an embedding (the default: a bag of words, see `bagOfWords`). */
@@ -148,8 +152,13 @@ export async function startFakeGemini(): Promise<FakeGemini> {
   let embedder: FakeEmbedder = bagOfWords();
   const sockets = new Set<Socket>();
 
-  const send = (res: ServerResponse, answer: FakeReply) => {
+  const send = (res: ServerResponse, answer: FakeReply): void => {
     if (answer.kind === 'hang') return;
+    if (answer.kind === 'delayed') {
+      const timer = setTimeout(() => send(res, answer.then), answer.ms);
+      res.once('close', () => clearTimeout(timer));
+      return;
+    }
     if (answer.kind === 'raw') {
       res.writeHead(answer.status ?? 200, { 'content-type': answer.contentType ?? 'application/json' });
       res.end(answer.body);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import {
@@ -10,6 +11,7 @@ import {
   MIGRATE_FUNCTION,
   NON_HTTP_FUNCTIONS,
   REALTIME_FUNCTION,
+  WORKER_FUNCTION,
 } from '../../functions/contexts';
 import { CA_BUNDLE_FILE, COMPILE_CACHE_DIR, MODELS_DIR, ROOT } from '../../lib/config/build';
 import { migrations } from '../../migrations';
@@ -27,6 +29,8 @@ import {
 import { DEFAULT_SPEAKER_MODEL_FILE, VAD_MODEL_FILE } from '../../shared/audio/models';
 import { signAccessToken } from '../../shared/auth/tokens';
 import { createNetwork } from '../../shared/db/repositories/networks';
+import { insertUtterance } from '../../shared/db/repositories/utterances';
+import { folderStorage } from '../../shared/storage';
 import { fixture } from '../helpers/audio';
 import { reply, startFakeGemini } from '../helpers/fake-gemini';
 import { apiEvent, webSocketEvent, wrongMethodRequest } from '../helpers/bundles';
@@ -107,6 +111,8 @@ const runIn = (dir: string, name: string, events: unknown[], env: Record<string,
     LEGACY_NETWORK_AUTH: 'false',
     // Every answer is checked against its route's zod schema inside the bundle (zod as bundled).
     VALIDATE_RESPONSES: 'true',
+    // Accepted audio, shared by the interactions and worker images as the bucket is in AWS.
+    MIRA_STORAGE_DIR: join(work, 'audio'),
     ...env,
   });
 
@@ -209,8 +215,13 @@ const realWork: Record<string, (dir: string) => Promise<void>> = {
     const body = answer(invocations[0], 201);
     expect(body).toMatchObject({ client_id: seed.clientId, interaction_type: 'audio', text: transcript });
     expect(body.metadata.transcript_source).toBe('client');
-    expect(['new', 'matched']).toContain(body.metadata.speaker.outcome);
-    expect(body.person_id).toEqual(expect.any(String));
+    // A voice heard once is a provisional cluster (issue 15): the image's speaker model and its card ran.
+    expect(body.metadata.speaker).toMatchObject({
+      outcome: 'unknown',
+      reason: 'provisional',
+      cluster_id: expect.any(String),
+    });
+    expect(body.person_id).toBeNull();
     expect(between(body.metadata.quality.score, 1, 100)).toBe(true);
     expect(between(body.metadata.quality.snr_db, 0, 120)).toBe(true);
   },
@@ -273,6 +284,42 @@ const realWork: Record<string, (dir: string) => Promise<void>> = {
     } finally {
       await empty.drop();
     }
+  },
+  [WORKER_FUNCTION]: async (dir) => {
+    // An accepted copy (as the interactions image leaves it: audio stored, row recorded), then its SQS
+    // message, delivered twice in one batch: stored once, no batch item failure.
+    const id = randomUUID();
+    const audioKey = `${seed.networkId}/${id}`;
+    await folderStorage(join(work, 'audio')).put(audioKey, fixture('voice-a-1.mp3'));
+    const transcript = 'Processed by the worker image';
+    await insertUtterance(database!.db, {
+      id,
+      audioKey,
+      networkId: seed.networkId,
+      clientId: seed.clientId,
+      capturedAt: new Date(Date.now() - 3_600_000),
+      score: 50,
+      settleMs: 0,
+      rawPcm16: false,
+      transcript,
+      idempotencyKey: null,
+      fingerprint: null,
+    });
+    const record = (messageId: string) => ({
+      messageId,
+      body: JSON.stringify({ kind: 'utterance', utteranceId: id }),
+      attributes: { ApproximateReceiveCount: '1' },
+    });
+    const { invocations } = await runIn(dir, WORKER_FUNCTION, [{ Records: [record('m-1'), record('m-2')] }]);
+    expect(invocations.map((i) => i.error ?? i.result)).toEqual([{ batchItemFailures: [] }]);
+    const stored = await database!.db
+      .selectFrom('interactions')
+      .select(['text', 'client_id', 'voice_embedding'])
+      .where('network_id', '=', seed.networkId)
+      .where('text', '=', transcript)
+      .execute();
+    expect(stored).toHaveLength(1);
+    expect((stored[0].voice_embedding as number[]).length).toBeGreaterThan(16);
   },
   [REALTIME_FUNCTION]: async (dir) => {
     const connection = `conn-${Date.now()}=`;
@@ -349,7 +396,13 @@ describe('function images', () => {
       expect(entries.filter((e) => !allowed.includes(e))).toEqual([]);
       if (AUDIO_FUNCTIONS.has(name)) {
         expect(readdirSync(join(image.dir, MODELS_DIR)).sort()).toEqual(
-          [DEFAULT_SPEAKER_MODEL_FILE, VAD_MODEL_FILE].sort(),
+          // The speaker model ships with its card and impostor cohort (issue 15).
+          [
+            DEFAULT_SPEAKER_MODEL_FILE,
+            VAD_MODEL_FILE,
+            'speaker-stats-v1.card.json',
+            'speaker-stats-v1.cohort.f32',
+          ].sort(),
         );
         expect(Object.keys(bundle.dependencies)).toContain('onnxruntime-node');
       } else {

@@ -9,6 +9,7 @@ import {
   MIGRATE_FUNCTION,
   NON_HTTP_FUNCTIONS,
   REALTIME_FUNCTION,
+  WORKER_FUNCTION,
 } from '../../functions/contexts';
 import { generateApiRoutes } from '../../lib/api-routes';
 import { stages } from '../../lib/config/stages';
@@ -114,7 +115,8 @@ describe('dev stage: functions', () => {
     const dependents = Object.values(mira.api.toJSON().Resources as Record<string, any>).filter(
       (r) => r.Type === 'AWS::Lambda::Function' && (r.DependsOn ?? []).includes(trigger[0]),
     );
-    expect(dependents).toHaveLength(contexts.length + 1);
+    // The contexts, the realtime function and the register worker.
+    expect(dependents).toHaveLength(contexts.length + 2);
   });
 });
 
@@ -233,8 +235,9 @@ describe('dev stage: realtime socket', () => {
     expect(publishers.sort()).toEqual(['actions', 'interactions', 'memories', 'service', 'voice']);
     // And the realtime function, which greets each socket it opened (session_ready, service_status) from
     // an asynchronous call to itself that its resource policy allows.
+    // The register worker too: it publishes the outcome of every accepted upload.
     expect([...posting].sort()).toEqual(
-      [...publishers, REALTIME_FUNCTION].map((name) => roleOf(ids.get(name)!)).sort(),
+      [...publishers, REALTIME_FUNCTION, WORKER_FUNCTION].map((name) => roleOf(ids.get(name)!)).sort(),
     );
     const selfInvoke = ofType('AWS::Lambda::Permission').filter(
       ([, permission]) =>
@@ -266,9 +269,12 @@ describe('dev stage: realtime socket', () => {
 });
 
 describe('dev stage: secrets', () => {
-  it('lets exactly the HTTP and realtime functions read the application secret (the JWT secret)', () => {
+  it('lets exactly the HTTP, realtime and worker functions read the application secret (the JWT secret)', () => {
     const ids = functionIds();
-    const roles = [...contexts.map((c) => c.name), REALTIME_FUNCTION].map((name) => roleOf(ids.get(name)!));
+    // The worker calls Gemini (its key is in the application secret).
+    const roles = [...contexts.map((c) => c.name), REALTIME_FUNCTION, WORKER_FUNCTION].map((name) =>
+      roleOf(ids.get(name)!),
+    );
 
     expect(rolesReading('AppSecret')).toEqual(roles.sort());
   });
@@ -401,6 +407,74 @@ describe('dev stage: network', () => {
   });
 });
 
+describe('dev stage: register v2 (queue, bucket, worker)', () => {
+  const resources = () => mira.api.toJSON().Resources as Record<string, Resource>;
+  const ofType = (type: string) => Object.entries(resources()).filter(([, r]) => r.Type === type);
+
+  it('keeps accepted audio in a private, encrypted, TLS-only bucket that expires it', () => {
+    const [[bucketId, bucket]] = ofType('AWS::S3::Bucket');
+    expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0]).toMatchObject({
+      ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' },
+    });
+    expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(bucket.Properties.LifecycleConfiguration.Rules).toEqual([
+      expect.objectContaining({ Status: 'Enabled', ExpirationInDays: 1 }),
+    ]);
+    const [[, policy]] = ofType('AWS::S3::BucketPolicy');
+    expect(JSON.stringify(policy.Properties.PolicyDocument)).toContain('aws:SecureTransport');
+    expect(policy.Properties.Bucket).toEqual({ Ref: bucketId });
+  });
+
+  it('queues utterances with a dead-letter queue after the configured attempts, both encrypted', () => {
+    const queues = ofType('AWS::SQS::Queue');
+    expect(queues).toHaveLength(2);
+    const [main] = queues.filter(([, q]) => q.Properties.RedrivePolicy);
+    const [dlq] = queues.filter(([, q]) => !q.Properties.RedrivePolicy);
+    expect(main[1].Properties.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [dlq[0], 'Arn'] },
+      maxReceiveCount: 3,
+    });
+    for (const [, queue] of queues) expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+    // Six times the worker's timeout, as AWS advises for a Lambda event source.
+    const worker = resources()[functionIds().get(WORKER_FUNCTION)!];
+    expect(main[1].Properties.VisibilityTimeout).toBe(worker.Properties.Timeout * 6);
+  });
+
+  it('runs the worker from the queue with partial batch failures, and tells both sides where things are', () => {
+    const ids = functionIds();
+    const [[, mapping]] = ofType('AWS::Lambda::EventSourceMapping');
+    expect(mapping.Properties).toMatchObject({
+      FunctionName: { Ref: ids.get(WORKER_FUNCTION) },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    for (const name of ['interactions', WORKER_FUNCTION]) {
+      const env = resources()[ids.get(name)!].Properties.Environment.Variables;
+      expect(Object.keys(env)).toEqual(
+        expect.arrayContaining(['AUDIO_BUCKET', 'UTTERANCE_QUEUE_URL', 'QUEUE_MAX_ATTEMPTS']),
+      );
+    }
+  });
+
+  it('alarms on the age of the oldest utterance and on any dead letter', () => {
+    const alarms = Object.values(
+      mira.observability.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>,
+    ).map((a) => a.Properties);
+    expect(alarms.find((a) => a.MetricName === 'ApproximateAgeOfOldestMessage')).toMatchObject({
+      Namespace: 'AWS/SQS',
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    expect(alarms.find((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')).toMatchObject({
+      Namespace: 'AWS/SQS',
+      Threshold: 0,
+    });
+  });
+});
+
 describe('dev stage: observability', () => {
   it('has a dashboard covering functions, API, database and Mira metrics', () => {
     const [dashboard] = Object.values(mira.observability.findResources('AWS::CloudWatch::Dashboard'));
@@ -428,7 +502,8 @@ describe('dev stage: observability', () => {
     );
     const described = alarms.map((a) => String(a.Properties.AlarmDescription));
 
-    expect(described.filter((d) => d.includes('invocations failed'))).toHaveLength(contexts.length + 1);
+    // Every context, the realtime function and the register worker.
+    expect(described.filter((d) => d.includes('invocations failed'))).toHaveLength(contexts.length + 2);
     expect(described.some((d) => d.includes('5xx'))).toBe(true);
     expect(described.some((d) => d.includes('p95 latency'))).toBe(true);
     expect(described.some((d) => d.includes('connections'))).toBe(true);

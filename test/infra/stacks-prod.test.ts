@@ -56,10 +56,13 @@ describe('prod stage', () => {
   });
 
   it('turns legacy network-id-only access off and restricts CORS origins', () => {
-    // The HTTP contexts' functions (the realtime socket's function serves no HTTP routes).
+    // The HTTP contexts' functions (the realtime socket's function and the register worker serve no HTTP routes).
     const envs = Object.values(mira.api.findResources('AWS::Lambda::Function'))
       .map((fn) => fn.Properties.Environment?.Variables ?? {})
-      .filter((env) => env.APP_SECRET_ARN && env.POWERTOOLS_SERVICE_NAME !== 'mira-realtime');
+      .filter(
+        (env) =>
+          env.APP_SECRET_ARN && !['mira-realtime', 'mira-worker'].includes(env.POWERTOOLS_SERVICE_NAME),
+      );
 
     expect(envs).toHaveLength(contexts.length);
     for (const env of envs) {

@@ -62,6 +62,21 @@ describe('observability', () => {
     expect(emf).toMatchObject({ RequestCount: 1, ClientErrors: 1, Latency: expect.any(Number) });
   });
 
+  it('writes one line per request: the log line is also its EMF document', async () => {
+    await api.get('/health');
+    lines = [];
+    for (let i = 0; i < 3; i++) await api.get('/health');
+    const written = records();
+    expect(written).toHaveLength(3);
+    for (const line of written) {
+      expect(line).toMatchObject({ message: 'request completed', route: 'GET /health', status: 200 });
+      expect(line._aws.CloudWatchMetrics[0].Metrics.map((m: { Name: string }) => m.Name)).toContain(
+        'RequestCount',
+      );
+      expect(line).toMatchObject({ service: expect.any(String), RequestCount: 1 });
+    }
+  });
+
   it('hides internals of a thrown error and logs it', async () => {
     lines = [];
     const { createHandler } = await import('../../shared/http/pipeline');

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import type { Context } from 'aws-lambda';
-import { handler, type GreetingEvent } from '../../functions/realtime/handler';
+import { closeCodeForRefusal, handler, type GreetingEvent } from '../../functions/realtime/handler';
 import { signAccessToken } from '../../shared/auth/tokens';
 import { resetConfig } from '../../shared/config';
 import { createNetworkOwnedBy } from '../../shared/db/repositories/members';
@@ -17,6 +17,7 @@ const database = useTestDatabase();
  */
 interface Received {
   path: string;
+  method: string;
   headers: Record<string, string>;
   body: string;
 }
@@ -33,7 +34,12 @@ beforeAll(async () => {
     request.on('data', (chunk) => (body += chunk));
     request.on('end', () => {
       const path = request.url ?? '';
-      received.push({ path, headers: request.headers as Record<string, string>, body });
+      received.push({
+        path,
+        method: request.method ?? '',
+        headers: request.headers as Record<string, string>,
+        body,
+      });
       if (path.includes('/invocations')) response.statusCode = 202;
       else response.statusCode = opening-- > 0 ? 410 : 200;
       response.end(response.statusCode === 410 ? '{"message":"gone"}' : '');
@@ -118,5 +124,47 @@ describe('the realtime session behind API Gateway', () => {
       .where('network_id', '=', network.id)
       .execute();
     expect(client).toEqual([{ client_id: 'client-1a2b3c4d', user_id: user.id }]);
+  });
+
+  it('tells a socket with a bad token why, then closes it, and registers nothing', async () => {
+    // Act: $connect with a token that is no JWT, then the asynchronous call it made.
+    const connected = await handler(
+      {
+        requestContext: {
+          routeKey: '$connect',
+          connectionId: 'conn-2=',
+          domainName: 'abc.execute-api.eu-west-1.amazonaws.com',
+          stage: 'ws',
+        },
+        queryStringParameters: { token: 'not-a-jwt', client_id: 'client-1' },
+      },
+      context,
+    );
+    const invoke = received.find((r) => r.path.includes('/invocations'))!;
+    await handler(JSON.parse(invoke.body) as GreetingEvent, context);
+
+    // Assess: accepted (a refused handshake reaches a browser as 1006, which the 4.x app retries forever),
+    // told the reason, then closed through the management API.
+    expect(connected.statusCode).toBe(200);
+    const calls = received.filter((r) => r.path.startsWith('/ws/@connections/'));
+    expect(calls.map((c) => c.method)).toEqual(['POST', 'DELETE']);
+    expect(JSON.parse(calls[0].body)).toMatchObject({
+      event: 'error',
+      data: { error_code: 'INVALID_TOKEN' },
+    });
+    expect(await database.db.selectFrom('realtime_connections').selectAll().execute()).toEqual([]);
+    expect(await database.db.selectFrom('network_clients').selectAll().execute()).toEqual([]);
+  });
+
+  it('maps refusals to close codes; a server fault or a throttle stays an HTTP refusal to retry', () => {
+    expect([401, 403, 422, 400, 429, 500, 503].map(closeCodeForRefusal)).toEqual([
+      4001,
+      4003,
+      1008,
+      1008,
+      undefined,
+      undefined,
+      undefined,
+    ]);
   });
 });

@@ -140,6 +140,8 @@ export const assignConversation = (
       .where('is_active', '=', true)
       .orderBy('last_interaction_at', 'desc')
       .orderBy('id', 'desc')
+      // One probe of conversations_network_active_latest_idx (migration 0040), not a scan of the history.
+      .limit(1)
       .executeTakeFirst();
     const opensNew = startsNewConversationByTopic(
       latest && {

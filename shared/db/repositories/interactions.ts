@@ -78,24 +78,76 @@ export interface InteractionFilter {
   conversationIds?: string[];
   /** Only interactions without a conversation. */
   orphansOnly?: boolean;
+  /** Keyset pagination: only interactions after this position (older), from `nextCursor` of a page. */
+  before?: InteractionCursor;
   limit: number;
   offset: number;
 }
 
+/**
+ * A position in the newest-first order: the interaction's timestamp to the microsecond (as the database
+ * stores it; a JavaScript Date would round it, and rows of the same millisecond would be skipped or
+ * repeated) and its id, which breaks ties.
+ */
+export interface InteractionCursor {
+  at: string;
+  id: string;
+}
+
+const CURSOR_FORMAT = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)\|([0-9a-f-]{36})$/i;
+
+/** The opaque `before` token a client sends back: base64url of `timestamp|id`. */
+export const encodeInteractionCursor = (cursor: InteractionCursor): string =>
+  Buffer.from(`${cursor.at}|${cursor.id}`, 'utf8').toString('base64url');
+
+/** The position a `before` token stands for; undefined for anything this server did not hand out. */
+export const decodeInteractionCursor = (token: string): InteractionCursor | undefined => {
+  const match = CURSOR_FORMAT.exec(Buffer.from(token, 'base64url').toString('utf8'));
+  if (!match || Number.isNaN(Date.parse(match[1]))) return undefined;
+  return { at: match[1], id: match[2].toLowerCase() };
+};
+
 /** Newest first. */
-export const listInteractions = (db: Executor, networkId: string, filter: InteractionFilter) => {
+const interactionPage = (db: Executor, networkId: string, filter: InteractionFilter) => {
   let query = db.selectFrom('interactions').select(visible).where('network_id', '=', networkId);
   if (filter.personId) query = query.where('person_id', '=', filter.personId);
   if (filter.conversationId) query = query.where('conversation_id', '=', filter.conversationId);
   if (filter.conversationIds?.length) query = query.where('conversation_id', 'in', filter.conversationIds);
   if (filter.orphansOnly) query = query.where('conversation_id', 'is', null);
-  return query
-    .orderBy('timestamp', 'desc')
-    .orderBy('id', 'desc')
-    .limit(filter.limit)
-    .offset(filter.offset)
-    .execute() as Promise<InteractionView[]>;
+  // A row comparison in the index's own order: the index scan starts at the cursor, whatever its depth.
+  if (filter.before)
+    query = query.where(
+      sql<boolean>`(timestamp, id) < (${filter.before.at}::timestamptz, ${filter.before.id}::uuid)`,
+    );
+  return query.orderBy('timestamp', 'desc').orderBy('id', 'desc').limit(filter.limit).offset(filter.offset);
 };
+
+/** Newest first. */
+export const listInteractions = (db: Executor, networkId: string, filter: InteractionFilter) =>
+  interactionPage(db, networkId, filter).execute() as Promise<InteractionView[]>;
+
+/**
+ * A page of interactions, newest first, with the cursor of the next (older) page when this one is full:
+ * keyset pagination, whose last page at 100k interactions costs what its first does (an offset page
+ * reads and discards every row before it).
+ */
+export async function listInteractionsPage(
+  db: Executor,
+  networkId: string,
+  filter: InteractionFilter,
+): Promise<{ rows: InteractionView[]; nextCursor: string | undefined }> {
+  const rows = await interactionPage(db, networkId, filter)
+    .select(
+      sql<string>`to_char(timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('cursor_at'),
+    )
+    .execute();
+  const last = rows.at(-1);
+  const nextCursor =
+    last && rows.length === filter.limit
+      ? encodeInteractionCursor({ at: last.cursor_at, id: last.id })
+      : undefined;
+  return { rows: rows.map(({ cursor_at: _, ...row }) => row), nextCursor };
+}
 
 export const findInteraction = (
   db: Executor,

@@ -239,3 +239,25 @@ export const insertNumberedClient = (
 /** Deletes networks with everything in them (every table of a network cascades from it). */
 export const deleteNetworks = (db: Executor, networkIds: string[]) =>
   networkIds.length ? db.deleteFrom('networks').where('id', 'in', networkIds).execute() : Promise.resolve([]);
+
+/**
+ * Sets some of a network's settings (a null value removes the key), keeping the others; one statement,
+ * so concurrent changes of different keys both survive.
+ */
+export const mergeNetworkSettings = (
+  db: Executor,
+  id: string,
+  changes: JsonObject,
+): Promise<Network | undefined> => {
+  const removed = Object.keys(changes).filter((k) => changes[k] === null);
+  const set = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== null));
+  return db
+    .updateTable('networks')
+    .set({
+      settings: sql`(settings || ${JSON.stringify(set)}::jsonb) - ${sql.val(removed)}::text[]`,
+      updated_at: sql<Date>`now()`,
+    })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst();
+};

@@ -1,5 +1,4 @@
 import { sql } from 'kysely';
-import { updateVoiceprint } from '../../domain/speaker-match';
 import { inTransaction, advisoryLock, type Executor } from '../transaction';
 
 /** A person as answers show it: the raw voice embedding stays in the database. */
@@ -15,22 +14,21 @@ export interface PersonView {
   updated_at: Date;
 }
 
+// The count is a column kept by a trigger (migration 0040), not a correlated count(*) per person listed.
 const personView = (db: Executor) =>
-  db.selectFrom('persons as p').select((eb) => [
-    'p.id',
-    'p.network_id',
-    'p.name',
-    'p.index',
-    'p.cluster_id',
-    'p.created_at',
-    'p.updated_at',
-    sql<boolean>`p.voice_embedding IS NOT NULL`.as('has_voice_embedding'),
-    eb
-      .selectFrom('conversation_participants as cp')
-      .select(sql<number>`count(*)::int`.as('n'))
-      .whereRef('cp.person_id', '=', 'p.id')
-      .as('conversation_count'),
-  ]);
+  db
+    .selectFrom('persons as p')
+    .select([
+      'p.id',
+      'p.network_id',
+      'p.name',
+      'p.index',
+      'p.cluster_id',
+      'p.created_at',
+      'p.updated_at',
+      sql<boolean>`p.voice_embedding IS NOT NULL`.as('has_voice_embedding'),
+      'p.conversation_count',
+    ]);
 
 const normalise = (row: Omit<PersonView, 'conversation_count'> & { conversation_count: unknown }) => ({
   ...row,
@@ -39,6 +37,26 @@ const normalise = (row: Omit<PersonView, 'conversation_count'> & { conversation_
 
 export const listPersons = async (db: Executor, networkId: string): Promise<PersonView[]> =>
   (await personView(db).where('p.network_id', '=', networkId).orderBy('p.index').execute()).map(normalise);
+
+/**
+ * The names of some persons of this network, by id: what a model prompt shows for its speakers, without
+ * the rest of the person view (for the context of a command: at most a handful of ids, by primary key).
+ */
+export const personNames = async (
+  db: Executor,
+  networkId: string,
+  personIds: readonly string[],
+): Promise<Map<string, string>> => {
+  const ids = [...new Set(personIds)];
+  if (!ids.length) return new Map();
+  const rows = await db
+    .selectFrom('persons')
+    .select(['id', 'name'])
+    .where('network_id', '=', networkId)
+    .where('id', 'in', ids)
+    .execute();
+  return new Map(rows.map((r) => [r.id, r.name]));
+};
 
 /** A person of this network; undefined for an unknown id or one of another network. */
 export const findPerson = async (
@@ -115,54 +133,17 @@ export const renamePerson = async (
  * Deletes a person. Their interactions and actions stay, unattributed (ON DELETE SET NULL), and they
  * leave every conversation's participants (ON DELETE CASCADE).
  */
-export const deletePerson = async (db: Executor, networkId: string, personId: string): Promise<boolean> => {
-  const result = await db
-    .deleteFrom('persons')
-    .where('network_id', '=', networkId)
-    .where('id', '=', personId)
-    .executeTakeFirst();
-  return result.numDeletedRows > 0n;
-};
-
-export interface VoiceSample {
-  /** The sample's speaker embedding (any length; normalised by the running mean). */
-  embedding: ArrayLike<number>;
-  /** Renames the person in the same transaction, for a PATCH that sends both. */
-  name?: string;
-}
-
-/**
- * Folds one voice sample into a person's voiceprint (the running mean of updateVoiceprint) and stores it
- * with the new sample count. The row is locked first, so two samples enrolled at once both count; with a
- * rename, both changes commit together or not at all. Undefined when the person is not in this network.
- */
-export const addVoiceSample = (
-  db: Executor,
-  networkId: string,
-  personId: string,
-  sample: VoiceSample,
-): Promise<PersonView | undefined> =>
+export const deletePerson = (db: Executor, networkId: string, personId: string): Promise<boolean> =>
   inTransaction(db, async (trx) => {
-    const current = await trx
-      .selectFrom('persons')
-      .select(['voice_embedding', 'voice_sample_count'])
+    // Under the person lock, as every writer of speaker embeddings (deleted with the person): a speaker
+    // decision in flight never sees its cached embeddings change under it.
+    await advisoryLock(trx, 'personIndex', networkId);
+    const result = await trx
+      .deleteFrom('persons')
       .where('network_id', '=', networkId)
       .where('id', '=', personId)
-      .forUpdate()
       .executeTakeFirst();
-    if (!current) return undefined;
-    const next = updateVoiceprint(current.voice_embedding, current.voice_sample_count, sample.embedding);
-    await trx
-      .updateTable('persons')
-      .set({
-        voice_embedding: next.embedding,
-        voice_sample_count: next.sampleCount,
-        ...(sample.name ? { name: sample.name } : {}),
-        updated_at: sql<Date>`now()`,
-      })
-      .where('id', '=', personId)
-      .execute();
-    return findPerson(trx, networkId, personId);
+    return result.numDeletedRows > 0n;
   });
 
 /** A person's stored voiceprint, for matching and tests; never part of an answer. */

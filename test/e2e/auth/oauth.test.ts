@@ -98,11 +98,12 @@ beforeAll(async () => {
     GITHUB_AUTHORIZE_URL: `${base}/github/authorize`,
     GITHUB_TOKEN_URL: `${base}/github/token`,
     GITHUB_API_URL: `${base}/github/api`,
+    OAUTH_WEB_ORIGINS: 'https://app.mira.example, http://localhost:5173/',
   });
   resetConfig();
 });
 afterAll(async () => {
-  for (const name of Object.keys(process.env).filter((k) => /^(GOOGLE|GITHUB)_/.test(k)))
+  for (const name of Object.keys(process.env).filter((k) => /^(GOOGLE|GITHUB|OAUTH)_/.test(k)))
     delete process.env[name];
   mode.restore();
   await new Promise((resolve) => server.close(resolve));
@@ -116,6 +117,137 @@ const googleSignIn = async (code: string, port = 4280) => {
   const start = await api.get(`/api/v1/auth/google/url?redirect_port=${port}`);
   return api.post('/api/v1/auth/google/callback', { code, state: start.body.state });
 };
+
+/** The browser's journey: our login URL -> Google's consent page -> (the person consents) -> our callback. */
+async function browserSignIn(query: string, consent: { code?: string; error?: string }) {
+  const start = await api.get(`/api/v1/auth/google/web/login?${query}`);
+  expect(start.status).toBe(302);
+  const consentPage = new URL(start.headers.location);
+  const callback = new URL(consentPage.searchParams.get('redirect_uri')!);
+  for (const [name, value] of Object.entries(consent)) callback.searchParams.set(name, value);
+  callback.searchParams.set('state', consentPage.searchParams.get('state')!);
+  const end = await api.get(callback.pathname + callback.search);
+  return {
+    start,
+    consentPage,
+    callback,
+    end,
+    landing: end.headers.location ? new URL(end.headers.location) : undefined,
+  };
+}
+
+describe('Google sign-in in the browser (4.x web app)', () => {
+  it('redirects to Google, then back to the web app with tokens that work', async () => {
+    codes.set('w1', { google: { sub: 'g-web', email: 'wen@example.com', email_verified: true } });
+
+    const { start, consentPage, callback, end, landing } = await browserSignIn(
+      'next=%2Fassistant%3Ftab%3Dmemories&spa_origin=https%3A%2F%2Fapp.mira.example',
+      { code: 'w1' },
+    );
+
+    expect(consentPage.origin + consentPage.pathname).toBe(process.env.GOOGLE_AUTH_URL);
+    expect(consentPage.searchParams.get('client_id')).toBe('g-client');
+    expect(callback.pathname).toBe('/api/v1/auth/google/web/callback');
+    expect(start.headers['cache-control']).toBe('no-store');
+    expect(end.status).toBe(302);
+    expect(end.headers['referrer-policy']).toBe('no-referrer');
+    expect(landing!.origin + landing!.pathname).toBe('https://app.mira.example/auth/callback');
+    expect(landing!.searchParams.get('next')).toBe('/assistant?tab=memories');
+    // Google got the same redirect_uri at the token exchange as on the consent page.
+    expect(redirects).toEqual([consentPage.searchParams.get('redirect_uri')]);
+    const me = await api.get('/api/v1/auth/me', { token: landing!.searchParams.get('access_token')! });
+    expect(me.body.email).toBe('wen@example.com');
+    const refreshed = await api.post('/api/v1/auth/refresh', {
+      refresh_token: landing!.searchParams.get('refresh_token'),
+    });
+    expect(refreshed.status).toBe(200);
+  });
+
+  it('uses the first configured origin and the root path when the app sends neither', async () => {
+    codes.set('w2', { google: { sub: 'g-web2', email: 'wu@example.com', email_verified: true } });
+    const { landing } = await browserSignIn('', { code: 'w2' });
+    expect(landing!.origin).toBe('https://app.mira.example');
+    expect(landing!.searchParams.get('next')).toBe('/');
+    expect(landing!.searchParams.get('access_token')).toBeTruthy();
+  });
+
+  it('sends a declined consent or a refused account back to the app as error and error_description', async () => {
+    const declined = await browserSignIn('spa_origin=http://localhost:5173&next=/login', {
+      error: 'access_denied',
+    });
+    expect(declined.landing!.origin).toBe('http://localhost:5173');
+    expect(Object.fromEntries(declined.landing!.searchParams)).toEqual({
+      error: 'access_denied',
+      error_description: 'Google did not complete the sign-in',
+      next: '/login',
+    });
+
+    codes.set('w3', { google: { sub: 'g-web3', email: 'unverified@example.com', email_verified: false } });
+    const refused = await browserSignIn('spa_origin=http://localhost:5173', { code: 'w3' });
+    expect(refused.landing!.searchParams.get('error')).toBe('OAUTH_EMAIL_UNVERIFIED');
+    expect(refused.landing!.searchParams.get('error_description')).toMatch(/verified/);
+    expect(refused.landing!.searchParams.has('access_token')).toBe(false);
+    const bad = await browserSignIn('', { code: 'no-such-code' });
+    expect(bad.landing!.searchParams.get('error')).toBe('OAUTH_EXCHANGE_FAILED');
+    expect(await database.db.selectFrom('users').select('id').execute()).toHaveLength(0);
+  });
+
+  it('is never an open redirect: foreign origins and paths that leave the app are refused', async () => {
+    const refusedOrigins = [
+      'https://evil.example',
+      'https://app.mira.example.evil.example',
+      'https://app.mira.example/phish',
+      'https://user@app.mira.example',
+      'http://app.mira.example',
+      'javascript:alert(1)',
+      'data:text/html,hi',
+      'not a url',
+    ];
+    for (const origin of refusedOrigins) {
+      const res = await api.get(`/api/v1/auth/google/web/login?spa_origin=${encodeURIComponent(origin)}`);
+      expect(res.status, origin).toBe(400);
+      expect(res.body.error_code).toBe('OAUTH_ORIGIN_NOT_ALLOWED');
+      expect(res.headers.location).toBeUndefined();
+    }
+    const refusedPaths = [
+      '//evil.example',
+      '/\\evil.example',
+      'https://evil.example/',
+      'assistant',
+      '/a\nb',
+      '/\\/x',
+    ];
+    for (const next of refusedPaths) {
+      const res = await api.get(`/api/v1/auth/google/web/login?next=${encodeURIComponent(next)}`);
+      expect(res.status, next).toBe(400);
+      expect(res.body.error_code).toBe('INVALID_NEXT_PATH');
+    }
+  });
+
+  it('refuses a callback whose state is forged or from the desktop flow, without redirecting', async () => {
+    const desktopState: string = (await api.get('/api/v1/auth/google/url')).body.state;
+    for (const state of [desktopState, 'garbage']) {
+      const res = await api.get(`/api/v1/auth/google/web/callback?code=x&state=${encodeURIComponent(state)}`);
+      expect(res.status).toBe(400);
+      expect(res.body.error_code).toBe('INVALID_OAUTH_STATE');
+      expect(res.headers.location).toBeUndefined();
+    }
+  });
+
+  it('answers 503 when no web origin is configured', async () => {
+    const saved = process.env.OAUTH_WEB_ORIGINS;
+    delete process.env.OAUTH_WEB_ORIGINS;
+    resetConfig();
+    try {
+      const res = await api.get('/api/v1/auth/google/web/login?next=/');
+      expect(res.status).toBe(503);
+      expect(res.body.error_code).toBe('OAUTH_NOT_CONFIGURED');
+    } finally {
+      process.env.OAUTH_WEB_ORIGINS = saved;
+      resetConfig();
+    }
+  });
+});
 
 describe('Google sign-in', () => {
   it('answers the consent URL with a signed state for the desktop redirect port', async () => {

@@ -1,7 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebSocket } from 'ws';
 import { startLocalServer } from '../../../bin/serve';
 import { resetConfig } from '../../../shared/config';
 import { fixture } from '../../helpers/audio';
@@ -10,6 +9,13 @@ import { useTestDatabase } from '../../helpers/db';
 import { expectError } from '../../helpers/expect-error';
 import { reply } from '../../helpers/fake-gemini';
 import { createServerApi, multipart, type TestApi } from '../../helpers/http';
+import {
+  closeSockets,
+  EVENT_TIMEOUT_MS,
+  openRecordingSocket,
+  realtimeUrl,
+  type RecordingSocket,
+} from '../../helpers/socket';
 import { useFakeGemini } from '../../helpers/use-fake-gemini';
 
 /**
@@ -26,15 +32,7 @@ let mode: ReturnType<typeof strictAuth>;
 let server: Server;
 let base: string;
 let api: TestApi;
-const EVENT_TIMEOUT_MS = 5000;
-
-interface AppSocket {
-  ws: WebSocket;
-  received: any[];
-  next: (predicate?: (message: any) => boolean) => Promise<any>;
-  closed: Promise<number>;
-}
-const opened: WebSocket[] = [];
+type AppSocket = RecordingSocket;
 
 /** realtimeClient.ts openSocket(): `${API_PREFIX}/realtime/ws?token=...&client_id=...`. */
 function openSocket(
@@ -43,40 +41,10 @@ function openSocket(
   prefix = '/api/v1',
   networkId?: string,
 ): Promise<AppSocket> {
-  let query = `token=${encodeURIComponent(token)}&client_id=${encodeURIComponent(clientId)}`;
-  if (networkId) query += `&network_id=${networkId}`;
-  const ws = new WebSocket(`${base.replace(/^http/, 'ws')}${prefix}/realtime/ws?${query}`);
-  opened.push(ws);
-  const received: any[] = [];
-  const wakers = new Set<() => void>();
-  let taken = 0;
-  ws.on('message', (data: Buffer) => {
-    received.push(JSON.parse(data.toString('utf8')));
-    for (const wake of wakers) wake();
-  });
-  const next = (predicate: (message: any) => boolean = () => true) =>
-    new Promise<any>((resolve, reject) => {
-      const look = () => {
-        const at = received.findIndex((m, i) => i >= taken && predicate(m));
-        if (at < 0) return false;
-        taken = at + 1;
-        wakers.delete(look);
-        clearTimeout(timer);
-        resolve(received[at]);
-        return true;
-      };
-      const timer = setTimeout(() => {
-        wakers.delete(look);
-        reject(new Error(`no matching message; received ${JSON.stringify(received)}`));
-      }, EVENT_TIMEOUT_MS);
-      if (!look()) wakers.add(look);
-    });
-  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    ws.once('open', () => resolve({ ws, received, next, closed }));
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`refused with ${res.statusCode}`)));
-    ws.once('error', reject);
-  });
+  const version = prefix.replace('/api/', '');
+  return openRecordingSocket(
+    realtimeUrl(base, { token, client_id: clientId, network_id: networkId }, version),
+  );
 }
 
 /** ServiceContext.tsx generateClientId(). */
@@ -154,16 +122,7 @@ describe('the 4.x app', () => {
     api = createServerApi(base);
   });
   afterEach(async () => {
-    await Promise.all(
-      opened.splice(0).map(
-        (ws) =>
-          new Promise<void>((resolve) => {
-            if (ws.readyState === WebSocket.CLOSED) return resolve();
-            ws.once('close', () => resolve());
-            ws.close();
-          }),
-      ),
-    );
+    await closeSockets();
     fake.reset();
   });
   afterAll(async () => {
@@ -225,6 +184,10 @@ describe('the 4.x app', () => {
 
     fake.enqueue(reply.json(enrichment('Only the session token')));
     const alone = await register({ clientId: ready.client_id, sessionToken: ready.session_token });
+    // Register v2: the 204 comes once the upload is accepted; the interaction follows on the socket, so it
+    // is awaited before the socket closes.
+    expect(alone.status).toBe(204);
+    await socket.next((m) => m.event === 'interaction');
     const foreign = await register({
       token: other.access,
       clientId: ready.client_id,
@@ -244,8 +207,6 @@ describe('the 4.x app', () => {
     do stale = await register({ clientId: ready.client_id, sessionToken: ready.session_token });
     while (stale.status !== 401 && Date.now() < deadline);
 
-    expect(alone.status).toBe(204);
-    await socket.next((m) => m.event === 'interaction');
     for (const res of [foreign, wrongClient, forged, stale]) expectError(res, 401, 'INVALID_SESSION_TOKEN');
   });
 
