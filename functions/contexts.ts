@@ -5,6 +5,8 @@ import { healthRoutes } from './health/routes';
 import { actionRoutes } from './actions/routes';
 import { conversationRoutes } from './conversations/routes';
 import { interactionRoutes } from './interactions/routes';
+import { memoryRoutes } from './memories/routes';
+import { voiceRoutes } from './voice/routes';
 import { personRoutes } from './persons/routes';
 import { serviceRoutes } from './service/routes';
 import { streamRoutes } from './streams/routes';
@@ -41,6 +43,8 @@ export interface BoundedContext extends FunctionEntry {
   loadHandler: () => Promise<ApiHandler>;
   /** Pushes events to the realtime sockets (shared/realtime): in AWS it may post to their connections. */
   publishesRealtime?: boolean;
+  /** Streams its answers: in AWS it is served by a Function URL with response streaming, not the HTTP API. */
+  streaming?: boolean;
 }
 
 export const contexts: BoundedContext[] = [
@@ -89,6 +93,24 @@ export const contexts: BoundedContext[] = [
     publishesRealtime: true,
     routes: actionRoutes,
     loadHandler: async () => (await import('./actions/handler')).handler,
+  },
+  {
+    name: 'memories',
+    audio: false,
+    size: 'standard',
+    publishesRealtime: true,
+    routes: memoryRoutes,
+    loadHandler: async () => (await import('./memories/handler')).handler,
+  },
+  {
+    // The streamed voice command: decodes audio and runs the speaker model, then streams the reply.
+    name: 'voice',
+    audio: true,
+    size: 'pipeline',
+    publishesRealtime: true,
+    streaming: true,
+    routes: voiceRoutes,
+    loadHandler: async () => (await import('./voice/handler')).handler,
   },
   {
     name: 'streams',

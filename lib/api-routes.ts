@@ -31,6 +31,11 @@ export interface RouteTable {
   routes: RouteDefinition[];
   /** The context posts events to the realtime sockets (granted ManageConnections on the WebSocket API). */
   publishesRealtime?: boolean;
+  /**
+   * Answers with a streamed body (the voice command's text/event-stream), which an HTTP API cannot relay:
+   * served by the function's own URL with response streaming instead, never routed here.
+   */
+  streaming?: boolean;
 }
 
 export interface ApiRoute {
@@ -76,7 +81,7 @@ export function apiPathsFor(route: RouteDefinition, context: string): string[] {
 /** Every HTTP API route of the app, each claimed by exactly one context; throws on a clash or quota. */
 export function generateApiRoutes(tables: RouteTable[]): ApiRoute[] {
   const owners = new Map<string, string>();
-  for (const table of tables) {
+  for (const table of tables.filter((t) => !t.streaming)) {
     for (const route of table.routes) {
       for (const path of apiPathsFor(route, table.name)) {
         const owner = owners.get(path);

@@ -127,6 +127,18 @@ export async function openLocalServer(options: LocalServerOptions = {}): Promise
       return json(res, 400, 'BAD_REQUEST', 'The request target is not a valid URL');
     }
     const result = await dispatcher.invoke(event);
+    const streamed = streamBody(result);
+    if (streamed) {
+      // A streamed answer (the voice command's text/event-stream), written as it is produced.
+      res.writeHead(result.statusCode ?? 200, {
+        ...(result.headers as Record<string, string>),
+        ...(draining ? { Connection: 'close' } : {}),
+      });
+      res.flushHeaders();
+      for await (const chunk of streamed) res.write(chunk);
+      res.end();
+      return;
+    }
     const bytes = result.body
       ? Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8')
       : undefined;
@@ -203,6 +215,7 @@ export async function openLocalServer(options: LocalServerOptions = {}): Promise
   setDb(unavailableDb(() => cause));
   let real: Db | undefined;
   let installed = false;
+  let sweep: { stop: () => void } | undefined;
   const ready = waitForDatabase({
     open: async () => (real = await opening),
     where,
@@ -213,6 +226,7 @@ export async function openLocalServer(options: LocalServerOptions = {}): Promise
     if (!outcome) return false;
     setDb(outcome.db);
     installed = true;
+    sweep = startMemorySweep(outcome.db, cfg.memory.sweepIntervalSeconds);
     // The in-process worker of the local queue: it also picks up what a crash left accepted and unprocessed.
     if (!cfg.pipeline.queueUrl) localUtteranceWorker().start();
     const waited = outcome.waitedMs > 1_000 ? ` after waiting ${outcome.waitedMs} ms` : '';
@@ -227,6 +241,7 @@ export async function openLocalServer(options: LocalServerOptions = {}): Promise
     const started = performance.now();
     draining = true;
     stop.abort();
+    sweep?.stop();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     let cut = 0;
@@ -266,4 +281,31 @@ export async function startLocalServer(port = config().port, host = '0.0.0.0'): 
     throw error;
   }
   return local.server;
+}
+
+/** The body of a streamed answer, when the handler gave a stream instead of a string. */
+function streamBody(result: { body?: unknown }): AsyncIterable<Buffer | string> | undefined {
+  const body = result.body;
+  if (body && typeof body === 'object' && Symbol.asyncIterator in body)
+    return body as AsyncIterable<Buffer | string>;
+  return undefined;
+}
+
+/**
+ * The memory sweep on a timer (AWS runs the same function on a schedule): quiet conversations end and
+ * are summarised, memories past their time expire, stored texts get their embeddings. One run at a time.
+ */
+function startMemorySweep(db: Db, seconds: number): { stop: () => void } | undefined {
+  if (seconds <= 0) return undefined;
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    void import('../functions/memories/sweep')
+      .then(({ runMemorySweep }) => runMemorySweep(db))
+      .catch((error: unknown) => console.error('memory sweep failed:', error))
+      .finally(() => (running = false));
+  }, seconds * 1000);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }

@@ -7,6 +7,8 @@ import * as realtimeSessions from './2026_12_01_0006_realtime_sessions';
 import * as refreshGrace from './2026_12_01_0007_refresh_grace';
 import * as orphanInteractions from './2026_12_01_0008_orphan_interactions';
 import * as actionDetailsText from './2026_12_01_0009_action_details_text';
+import * as memories from './2026_12_01_0020_memories';
+import * as embeddings from './2026_12_01_0021_embeddings';
 import * as utterancesQueue from './2026_12_01_0010_utterances_queue';
 import * as speakerEmbeddings from './2026_12_01_0030_speaker_embeddings';
 import * as historyIndexes from './2026_12_01_0040_history_indexes';
@@ -24,6 +26,8 @@ export const migrations: Record<string, Migration> = {
   '2026_12_01_0007_refresh_grace': refreshGrace,
   '2026_12_01_0008_orphan_interactions': orphanInteractions,
   '2026_12_01_0009_action_details_text': actionDetailsText,
+  '2026_12_01_0020_memories': memories,
+  '2026_12_01_0021_embeddings': embeddings,
   '2026_12_01_0010_utterances_queue': utterancesQueue,
   '2026_12_01_0030_speaker_embeddings': speakerEmbeddings,
   '2026_12_01_0040_history_indexes': historyIndexes,

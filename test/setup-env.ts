@@ -15,6 +15,10 @@ process.env.REGISTRATIONS_PER_IP ??= '100000';
 // The X-Ray SDK's context hook stays off outside Lambda (shared/config/tracing-mode.ts); a test file
 // may load the SDK before that module runs, so the suite says it first.
 process.env.AWS_XRAY_MANUAL_MODE ??= 'true';
+// Summaries are model calls: suites that script the fake Gemini call by call would see extra ones. The memory
+// suites turn them on for themselves; no background sweep runs in a test unless it starts one.
+process.env.MEMORY_SUMMARIZE_ON_END ??= 'false';
+process.env.MEMORY_SWEEP_SECONDS ??= '0';
 // Register v2: accepted audio in a temporary folder of this run; quick retries of failed jobs.
 process.env.MIRA_STORAGE_DIR ??= `${tmpdir()}/mira-test-audio-${process.pid}`;
 process.env.QUEUE_RETRY_BASE_MS ??= '10';

@@ -12,7 +12,9 @@ import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventTargets from 'aws-cdk-lib/aws-events-targets';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -401,6 +403,38 @@ export class ApiStack extends Stack {
             'as browsers cannot send headers on a WebSocket handshake); later routes need an open connection',
         });
     }
+
+    // The streamed voice command: an HTTP API cannot relay a streamed body, so the streaming contexts answer
+    // at their own Function URL with RESPONSE_STREAM. Same routes and auth as the API (the pipeline checks
+    // the bearer or session token), so the URL is public like the API's; the app calls
+    // `${VoiceUrl}api/v1/actions/voice`.
+    for (const context of props.contexts.filter((c) => c.streaming)) {
+      const url = this.functions.get(context.name)!.addFunctionUrl({
+        authType: lambda.FunctionUrlAuthType.NONE,
+        invokeMode: lambda.InvokeMode.RESPONSE_STREAM,
+        cors: {
+          allowedOrigins: config.api.corsOrigins,
+          allowedMethods: [lambda.HttpMethod.POST],
+          allowedHeaders: ['Authorization', 'Content-Type', 'X-API-Key', 'X-Network-Id'],
+        },
+      });
+      new CfnOutput(this, `${pascal(context.name)}Url`, { value: url.url });
+    }
+
+    // The memory sweep (locally a timer): quiet conversations end and are summarised, memories past their
+    // time expire, new texts are embedded. The memories function runs it on `{"action":"memory_sweep"}`.
+    const memories = this.functions.get('memories');
+    if (memories)
+      new events.Rule(this, 'MemorySweepSchedule', {
+        description: `Mira ${config.stage}: memory sweep (summaries, expiry, embeddings)`,
+        schedule: events.Schedule.rate(Duration.minutes(1)),
+        targets: [
+          new eventTargets.LambdaFunction(memories, {
+            event: events.RuleTargetInput.fromObject({ action: 'memory_sweep' }),
+            retryAttempts: 0,
+          }),
+        ],
+      });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint });
     new CfnOutput(this, 'RealtimeUrl', { value: this.realtimeStage.url });

@@ -4,4 +4,7 @@ export * from './tools';
 export { isWav } from './wav';
 export * from './inference';
 export { resetModelHealth } from './health';
+export * from './memory';
+export * from './embeddings';
+export * from './command-stream';
 export * from './thinking';

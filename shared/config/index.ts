@@ -53,7 +53,24 @@ export interface AppConfig {
   metricsNamespace: string;
   audio: AudioConfig;
   auth: AuthConfig;
+  memory: MemoryConfig;
   pipeline: PipelineConfig;
+}
+
+/** Conversation summaries, memories, embeddings and the voice command's optional tools. */
+export interface MemoryConfig {
+  /** `MEMORY_SUMMARIZE_ON_END`: summarise a conversation as soon as an utterance ends it (else the sweep does). */
+  summarizeOnEnd: boolean;
+  /** `ROLLING_SUMMARY_EVERY`: an open conversation is summarised again after this many new utterances. */
+  rollingSummaryEvery: number;
+  /** `CONVERSATION_QUIET_SECONDS`: a conversation this long without an utterance is ended by the sweep. */
+  quietSeconds: number;
+  /** `MEMORY_SWEEP_SECONDS`: the local server's sweep interval (0: no timer); AWS runs it on a schedule. */
+  sweepIntervalSeconds: number;
+  /** `GEMINI_EMBEDDING_MODEL` */
+  embeddingModel: string;
+  /** `WEB_SEARCH_ENABLED`: the voice command's web_search tool uses Gemini's Google Search grounding. */
+  webSearch: boolean;
 }
 
 /** Register v2: where accepted audio is kept, the job queue, and the settle window (shared/storage, shared/queue). */
@@ -227,6 +244,14 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         Number.isInteger(Number(env.AUDIO_ORT_THREADS)) && Number(env.AUDIO_ORT_THREADS) > 0
           ? Number(env.AUDIO_ORT_THREADS)
           : 1,
+    },
+    memory: {
+      summarizeOnEnd: parseBool(env.MEMORY_SUMMARIZE_ON_END, true),
+      rollingSummaryEvery: integer(env, 'ROLLING_SUMMARY_EVERY', 20, 1),
+      quietSeconds: integer(env, 'CONVERSATION_QUIET_SECONDS', 300, 1),
+      sweepIntervalSeconds: integer(env, 'MEMORY_SWEEP_SECONDS', 60),
+      embeddingModel: env.GEMINI_EMBEDDING_MODEL || 'gemini-embedding-001',
+      webSearch: parseBool(env.WEB_SEARCH_ENABLED, false),
     },
     auth: {
       accessTokenSeconds: 30 * 60,

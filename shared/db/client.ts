@@ -111,12 +111,14 @@ function postgresPool(connectionString: string, cfg: AppConfig, size: number): P
 }
 
 async function pgliteDialect(dataDir: string | undefined) {
-  const [{ PGlite }, { PGliteDialect }] = await Promise.all([
+  const [{ PGlite }, { PGliteDialect }, { vector }] = await Promise.all([
     import('@electric-sql/pglite'),
     import('kysely-pglite-dialect'),
+    // pgvector, built into PGlite's package: the embedded database searches embeddings as RDS does.
+    import('@electric-sql/pglite/vector'),
   ]);
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const pglite = dataDir ? new PGlite(dataDir) : new PGlite();
+  const pglite = new PGlite({ ...(dataDir ? { dataDir } : {}), extensions: { vector } });
   await pglite.waitReady;
   return new PGliteDialect(pglite);
 }

@@ -26,6 +26,7 @@ export const LockNamespace = {
   arbitration: 1003,
   loginAttempts: 1004,
   clientNames: 1005,
+  conversationSummary: 1020,
 } as const;
 
 export type LockNamespaceName = keyof typeof LockNamespace;

@@ -113,6 +113,9 @@ export interface ConversationTable {
   is_active: Generated<boolean>;
   created_at: CreatedAt;
   updated_at: CreatedAt;
+  /** The time of the last utterance the summaries (and memories) cover; null before the first summary. */
+  summarized_through: Generated<Date | null>;
+  summarized_at: Generated<Date | null>;
 }
 
 export interface ConversationParticipantTable {
@@ -176,6 +179,8 @@ export interface ActionTable {
   completed_time: NullableTimestamp;
   created_at: CreatedAt;
   updated_at: CreatedAt;
+  /** The episodic memory this action was made from (unique: one action per memory). */
+  memory_id: Generated<string | null>;
 }
 
 export interface StreamQualityTable {
@@ -261,6 +266,53 @@ export interface RealtimeConnectionTable {
   session_id: string | null;
 }
 
+export type MemoryType = 'commitment' | 'plan' | 'fact' | 'preference';
+export type MemoryStatus = 'proposed' | 'confirmed' | 'cancelled' | 'expired';
+
+/** One change of a memory's status or text: why, and which utterance (or person) made it. */
+export interface MemoryTransition {
+  from: MemoryStatus | null;
+  to: MemoryStatus;
+  reason: string;
+  at: string;
+  interaction_id?: string | null;
+  source: 'extraction' | 'conversation' | 'user' | 'expiry' | 'voice_command';
+  canonical_text?: string;
+}
+
+export interface EpisodicMemoryTable {
+  id: Generated<string>;
+  network_id: string;
+  source_conversation_id: string | null;
+  memory_type: MemoryType;
+  status: Generated<MemoryStatus>;
+  canonical_text: string;
+  action_kind: ActionType | null;
+  participant_person_ids: Json<string[]>;
+  proposed_start_at: NullableTimestamp;
+  proposed_end_at: NullableTimestamp;
+  expires_at: NullableTimestamp;
+  confidence: number | null;
+  provenance: Json<JsonObject>;
+  transition_history: Json<MemoryTransition[]>;
+  dedupe_key: string | null;
+  created_at: CreatedAt;
+  updated_at: CreatedAt;
+}
+
+export interface EmbeddingTable {
+  id: Generated<string>;
+  network_id: string;
+  interaction_id: string | null;
+  conversation_id: string | null;
+  memory_id: string | null;
+  content_hash: string;
+  model: string;
+  /** float32 little-endian, L2-normalised. */
+  embedding: Uint8Array;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   networks: NetworkTable;
   network_clients: NetworkClientTable;
@@ -280,6 +332,8 @@ export interface Database {
   utterances: UtteranceTable;
   queue_jobs: QueueJobTable;
   realtime_connections: RealtimeConnectionTable;
+  episodic_memories: EpisodicMemoryTable;
+  embeddings: EmbeddingTable;
   speaker_clusters: SpeakerClusterTable;
   speaker_embeddings: SpeakerEmbeddingTable;
   speaker_versions: SpeakerVersionTable;
@@ -333,4 +387,5 @@ export type Conversation = Selectable<ConversationTable>;
 export type Interaction = Selectable<InteractionTable>;
 export type Action = Selectable<ActionTable>;
 export type StreamQuality = Selectable<StreamQualityTable>;
+export type EpisodicMemory = Selectable<EpisodicMemoryTable>;
 export type Utterance = Selectable<UtteranceTable>;

@@ -58,6 +58,7 @@ export const ERROR_CATALOGUE = {
   INTERACTION_NOT_FOUND: { status: 404, detail: 'Interaction not found in this network' },
   UTTERANCE_NOT_FOUND: { status: 404, detail: 'Utterance not found in this network' },
   ACTION_NOT_FOUND: { status: 404, detail: 'Action not found in this network' },
+  MEMORY_NOT_FOUND: { status: 404, detail: 'Memory not found in this network' },
   API_KEY_NOT_FOUND: { status: 404, detail: 'No such API key in this network' },
   USER_NOT_FOUND: { status: 404, detail: 'No account with this email; they must register first' },
   MEMBER_NOT_FOUND: { status: 404, detail: 'This user is not a member of the network' },

@@ -61,6 +61,7 @@ export const personNotFound = () => new HttpError('PERSON_NOT_FOUND');
 export const conversationNotFound = () => new HttpError('CONVERSATION_NOT_FOUND');
 export const interactionNotFound = () => new HttpError('INTERACTION_NOT_FOUND');
 export const actionNotFound = () => new HttpError('ACTION_NOT_FOUND');
+export const memoryNotFound = () => new HttpError('MEMORY_NOT_FOUND');
 export const clientNotFound = (clientId: string) =>
   new HttpError('CLIENT_NOT_FOUND', `Client ${clientId} is not registered in this network`);
 export const clientTaken = (clientId: string) =>

@@ -1,4 +1,5 @@
 import middy, { type MiddlewareObj, type Request } from '@middy/core';
+import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
 import httpCors from '@middy/http-cors';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpSecurityHeaders from '@middy/http-security-headers';
@@ -33,6 +34,11 @@ export interface HandlerOptions {
   authorize?: Authorizer;
   /** Content-Security-Policy override, for HTML pages that load their own scripts. */
   contentSecurityPolicy?: Record<string, string>;
+  /**
+   * Lambda response streaming (a Function URL with RESPONSE_STREAM): Middy's streamifyResponse mode pipes
+   * a Readable body to the client as it is written. Only inside the Lambda runtime, which provides it.
+   */
+  streaming?: boolean;
 }
 
 interface PipelineInternal {
@@ -176,6 +182,10 @@ function toApiResult(result: HttpResult): ApiResult {
   const headers: Record<string, string> = { ...result.headers };
   if (result.body === undefined || result.statusCode === 204)
     return { statusCode: result.statusCode, headers, body: '' };
+  // A streamed answer (text/event-stream) goes out as it is written: Middy's streamifyResponse pipes it in
+  // Lambda, the local server writes it chunk by chunk.
+  if (typeof result.body === 'object' && result.body !== null && Symbol.asyncIterator in result.body)
+    return { statusCode: result.statusCode, headers, body: result.body as unknown as string };
   if (Buffer.isBuffer(result.body)) {
     return {
       statusCode: result.statusCode,
@@ -402,7 +412,9 @@ export function createHandler(routes: RouteDefinition[], options: HandlerOptions
   const router = new Router(routes);
   const dispatch = dispatcher(router, options.authorize ?? defaultAuthorizer);
   const cfg = config();
-  const handler = middy<ApiEvent, ApiResult>()
+  const handler = middy<ApiEvent, ApiResult>(
+    options.streaming ? { executionMode: executionModeStreamifyResponse } : undefined,
+  )
     .use(traceInvocation<ApiEvent, ApiResult>())
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(httpHeaderNormalizer())

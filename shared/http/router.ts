@@ -17,6 +17,9 @@ export const ROUTE_GROUPS = new Set([
   'networks',
   'keys',
   'members',
+  'memories',
+  'search',
+  'export',
   // Register v2: GET P/utterances/{utterance_id}.
   'utterances',
 ]);

@@ -20,6 +20,7 @@ export type RealtimeEvent =
   | { event: 'conversation'; data: unknown }
   | { event: 'interaction'; data: unknown }
   | { event: 'action'; data: unknown }
+  | { event: 'episodic_memory'; data: unknown }
   | {
       event: 'command_response';
       /** `target_client_id`: the device whose copy won (the nearest to the speaker), which says the reply. */

@@ -68,9 +68,63 @@ export const reply = {
     body,
   }),
   hang: (): FakeReply => ({ kind: 'hang' }),
+  /**
+   * A text answer grounded in Google Search, as Gemini answers with the `googleSearch` tool: the text with
+   * `groundingMetadata` (queries, sources and which part of the text each supports).
+   */
+  grounded: (text: string, sources: { uri: string; title: string }[], queries: string[] = []): FakeReply => ({
+    kind: 'json',
+    body: {
+      candidates: [
+        {
+          content: { role: 'model', parts: [{ text }] },
+          finishReason: 'STOP',
+          index: 0,
+          groundingMetadata: {
+            webSearchQueries: queries,
+            groundingChunks: sources.map((web) => ({ web })),
+            groundingSupports: [
+              {
+                segment: { startIndex: 0, endIndex: text.length, text },
+                groundingChunkIndices: sources.map((_, i) => i),
+              },
+            ],
+          },
+        },
+      ],
+      modelVersion: 'fake-gemini',
+    },
+  }),
   /** `then` after `ms` of latency, as a slow model answers. */
   after: (ms: number, then: FakeReply): FakeReply => ({ kind: 'delayed', ms, then }),
 };
+
+/** How the fake turns a text into an embedding (the default: a bag of words, see `bagOfWords`). */
+export type FakeEmbedder = (text: string, dimensions: number) => number[];
+
+/**
+ * A deterministic stand-in for a semantic embedding: each word (lower case, a trailing s cut) and each
+ * of its `synonyms` adds to a hashed dimension, so texts that share words or synonyms point the same way.
+ */
+export function bagOfWords(synonyms: Record<string, string[]> = {}): FakeEmbedder {
+  return (text, dimensions) => {
+    const vector = new Array<number>(dimensions).fill(0);
+    const add = (word: string, weight: number) => {
+      let hash = 2166136261;
+      for (const ch of word) hash = Math.imul(hash ^ ch.charCodeAt(0), 16777619) >>> 0;
+      vector[hash % dimensions] += weight;
+    };
+    for (const raw of text.toLowerCase().match(/[\p{L}\p{N}']+/gu) ?? []) {
+      const word = raw.length > 3 ? raw.replace(/s$/, '') : raw;
+      add(word, 1);
+      for (const synonym of synonyms[word] ?? []) add(synonym, 1);
+    }
+    return vector;
+  };
+}
+
+/** The full size of Gemini's embeddings when no `outputDimensionality` is asked for. */
+const FULL_DIMENSIONS = 3072;
 
 export type FakeHandler = (request: RecordedRequest) => FakeReply | Promise<FakeReply>;
 
@@ -80,6 +134,10 @@ export interface FakeGemini {
   requests: RecordedRequest[];
   enqueue(...replies: FakeReply[]): void;
   respondWith(handler: FakeHandler | undefined): void;
+  /** Embeddings are computed, not queued: this embedder answers every embedContent/batchEmbedContents. */
+  embedWith(embedder: FakeEmbedder): void;
+  /** Requests other than embeddings (generateContent and streamGenerateContent), in order. */
+  generations(): RecordedRequest[];
   /** Forget requests, queued replies and the handler. */
   reset(): void;
   close(): Promise<void>;
@@ -91,6 +149,7 @@ export async function startFakeGemini(): Promise<FakeGemini> {
   const requests: RecordedRequest[] = [];
   let queue: FakeReply[] = [];
   let handler: FakeHandler | undefined;
+  let embedder: FakeEmbedder = bagOfWords();
   const sockets = new Set<Socket>();
 
   const send = (res: ServerResponse, answer: FakeReply): void => {
@@ -135,10 +194,72 @@ export async function startFakeGemini(): Promise<FakeGemini> {
       body,
     };
     requests.push(recorded);
+    if (recorded.action === 'embedContent' || recorded.action === 'batchEmbedContents') {
+      send(res, embed(recorded));
+      return;
+    }
     const next = queue.shift();
     const answer =
       next ?? (handler ? await handler(recorded) : reply.error(500, 'fake-gemini: nothing scripted'));
-    send(res, answer);
+    if (recorded.action === 'streamGenerateContent') await stream(res, answer);
+    else send(res, answer);
+  };
+
+  const textOf = (content: any): string =>
+    ((content?.parts ?? []) as { text?: string }[]).map((p) => p.text ?? '').join(' ');
+
+  /** As the API answers: `{embedding}` for one content, `{embeddings: [...]}` for a batch, in order. */
+  const embed = (request: RecordedRequest): FakeReply => {
+    const one = (content: any, dimensions: number | undefined) => ({
+      values: embedder(textOf(content), dimensions ?? FULL_DIMENSIONS),
+    });
+    if (request.action === 'embedContent')
+      return {
+        kind: 'json',
+        body: { embedding: one(request.body.content, request.body.outputDimensionality) },
+      };
+    const items = (request.body.requests ?? []) as { content: any; outputDimensionality?: number }[];
+    return {
+      kind: 'json',
+      body: { embeddings: items.map((item) => one(item.content, item.outputDimensionality)) },
+    };
+  };
+
+  /**
+   * streamGenerateContent?alt=sse: a JSON answer goes out as server-sent events, one
+   * GenerateContentResponse per `data:` line, its text cut into word-sized chunks as the real API streams
+   * it (function calls and grounding in the last chunk); an error status answers as a plain JSON error.
+   */
+  const stream = async (res: ServerResponse, answer: FakeReply) => {
+    if (answer.kind !== 'json' || (answer.status ?? 200) >= 300) return send(res, answer);
+    const body = answer.body as any;
+    const candidate = body?.candidates?.[0];
+    const parts = (candidate?.content?.parts ?? []) as any[];
+    const text = parts.map((p) => p.text ?? '').join('');
+    const others = parts.filter((p) => p.text === undefined);
+    const pieces = text.match(/\S+\s*|\s+/g) ?? [];
+    const chunks: unknown[] = pieces.map((piece) => ({
+      candidates: [{ content: { role: 'model', parts: [{ text: piece }] }, index: 0 }],
+      modelVersion: 'fake-gemini',
+    }));
+    chunks.push({
+      candidates: [
+        {
+          content: { role: 'model', parts: others.length ? others : [{ text: '' }] },
+          finishReason: candidate?.finishReason ?? 'STOP',
+          index: 0,
+          ...(candidate?.groundingMetadata ? { groundingMetadata: candidate.groundingMetadata } : {}),
+        },
+      ],
+      usageMetadata: body?.usageMetadata,
+      modelVersion: 'fake-gemini',
+    });
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    for (const chunk of chunks) {
+      res.write(`data: ${JSON.stringify(chunk)}\r\n\r\n`);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    res.end();
   };
 
   const server: Server = createServer((req, res) => {
@@ -162,10 +283,16 @@ export async function startFakeGemini(): Promise<FakeGemini> {
     respondWith: (next) => {
       handler = next;
     },
+    embedWith: (next) => {
+      embedder = next;
+    },
+    generations: () =>
+      requests.filter((r) => r.action === 'generateContent' || r.action === 'streamGenerateContent'),
     reset: () => {
       requests.length = 0;
       queue = [];
       handler = undefined;
+      embedder = bagOfWords();
     },
     close: async () => {
       // Hanging requests keep their sockets open; end them so close() returns.

@@ -109,8 +109,18 @@ export function createTestApi() {
     const responseHeaders = Object.fromEntries(
       Object.entries(result.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]),
     );
-    return decodeResponse<T>(result.statusCode ?? 200, responseHeaders, result.body ?? '');
+    return decodeResponse<T>(result.statusCode ?? 200, responseHeaders, await bodyText(result.body));
   });
+}
+
+/** A handler's body as text; a streamed one (text/event-stream) is read to its end. */
+async function bodyText(body: unknown): Promise<string> {
+  if (body && typeof body === 'object' && Symbol.asyncIterator in body) {
+    let text = '';
+    for await (const chunk of body as AsyncIterable<Buffer | string>) text += chunk.toString();
+    return text;
+  }
+  return (body as string | undefined) ?? '';
 }
 
 /** The same calls over real HTTP, to a running server (the local server of `bin/serve.ts`). */

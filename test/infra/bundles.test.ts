@@ -150,6 +150,21 @@ const between = (value: unknown, low: number, high: number) =>
  * the work fails. A new function must add its work here (a test checks every function has one).
  */
 const realWork: Record<string, (dir: string) => Promise<void>> = {
+  memories: async (dir) => {
+    const { invocations } = await runIn(dir, 'memories', [request('GET', `${P()}/memories`)]);
+    expect(answer(invocations[0], 200)).toEqual([]);
+  },
+  voice: async (dir) => {
+    // Without Gemini the command is refused before any audio work, in Mira's error shape.
+    const { invocations } = await runIn(dir, 'voice', [
+      request(
+        'POST',
+        `${P()}/actions/voice`,
+        multipart({ audio: mp3('voice-a-1.mp3'), client_id: 'kitchen' }),
+      ),
+    ]);
+    expect(answer(invocations[0], [404, 503]).error_code).toMatch(/CLIENT_NOT_FOUND|COMMAND_UNAVAILABLE/);
+  },
   health: async (dir) => {
     const { invocations } = await runIn(dir, 'health', [apiEvent('GET', '/health/detailed')]);
     const body = answer(invocations[0], 200);

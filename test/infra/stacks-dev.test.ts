@@ -232,7 +232,7 @@ describe('dev stage: realtime socket', () => {
       }
     }
 
-    expect(publishers.sort()).toEqual(['actions', 'interactions', 'service']);
+    expect(publishers.sort()).toEqual(['actions', 'interactions', 'memories', 'service', 'voice']);
     // And the realtime function, which greets each socket it opened (session_ready, service_status) from
     // an asynchronous call to itself that its resource policy allows.
     // The register worker too: it publishes the outcome of every accepted upload.
