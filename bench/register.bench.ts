@@ -14,8 +14,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startBenchApi } from './harness';
 
+// Before any module reads the configuration (the harness's imports do).
+process.env.LOG_LEVEL = 'SILENT';
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+process.env.LEGACY_NETWORK_AUTH = 'true';
 const SETTLE_MS = 400;
 process.env.ARBITRATION_SETTLE_MS = String(SETTLE_MS);
 process.env.MIRA_STORAGE_DIR = join((await import('node:os')).tmpdir(), `mira-bench-audio-${process.pid}`);
@@ -28,6 +32,7 @@ fake.respondWith(() =>
 process.env.GEMINI_API_KEY = 'bench-key';
 process.env.GEMINI_BASE_URL = fake.url;
 
+const { startBenchApi } = await import('./harness');
 const { setLocalRealtimeTransport } = await import('../shared/realtime/publisher');
 const { addRealtimeConnection } = await import('../shared/db/repositories/realtime');
 const { addMember } = await import('../shared/db/repositories/members');

@@ -197,9 +197,9 @@ async function accept(
 
 async function replay(db: Db, earlier: Utterance, fingerprint: string) {
   if (earlier.fingerprint !== fingerprint) throw idempotencyKeyReused();
-  // Its job may have been lost with the process that accepted it (in AWS, between the row and SendMessage):
-  // queue it again; a duplicate delivery is harmless.
-  if (earlier.status === 'accepted')
+  // Its job may have been lost with the process that accepted it (in AWS, between the row and SendMessage),
+  // or be waiting out a dead worker's visibility timeout: queue it again; a duplicate delivery is harmless.
+  if (earlier.status === 'accepted' || earlier.status === 'processing')
     await utteranceQueue().send({ kind: 'utterance', utteranceId: earlier.id });
   return { utterance: earlier, replayed: true };
 }

@@ -86,6 +86,8 @@ export interface LocalWorkerOptions<T> {
 
 /** Longest sleep of an idle worker that still has jobs queued for later (it is woken by `send` too). */
 const IDLE_POLL_MS = 250;
+/** Longest pause between tries while the database is unavailable. */
+const OUTAGE_POLL_MAX_MS = 5_000;
 
 /**
  * The local queue's worker, in the server's own process. It runs while the queue holds jobs (sleeping until
@@ -140,6 +142,7 @@ export class LocalWorker<T> implements JobQueue<T> {
   }
 
   private async loop(): Promise<void> {
+    let failures = 0;
     while (!this.stopped) {
       let db: Db;
       let waitMs: number | undefined;
@@ -152,14 +155,20 @@ export class LocalWorker<T> implements JobQueue<T> {
           this.run(db, job);
         }
         waitMs = await nextJobInMs(db, this.options.queue);
+        failures = 0;
       } catch (error) {
-        // The database is away (or closed: a test ended): stop; the next send or start resumes.
-        logger.warn('local queue: worker stopped', { error });
-        return;
+        // The database is away (an outage, a restart): keep trying, more slowly, so the jobs taken before
+        // it and those queued meanwhile are processed as soon as it is back.
+        failures++;
+        logger.warn('local queue: the database is unavailable', { error, failures });
+        waitMs = Math.min(OUTAGE_POLL_MAX_MS, 100 * 2 ** Math.min(failures, 6));
       }
       if (waitMs === undefined && this.active === 0) return;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(IDLE_POLL_MS, Math.max(1, waitMs ?? IDLE_POLL_MS)));
+        const timer = setTimeout(
+          resolve,
+          failures ? waitMs! : Math.min(IDLE_POLL_MS, Math.max(1, waitMs ?? IDLE_POLL_MS)),
+        );
         timer.unref();
         this.wakeUp = () => {
           clearTimeout(timer);
