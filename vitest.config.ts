@@ -12,8 +12,8 @@ export default defineConfig({
     maxWorkers: 2,
     setupFiles: ['test/setup-env.ts'],
     testTimeout: 60_000,
-    // Jest's one timeout also bounded the hooks (starting databases, servers, synthesising stacks).
-    hookTimeout: 60_000,
+    // Hooks start databases, servers and synthesise whole CDK apps: a loaded 2-core machine needs minutes.
+    hookTimeout: 180_000,
     // Values in `it.each` titles in full, as Jest wrote them (the default cuts them at 40 characters).
     taskTitleValueFormatTruncate: 1_000,
   },
