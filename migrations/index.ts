@@ -26,9 +26,9 @@ export const migrations: Record<string, Migration> = {
   '2026_12_01_0007_refresh_grace': refreshGrace,
   '2026_12_01_0008_orphan_interactions': orphanInteractions,
   '2026_12_01_0009_action_details_text': actionDetailsText,
+  '2026_12_01_0010_utterances_queue': utterancesQueue,
   '2026_12_01_0020_memories': memories,
   '2026_12_01_0021_embeddings': embeddings,
-  '2026_12_01_0010_utterances_queue': utterancesQueue,
   '2026_12_01_0030_speaker_embeddings': speakerEmbeddings,
   '2026_12_01_0040_history_indexes': historyIndexes,
 };
