@@ -24,13 +24,14 @@ const SETTLE_MS = 400;
 process.env.ARBITRATION_SETTLE_MS = String(SETTLE_MS);
 process.env.MIRA_STORAGE_DIR = join((await import('node:os')).tmpdir(), `mira-bench-audio-${process.pid}`);
 const { reply, startFakeGemini } = await import('../test/helpers/fake-gemini');
-const { multipart } = await import('../test/helpers/http');
 const fake = await startFakeGemini();
 fake.respondWith(() =>
   reply.json({ text: 'Benchmark utterance', language: 'en', entities: [], topics: ['bench'], sentiment: 0 }),
 );
 process.env.GEMINI_API_KEY = 'bench-key';
 process.env.GEMINI_BASE_URL = fake.url;
+// The request helpers load every context, which reads the configuration: only now that Gemini is set.
+const { multipart } = await import('../test/helpers/http');
 
 const { startBenchApi } = await import('./harness');
 const { setLocalRealtimeTransport } = await import('../shared/realtime/publisher');
