@@ -1,5 +1,4 @@
 import {
-  FunctionCallingConfigMode,
   type Content,
   type GenerateContentConfig,
   type GenerateContentResponse,
@@ -16,6 +15,7 @@ import {
   type CommandRequest,
   type Tool,
   type ToolCallRecord,
+  toolSettings,
 } from './gemini';
 import { recordModelFailure, recordModelSuccess } from './health';
 
@@ -73,21 +73,7 @@ export async function* streamCommand(
   const configuration: GenerateContentConfig = {
     systemInstruction: request.systemPrompt ?? DEFAULT_COMMAND_PROMPT,
     abortSignal: deadline,
-    ...(request.tools.length
-      ? {
-          tools: [
-            {
-              functionDeclarations: request.tools.map((tool) => ({
-                name: tool.name,
-                description: tool.description,
-                parametersJsonSchema: tool.parameters,
-              })),
-            },
-          ],
-          toolConfig: { functionCallingConfig: { mode: FunctionCallingConfigMode.AUTO } },
-          automaticFunctionCalling: { disable: true },
-        }
-      : {}),
+    ...toolSettings(request.tools),
   };
   const toolCalls: ToolCallRecord[] = [];
   let reply = '';

@@ -259,6 +259,27 @@ function parseStructured<T extends z.ZodType>(
 // Commands with function calling
 
 /** A tool the model may call. `parameters` is a JSON schema of an object. */
+/**
+ * The request settings that offer `tools` to the model: declared by their JSON schemas, called when the
+ * model decides, and run by us turn by turn (the SDK's automatic calling is off). None without tools.
+ */
+export function toolSettings(tools: readonly Tool[]): GenerateContentConfig {
+  if (tools.length === 0) return {};
+  return {
+    tools: [
+      {
+        functionDeclarations: tools.map((tool) => ({
+          name: tool.name,
+          description: tool.description,
+          parametersJsonSchema: tool.parameters,
+        })),
+      },
+    ],
+    toolConfig: { functionCallingConfig: { mode: FunctionCallingConfigMode.AUTO } },
+    automaticFunctionCalling: { disable: true },
+  };
+}
+
 export interface Tool {
   name: string;
   description: string;
@@ -342,21 +363,7 @@ export async function runCommand(request: CommandRequest): Promise<CommandResult
     systemInstruction: request.systemPrompt ?? DEFAULT_COMMAND_PROMPT,
     ...generationSettings(settings.model, 'command'),
     abortSignal: deadline,
-    ...(request.tools.length
-      ? {
-          tools: [
-            {
-              functionDeclarations: request.tools.map((tool) => ({
-                name: tool.name,
-                description: tool.description,
-                parametersJsonSchema: tool.parameters,
-              })),
-            },
-          ],
-          toolConfig: { functionCallingConfig: { mode: FunctionCallingConfigMode.AUTO } },
-          automaticFunctionCalling: { disable: true },
-        }
-      : {}),
+    ...toolSettings(request.tools),
   };
   const toolCalls: ToolCallRecord[] = [];
 
