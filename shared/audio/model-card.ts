@@ -12,42 +12,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { config } from '../config';
+import type { SpeakerPolicy } from '../domain/speaker-match';
 import { unit, type Cohort } from '../domain/speaker-score';
 import { speakerModelPath } from './models';
 
 /** What decides who spoke, for one model; network settings override each value (see speakerPolicy). */
-export interface SpeakerCalibration {
-  /** 'as-norm' with a cohort; 'cosine' without one (the scores below are then raw cosines). */
-  score: 'as-norm' | 'cosine';
-  /** A person is attributed from this score (best candidate), on a clean utterance. */
-  acceptScore: number;
-  /** The stricter score for a degraded utterance (short, noisy or clipped). */
-  degradedAcceptScore: number;
-  /** Best minus second-best person: below it the utterance stays unknown. */
-  minMargin: number;
-  /** A match adds an enrolment embedding from this score (and only from a clean utterance). */
-  updateScore: number;
-  /** An unknown voice joins a provisional cluster from this score. */
-  clusterScore: number;
-  /** Clusters merge, and persons are proposed for merging, from this score. */
-  mergeScore: number;
-  /** Raw cosine below which nothing matches whatever the normalised score. */
-  cosineFloor: number;
-  /** Voiced speech (VAD) an utterance needs to be clean. */
-  minVoicedSeconds: number;
-  /** SNR (dB) an utterance needs to be clean. */
-  minSnrDb: number;
-  /** Share of clipped samples above which an utterance is degraded. */
-  maxClippingRatio: number;
-  /** Voiced speech an enrolment sample needs. */
-  enrolMinVoicedSeconds: number;
-  /** Confident voiced speech a provisional cluster needs before it becomes a person... */
-  newPersonSeconds: number;
-  /** ...across at least this many utterances. */
-  newPersonUtterances: number;
-  /** Enrolment embeddings kept per person (samples from enrolment are kept first). */
-  maxEmbeddingsPerPerson: number;
-}
+export type SpeakerCalibration = SpeakerPolicy;
 
 export interface SpeakerModelCard {
   model: string;
