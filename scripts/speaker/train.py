@@ -20,6 +20,7 @@ torch.set_num_threads(2)
 torch.manual_seed(0)
 BATCH = 64
 MARGIN = 0.2
+CHECKPOINT_STEPS = 250
 
 
 def main():
@@ -44,6 +45,17 @@ def main():
         if os.path.exists(summary_path):
             summary = json.load(open(summary_path))
     opt = torch.optim.Adam(list(model.parameters()) + list(head.parameters()), lr=2e-3, weight_decay=2e-5)
+
+    def save(steps_done, minutes_done, loss, acc):
+        """Checkpoints so a stopped run (the session's end, a crash) keeps what it learnt and can resume."""
+        torch.save(model.state_dict(), os.path.join(data_dir, "model.pt"))
+        torch.save(head.state_dict(), os.path.join(data_dir, "head.pt"))
+        done = dict(summary, steps=summary["steps"] + steps_done,
+                    minutes=round(summary["minutes"] + minutes_done, 1),
+                    finalLoss=round(loss.item(), 3), finalTrainAccuracy=round(acc.item(), 3))
+        with open(summary_path, "w") as f:
+            json.dump(done, f)
+
     rng = np.random.default_rng(0)
     budget = minutes * 60
     start = time.time()
@@ -84,14 +96,9 @@ def main():
         if step % 25 == 0:
             print(f"step {step} {elapsed / 60:.1f} min loss {loss.item():.3f} acc {acc.item():.3f} "
                   f"margin {margin:.2f}", flush=True)
-    torch.save(model.state_dict(), os.path.join(data_dir, "model.pt"))
-    torch.save(head.state_dict(), os.path.join(data_dir, "head.pt"))
-    summary["steps"] += step
-    summary["minutes"] = round(summary["minutes"] + (time.time() - start) / 60, 1)
-    summary["finalLoss"] = round(loss.item(), 3)
-    summary["finalTrainAccuracy"] = round(acc.item(), 3)
-    with open(summary_path, "w") as f:
-        json.dump(summary, f)
+        if step % CHECKPOINT_STEPS == 0:
+            save(step, (time.time() - start) / 60, loss, acc)
+    save(step, (time.time() - start) / 60, loss, acc)
     print(f"saved after {step} steps", flush=True)
 
 
