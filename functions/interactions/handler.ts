@@ -1,4 +1,8 @@
+import { warmUpAudioModelsInLambda } from '../../shared/audio/warm-up';
 import { createHandler } from '../../shared/http/pipeline';
 import { interactionRoutes } from './routes';
 
 export const handler = createHandler(interactionRoutes);
+
+// The first upload of a cold instance should not wait for the model sessions: see shared/audio/warm-up.ts.
+warmUpAudioModelsInLambda();

@@ -1,4 +1,5 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { warmUpAudioModelsInLambda } from '../../shared/audio/warm-up';
 import { config } from '../../shared/config';
 import { logger } from '../../shared/observability';
 import { processJob, utteranceQueue, type UtteranceJob } from '../interactions/worker';
@@ -12,6 +13,9 @@ import { processJob, utteranceQueue, type UtteranceJob } from '../interactions/w
  * maxReceiveCount (`QUEUE_MAX_ATTEMPTS`) moves it to the dead-letter queue. The last delivery marks the
  * utterance failed (and tells the device) instead of failing again.
  */
+// The first job of a cold instance should not wait for the model sessions: see shared/audio/warm-up.ts.
+warmUpAudioModelsInLambda();
+
 export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
   const { maxAttempts } = config().pipeline;
   // The records of a batch at once: each is its own utterance (or batch), and the model calls overlap.
