@@ -9,7 +9,7 @@ import './quiet-env';
 import { openBenchDb } from './bench-db';
 import { seedHistory } from './history';
 import { loadNote, report } from './load';
-import { capturingDb, distinct, exerciseApi, planStatement } from './query-plans';
+import { capturingDb, distinct, exerciseApi, planStatement, sendThrough } from './query-plans';
 
 if (!process.env.DATABASE_URL) {
   console.log('skipped: set DATABASE_URL to a PostgreSQL server');
@@ -21,18 +21,9 @@ const capture = capturingDb(bench.url!);
 const { setDb } = await import('../shared/db/client');
 setDb(capture.db);
 const { contexts, defaultContextName } = await import('../functions/contexts');
-const { LocalDispatcher, toApiGatewayEvent } = await import('../local/dispatch');
+const { LocalDispatcher } = await import('../local/dispatch');
 const dispatcher = new LocalDispatcher(contexts, defaultContextName);
-const send = (method: string, url: string, body?: unknown) =>
-  dispatcher.invoke(
-    toApiGatewayEvent({
-      method,
-      url,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(body)),
-    }),
-  );
-await exerciseApi(capture, send, history);
+await exerciseApi(capture, sendThrough(dispatcher), history);
 
 console.log(
   `${history.interactions} interactions, ${history.persons} persons, ${history.conversations} conversations; ${loadNote()}`,

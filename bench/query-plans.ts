@@ -7,6 +7,7 @@
  */
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { toApiGatewayEvent, type LocalDispatcher } from '../local/dispatch';
 import type { Database } from '../shared/db/types';
 import type { History } from './history';
 
@@ -109,6 +110,19 @@ type Send = (
   url: string,
   body?: unknown,
 ) => Promise<{ statusCode?: number; body?: string; headers?: Record<string, unknown> }>;
+
+/** `Send` through the local dispatcher (the Middy pipeline of every context), with a JSON body when given. */
+export const sendThrough =
+  (dispatcher: LocalDispatcher): Send =>
+  (method, url, body) =>
+    dispatcher.invoke(
+      toApiGatewayEvent({
+        method,
+        url,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(body)),
+      }),
+    );
 
 /**
  * The requests a household's apps make, each once, against the seeded history: the statements they

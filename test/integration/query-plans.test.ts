@@ -5,10 +5,11 @@ import {
   distinct,
   exerciseApi,
   planStatement,
+  sendThrough,
   type CapturedStatement,
 } from '../../bench/query-plans';
 import { contexts, defaultContextName } from '../../functions/contexts';
-import { LocalDispatcher, toApiGatewayEvent } from '../../local/dispatch';
+import { LocalDispatcher } from '../../local/dispatch';
 import { setDb } from '../../shared/db/client';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 
@@ -29,19 +30,7 @@ describe.skipIf(!process.env.DATABASE_URL)('query plans on a long history (Postg
     capture = capturingDb(database.url!);
     setDb(capture.db);
     const dispatcher = new LocalDispatcher(contexts, defaultContextName);
-    await exerciseApi(
-      capture,
-      (method, url, body) =>
-        dispatcher.invoke(
-          toApiGatewayEvent({
-            method,
-            url,
-            headers: body === undefined ? {} : { 'content-type': 'application/json' },
-            body: body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(body)),
-          }),
-        ),
-      history,
-    );
+    await exerciseApi(capture, sendThrough(dispatcher), history);
     statements = distinct(capture.statements).filter((s) => s.label !== 'setup');
   }, 60_000);
 

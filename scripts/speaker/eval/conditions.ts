@@ -4,6 +4,8 @@
  * the evaluation does not grade the model on the exact transforms it was trained on.
  */
 import { resample } from '../../../shared/audio';
+// The tests' seeded generator, so every run degrades the same way.
+import { prng } from '../../../test/helpers/audio';
 
 export const CONDITIONS = [
   'clean',
@@ -20,25 +22,13 @@ export type Condition = (typeof CONDITIONS)[number];
 
 const FS = 16000;
 
-/** Mulberry32: a small seeded generator, so every run degrades the same way. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function gaussian(rand: () => number): number {
   return Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
 }
 
 /** Pink noise (Paul Kellet's filter): the spectrum of a fridge, a fan or a street behind a window. */
 function pinkNoise(n: number, seed: number): Float32Array {
-  const rand = random(seed);
+  const rand = prng(seed);
   const out = new Float32Array(n);
   let b0 = 0,
     b1 = 0,
@@ -71,7 +61,7 @@ function addNoise(x: Float32Array, snrDb: number, seed: number): Float32Array {
 
 /** A room: direct sound, early reflections and an exponential diffuse tail of the given RT60. */
 function roomImpulse(rt60: number, seed: number): Float32Array {
-  const rand = random(seed);
+  const rand = prng(seed);
   const h = new Float32Array(Math.round(rt60 * FS));
   for (let i = Math.round(0.005 * FS); i < h.length; i++)
     h[i] = 0.4 * gaussian(rand) * Math.exp((-6.9 * i) / (rt60 * FS));
