@@ -198,21 +198,6 @@ export interface StreamQualityTable {
   last_update: CreatedAt;
 }
 
-export type UtteranceClaimStatus = 'processing' | 'stored' | 'superseded' | 'released';
-
-export interface UtteranceClaimTable {
-  id: Generated<string>;
-  network_id: string;
-  client_id: string;
-  captured_at: Timestamp;
-  score: number;
-  status: Generated<UtteranceClaimStatus>;
-  superseded_by: string | null;
-  interaction_id: string | null;
-  created_at: CreatedAt;
-  updated_at: CreatedAt;
-}
-
 export type UtteranceStatus = 'accepted' | 'processing' | 'stored' | 'dropped' | 'failed';
 
 export interface UtteranceTable {
@@ -328,7 +313,6 @@ export interface Database {
   idempotency_records: IdempotencyRecordTable;
   actions: ActionTable;
   stream_quality: StreamQualityTable;
-  utterance_claims: UtteranceClaimTable;
   utterances: UtteranceTable;
   queue_jobs: QueueJobTable;
   realtime_connections: RealtimeConnectionTable;
