@@ -13,6 +13,7 @@ import * as utterancesQueue from './2026_12_01_0010_utterances_queue';
 import * as speakerEmbeddings from './2026_12_01_0030_speaker_embeddings';
 import * as historyIndexes from './2026_12_01_0040_history_indexes';
 import * as dropUtteranceClaims from './2026_12_02_0011_drop_utterance_claims';
+import * as audioUploads from './2026_12_02_0012_audio_uploads';
 
 /**
  * Every migration, by its sortable name. A static map because an esbuild bundle has no migrations folder
@@ -33,6 +34,7 @@ export const migrations: Record<string, Migration> = {
   '2026_12_01_0030_speaker_embeddings': speakerEmbeddings,
   '2026_12_01_0040_history_indexes': historyIndexes,
   '2026_12_02_0011_drop_utterance_claims': dropUtteranceClaims,
+  '2026_12_02_0012_audio_uploads': audioUploads,
 };
 
 export const staticMigrationProvider: MigrationProvider = {

@@ -190,10 +190,19 @@ async function guarded(db: Db, utterance: Utterance, delivery: Delivery<unknown>
   }
 }
 
+/** The longest recording an upload (`POST P/uploads`) may hold; an upload in the body: the audio package's 60 s. */
+export const UPLOAD_MAX_SECONDS = 300;
+
 async function analyseStored(utterance: Utterance): Promise<AudioAnalysis> {
   const bytes = utterance.audio_key ? await audioStorage().get(utterance.audio_key) : undefined;
   if (!bytes) throw new Error(`The audio of utterance ${utterance.id} is no longer stored`);
-  return analyzeAudio(bytes, { rawPcm16: utterance.raw_pcm16, pcm16Fallback: true });
+  // Accept checked the copy against its own bounds (a registered upload's are the larger ones).
+  return analyzeAudio(bytes, {
+    rawPcm16: utterance.raw_pcm16,
+    pcm16Fallback: true,
+    maxBytes: Math.max(bytes.length, 1),
+    maxSeconds: UPLOAD_MAX_SECONDS,
+  });
 }
 
 async function processWinner(db: Db, utterance: Utterance): Promise<void> {

@@ -198,6 +198,21 @@ export interface StreamQualityTable {
   last_update: CreatedAt;
 }
 
+/** An upload URL handed out by `POST P/uploads` (migration 2026_12_02_0012). */
+export interface AudioUploadTable {
+  id: string;
+  network_id: string;
+  client_id: string;
+  audio_key: string;
+  content_type: string;
+  size_bytes: number;
+  captured_at: NullableTimestamp;
+  token_hash: string | null;
+  expires_at: Timestamp;
+  received_at: NullableTimestamp;
+  created_at: CreatedAt;
+}
+
 export type UtteranceStatus = 'accepted' | 'processing' | 'stored' | 'dropped' | 'failed';
 
 export interface UtteranceTable {
@@ -314,6 +329,7 @@ export interface Database {
   actions: ActionTable;
   stream_quality: StreamQualityTable;
   utterances: UtteranceTable;
+  audio_uploads: AudioUploadTable;
   queue_jobs: QueueJobTable;
   realtime_connections: RealtimeConnectionTable;
   episodic_memories: EpisodicMemoryTable;
@@ -373,3 +389,4 @@ export type Action = Selectable<ActionTable>;
 export type StreamQuality = Selectable<StreamQualityTable>;
 export type EpisodicMemory = Selectable<EpisodicMemoryTable>;
 export type Utterance = Selectable<UtteranceTable>;
+export type AudioUpload = Selectable<AudioUploadTable>;
