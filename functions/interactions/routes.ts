@@ -41,6 +41,7 @@ import {
   registerUpload,
   registerUtterance,
   type BatchPart,
+  type RegisterAnswer,
 } from './register';
 import { createUpload } from './uploads';
 import { toUtteranceStatus } from './utterances';
@@ -49,6 +50,12 @@ import { inferenceRoute } from './inference';
 import { recordInteraction } from './service';
 
 const tag = 'Interactions';
+
+const asHttpResult = (answer: RegisterAnswer) => ({
+  statusCode: answer.statusCode,
+  body: answer.body,
+  headers: answer.replayed ? { 'Idempotent-Replayed': 'true' } : undefined,
+});
 
 /** What accepting a recording can refuse, on every route that takes one (register, batch). */
 const acceptedAudioErrors: ErrorCode[] = [
@@ -162,15 +169,10 @@ export const interactionRoutes: RouteDefinition[] = [
           `The session token is for client ${session.clientId}, not ${clientId}`,
           'INVALID_SESSION_TOKEN',
         );
-      // A registered upload names its client itself.
-      if (!clientId && !form?.upload_id)
-        throw validationError('client_id is required', [
-          { path: raw ? 'query.client_id' : 'body.client_id', message: 'Required' },
-        ]);
       const capturedAt = form?.captured_at ?? query.captured_at;
-      const respondAsync = /\brespond-async\b/i.test(headers.prefer ?? '');
       if (form?.upload_id) {
-        // A recording PUT to storage beforehand (POST P/uploads): always answered once accepted.
+        // A recording PUT to storage beforehand (POST P/uploads), which names its client: always answered
+        // once accepted.
         const answer = await registerUpload(db, {
           networkId,
           uploadId: form.upload_id,
@@ -178,12 +180,13 @@ export const interactionRoutes: RouteDefinition[] = [
           capturedAt: capturedAt ? new Date(capturedAt) : undefined,
           transcript: form.transcript,
         });
-        return {
-          statusCode: answer.statusCode,
-          body: answer.body,
-          headers: answer.replayed ? { 'Idempotent-Replayed': 'true' } : undefined,
-        };
+        return asHttpResult(answer);
       }
+      if (!clientId)
+        throw validationError('client_id is required', [
+          { path: raw ? 'query.client_id' : 'body.client_id', message: 'Required' },
+        ]);
+      const respondAsync = /\brespond-async\b/i.test(headers.prefer ?? '');
       const answer = await registerUtterance(db, {
         networkId: networkId,
         clientId,
@@ -197,11 +200,7 @@ export const interactionRoutes: RouteDefinition[] = [
         async: scope === 'token' || respondAsync,
       });
       if (scope === 'token' && !respondAsync) return noContent();
-      return {
-        statusCode: answer.statusCode,
-        body: answer.body,
-        headers: answer.replayed ? { 'Idempotent-Replayed': 'true' } : undefined,
-      };
+      return asHttpResult(answer);
     },
   }),
   defineRoute({
