@@ -31,8 +31,10 @@ import {
   markFailed,
   markStored,
   recordAnswer,
+  listBeaten,
   releaseLease,
   replaceInteractionCopy,
+  reviveRunnerUp,
   type Rival,
 } from '../../shared/db/repositories/utterances';
 import { inTransaction } from '../../shared/db/transaction';
@@ -126,14 +128,37 @@ async function processCopy(db: Db, id: string, delivery: Delivery<unknown>): Pro
   }
 }
 
-/** A lost copy: its audio is no longer needed; a winner already stored learns that this device heard it too. */
+/**
+ * A lost copy: a winner already stored learns that this device heard it too. Its audio goes once the
+ * winner is stored (here, or by the winner's worker when it stores): until then it may be revived.
+ */
 async function dropped(db: Db, id: string, winner: Rival) {
   await appendHeardBy(db, id, winner.id).catch((error: unknown) => logger.warn('heard_by', { error }));
   const copy = await findUtteranceById(db, id);
-  if (copy?.audio_key)
-    await audioStorage()
-      .delete(copy.audio_key)
-      .catch(() => undefined);
+  const winnerNow = await findUtteranceById(db, winner.id);
+  if (copy?.audio_key && winnerNow?.status === 'stored') await deleteAudio(copy.audio_key);
+}
+
+const deleteAudio = (key: string) =>
+  audioStorage()
+    .delete(key)
+    .catch(() => undefined);
+
+/** Failures of a winner's own audio (gone from storage, undecodable): another copy of it may do. */
+const ownAudioFailures = new WeakSet<object>();
+
+/**
+ * The winner failed for good on its own audio: the next-best copy of the utterance is processed instead
+ * (the user spoke; one device's upload should not lose it). Not after a model failure: the next copy
+ * says the same words to the same model, and would only be one more call.
+ */
+async function processRunnerUp(db: Db, failed: Utterance, error: unknown): Promise<void> {
+  if (!(error instanceof Object) || !ownAudioFailures.has(error)) return;
+  const next = await reviveRunnerUp(db, failed.id, BETTER_STREAM_MESSAGE);
+  if (!next) return;
+  countMetric('UtterancesRevived');
+  logger.info('utterance revived', { failedId: failed.id, utteranceId: next.id, clientId: next.client_id });
+  await utteranceQueue().send({ kind: 'utterance', utteranceId: next.id });
 }
 
 /**
@@ -183,10 +208,8 @@ async function guarded(db: Db, utterance: Utterance, delivery: Delivery<unknown>
       detail: failure.message,
       body: failure.toBody(),
     });
-    if (utterance.audio_key)
-      await audioStorage()
-        .delete(utterance.audio_key)
-        .catch(() => undefined);
+    if (utterance.audio_key) await deleteAudio(utterance.audio_key);
+    await processRunnerUp(db, utterance, error);
   }
 }
 
@@ -208,7 +231,10 @@ async function analyseStored(utterance: Utterance): Promise<AudioAnalysis> {
 async function processWinner(db: Db, utterance: Utterance): Promise<void> {
   const network = await findNetwork(db, utterance.network_id);
   if (!network) return; // deleted meanwhile (its rows went with it)
-  const analysis = await analyseStored(utterance);
+  const analysis = await analyseStored(utterance).catch((error: unknown) => {
+    if (error instanceof Object) ownAudioFailures.add(error);
+    throw error;
+  });
   // Transcript: the client's own, or ONE Gemini call that transcribes and enriches.
   const { enrichment, source } = await transcript(utterance.transcript, analysis);
   if (!enrichment.text.trim()) {
@@ -226,10 +252,9 @@ async function processWinner(db: Db, utterance: Utterance): Promise<void> {
     wakeSettings,
     settings,
   });
-  if (utterance.audio_key)
-    await audioStorage()
-      .delete(utterance.audio_key)
-      .catch(() => undefined);
+  // Stored: neither its audio nor that of the copies it beat (kept for a revival) is needed any more.
+  for (const key of [utterance.audio_key, ...(await listBeaten(db, utterance.id)).map((c) => c.audio_key)])
+    if (key) await deleteAudio(key);
   await announce(db, utterance, stored);
 }
 

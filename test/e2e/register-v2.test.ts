@@ -10,6 +10,7 @@ import { listDeadJobs } from '../../shared/db/repositories/queue-jobs';
 import { addMember } from '../../shared/db/repositories/members';
 import { addRealtimeConnection } from '../../shared/db/repositories/realtime';
 import { setLocalRealtimeTransport } from '../../shared/realtime/publisher';
+import { audioStorage } from '../../shared/storage';
 import { encodeWav, fixture, whiteNoise } from '../helpers/audio';
 import { useTestDatabase } from '../helpers/db';
 import { expectError } from '../helpers/expect-error';
@@ -181,6 +182,54 @@ describe('register v2: the settle window', () => {
     });
     expect((interaction.metadata as any).heard_by.map((c: any) => c.client_id)).toEqual(['kitchen', 'phone']);
     expect(fake.requests).toHaveLength(2);
+  });
+});
+
+describe('register v2: a winner that fails', () => {
+  // Long enough for both accepts (and the test's change to the winner's audio) inside the window.
+  beforeEach(async () => {
+    process.env.QUEUE_MAX_ATTEMPTS = '1';
+    resetConfig();
+    await database.db
+      .updateTable('networks')
+      .set({ settings: JSON.stringify({ arbitration_settle_ms: 5_000 }) })
+      .where('id', '=', networkId)
+      .execute();
+  });
+  const async = { prefer: 'respond-async' };
+
+  it("processes the next-best copy when the winner's own audio is lost, with one model call", async () => {
+    fake.respondWith(() => reply.json(enrichment('Lights off please')));
+    const [better, worse] = await Promise.all([
+      send(clean, 'kitchen', at(0), async),
+      send(noisy, 'phone', at(0), async),
+    ]);
+    expect([better.status, worse.status]).toEqual([202, 202]);
+    // The winner's audio is gone from storage (an expired object, a failed disk) before it is processed.
+    await audioStorage().delete(`${networkId}/${better.body.utterance_id}`);
+
+    await until(async () => (await status(worse.body.utterance_id)).status === 'stored');
+
+    expect(await status(better.body.utterance_id)).toMatchObject({ status: 'failed' });
+    expect((await rows()).map((r) => [r.client_id, r.text])).toEqual([['phone', 'Lights off please']]);
+    expect(fake.requests).toHaveLength(1);
+    // Stored: the revived copy's audio is not kept (deleted right after the commit).
+    await until(async () => !(await audioStorage().get(`${networkId}/${worse.body.utterance_id}`)));
+  });
+
+  it('does not revive a copy when the model failed: the same words would fail the same way', async () => {
+    fake.respondWith(() => reply.error(500));
+    const [better, worse] = await Promise.all([
+      send(clean, 'kitchen', at(0), async),
+      send(noisy, 'phone', at(0), async),
+    ]);
+
+    await until(async () => (await status(better.body.utterance_id)).status === 'failed');
+
+    expect(await status(worse.body.utterance_id)).toMatchObject({ status: 'dropped' });
+    // One delivery, with the SDK's 3 attempts; no call for the dropped copy.
+    expect(fake.requests).toHaveLength(3);
+    expect(await rows()).toHaveLength(0);
   });
 });
 
