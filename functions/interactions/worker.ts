@@ -35,6 +35,7 @@ import {
   releaseLease,
   replaceInteractionCopy,
   reviveRunnerUp,
+  saveEnrichment,
   type Rival,
 } from '../../shared/db/repositories/utterances';
 import { inTransaction } from '../../shared/db/transaction';
@@ -236,7 +237,7 @@ async function processWinner(db: Db, utterance: Utterance): Promise<void> {
     throw error;
   });
   // Transcript: the client's own, or ONE Gemini call that transcribes and enriches.
-  const { enrichment, source } = await transcript(utterance.transcript, analysis);
+  const { enrichment, source } = await transcript(db, utterance, analysis);
   if (!enrichment.text.trim()) {
     countMetric('NoSpeech');
     throw noSpeech('No intelligible speech was found in the audio');
@@ -259,19 +260,25 @@ async function processWinner(db: Db, utterance: Utterance): Promise<void> {
 }
 
 async function transcript(
-  clientTranscript: string | null,
+  db: Db,
+  utterance: Utterance,
   analysis: AudioAnalysis,
 ): Promise<{ enrichment: Enrichment | ClientTranscript; source: 'client' | 'gemini' }> {
+  const clientTranscript = utterance.transcript;
   if (clientTranscript) {
     return {
       enrichment: { text: clientTranscript, language: null, entities: [], topics: [], sentiment: null },
       source: 'client',
     };
   }
+  if (utterance.enrichment) return { enrichment: utterance.enrichment as Enrichment, source: 'gemini' };
   const start = performance.now();
   try {
     // Speech segments only: less to upload and nothing for the model to hallucinate on.
     const enrichment = await transcribeAndEnrich(speechOnly(analysis.samples, analysis.vad.segments));
+    // Kept before anything else can fail: a retry of this delivery (the storing transaction failed, the
+    // worker died) stores this answer instead of asking the model again.
+    await saveEnrichment(db, utterance.id, enrichment);
     return { enrichment, source: 'gemini' };
   } finally {
     metrics.addMetric('GeminiTranscriptionLatency', MetricUnit.Milliseconds, elapsed(start));

@@ -237,6 +237,8 @@ export interface UtteranceTable {
   idempotency_key: string | null;
   fingerprint: string | null;
   batch_id: string | null;
+  /** The model's answer, kept once it came (migration 2026_12_02_0013): a retry does not call again. */
+  enrichment: Json<JsonObject> | null;
   created_at: CreatedAt;
   updated_at: CreatedAt;
 }

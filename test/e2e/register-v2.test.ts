@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { localUtteranceWorker } from '../../functions/interactions/worker';
 import { handler as workerHandler } from '../../functions/worker/handler';
@@ -259,6 +260,37 @@ describe('register v2: the queue and its worker', () => {
 
     expect((await rows()).map((r) => r.text)).toEqual(['Back after the crash']);
     expect(fake.requests).toHaveLength(2);
+  });
+
+  it('does not call the model again when a delivery fails after the model answered', async () => {
+    process.env.QUEUE_RETRY_BASE_MS = '50';
+    resetConfig();
+    fake.respondWith(() => reply.json(enrichment('Stored on the second try')));
+    // The storing transaction fails (as on a database fault) until the constraint goes.
+    await sql`ALTER TABLE interactions ADD CONSTRAINT fails_once CHECK (text <> 'Stored on the second try')`.execute(
+      database.db,
+    );
+    try {
+      const accepted = await send(clean, 'kitchen', at(0), { prefer: 'respond-async' });
+      const id = accepted.body.utterance_id;
+      const job = () =>
+        database.db
+          .selectFrom('queue_jobs')
+          .select('attempts')
+          .where('body', '@>', JSON.stringify({ utteranceId: id }));
+      await until(
+        async () => ((await job().executeTakeFirst())?.attempts ?? 0) >= 1 && fake.requests.length === 1,
+      );
+      await until(async () => (await job().executeTakeFirst()) !== undefined);
+    } finally {
+      await sql`ALTER TABLE interactions DROP CONSTRAINT fails_once`.execute(database.db);
+    }
+
+    await until(async () => (await rows()).length === 1);
+    const [copy] = await database.db.selectFrom('utterances').selectAll().execute();
+    expect(copy.attempts).toBeGreaterThanOrEqual(2);
+    expect((await rows()).map((r) => r.text)).toEqual(['Stored on the second try']);
+    expect(fake.requests).toHaveLength(1);
   });
 
   it('retries a failing transcription, then marks the utterance failed, tells the device and stores nothing', async () => {

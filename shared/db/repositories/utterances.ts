@@ -334,6 +334,15 @@ export async function recordAnswer(
     .execute();
 }
 
+/** The model's answer for a winner, kept before storing: a retried delivery reuses it. */
+export async function saveEnrichment(db: Executor, id: string, enrichment: JsonObject): Promise<void> {
+  await db
+    .updateTable('utterances')
+    .set({ enrichment: JSON.stringify(enrichment), updated_at: sql`now()` })
+    .where('id', '=', id)
+    .execute();
+}
+
 /** A failed attempt: the lease goes at once, so the next delivery need not wait for it to run out. */
 export async function releaseLease(db: Executor, id: string): Promise<void> {
   await db
