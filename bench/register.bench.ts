@@ -126,7 +126,16 @@ async function scenario(concurrent: number, rounds: number) {
 for (let i = 0; i < 3; i++) await utterance(devices[0]);
 await scenario(1, 30);
 await scenario(DEVICES, 3);
-console.log(`model calls: ${fake.requests.length} (one per utterance: ${n})`);
+// Only transcriptions carry audio; the rest are other features' calls (a conversation that ends is
+// summarised, stored texts get embeddings), which an utterance-count comparison must not include.
+const carriesAudio = (body: unknown) => JSON.stringify(body).includes('"mimeType":"audio/');
+const transcriptions = fake.generations().filter((r) => carriesAudio(r.body)).length;
+const others = fake.requests.length - transcriptions;
+console.log(
+  `model calls: ${transcriptions} transcriptions (one per utterance: ${n}), ${others} others ` +
+    `(${fake.generations().length - transcriptions} generations such as conversation summaries, ` +
+    `${fake.requests.length - fake.generations().length} embeddings)`,
+);
 setLocalRealtimeTransport(undefined);
 const { localUtteranceWorker } = await import('../functions/interactions/worker');
 await localUtteranceWorker().stop();

@@ -13,6 +13,7 @@ import { errorBody, type ErrorCode } from '../shared/errors';
 import { localUtteranceWorker } from '../functions/interactions/worker';
 import { LocalDispatcher, toApiGatewayEvent } from './dispatch';
 import { attachLocalRealtime, REALTIME_PATH } from './realtime';
+import { localUpload } from './uploads';
 import { unavailableDb, waitForDatabase } from './startup';
 
 /** The port cannot be listened on; the message is the one line printed before exiting. */
@@ -157,6 +158,9 @@ export async function openLocalServer(options: LocalServerOptions = {}): Promise
       active--;
       if (active === 0) for (const resolve of idle) resolve();
     });
+    // An upload URL of POST P/uploads (S3's presigned PUT in AWS): its own size bound, not the API's.
+    const upload = localUpload(req, res);
+    if (upload) return void upload.catch(() => res.destroy());
     // Bodies are held in memory: past the limit the rest is read and dropped, and the answer is 413.
     const chunks: Buffer[] = [];
     let size = 0;

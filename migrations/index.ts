@@ -12,6 +12,9 @@ import * as embeddings from './2026_12_01_0021_embeddings';
 import * as utterancesQueue from './2026_12_01_0010_utterances_queue';
 import * as speakerEmbeddings from './2026_12_01_0030_speaker_embeddings';
 import * as historyIndexes from './2026_12_01_0040_history_indexes';
+import * as dropUtteranceClaims from './2026_12_02_0011_drop_utterance_claims';
+import * as audioUploads from './2026_12_02_0012_audio_uploads';
+import * as utteranceEnrichment from './2026_12_02_0013_utterance_enrichment';
 
 /**
  * Every migration, by its sortable name. A static map because an esbuild bundle has no migrations folder
@@ -31,6 +34,9 @@ export const migrations: Record<string, Migration> = {
   '2026_12_01_0021_embeddings': embeddings,
   '2026_12_01_0030_speaker_embeddings': speakerEmbeddings,
   '2026_12_01_0040_history_indexes': historyIndexes,
+  '2026_12_02_0011_drop_utterance_claims': dropUtteranceClaims,
+  '2026_12_02_0012_audio_uploads': audioUploads,
+  '2026_12_02_0013_utterance_enrichment': utteranceEnrichment,
 };
 
 export const staticMigrationProvider: MigrationProvider = {

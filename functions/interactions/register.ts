@@ -22,6 +22,7 @@ import {
   requestFingerprint,
 } from '../../shared/db/repositories/idempotency';
 import { findClient, findNetwork } from '../../shared/db/repositories/networks';
+import { findAudioUpload } from '../../shared/db/repositories/uploads';
 import {
   findUtteranceById,
   findUtteranceByKey,
@@ -41,7 +42,7 @@ import { countMetric } from '../../shared/observability';
 import { config } from '../../shared/config';
 import { audioStorage } from '../../shared/storage';
 import { measureCopy } from '../streams/service';
-import { utteranceQueue } from './worker';
+import { UPLOAD_MAX_SECONDS, utteranceQueue } from './worker';
 
 export interface RegisterRequest {
   networkId: string;
@@ -59,6 +60,10 @@ export interface RegisterRequest {
   maxSeconds?: number;
   /** Answer once accepted (token scope, `Prefer: respond-async`) instead of waiting for the outcome. */
   async?: boolean;
+  /** The audio is already in storage under this key (a registered upload): it is not stored again. */
+  storedAudioKey?: string;
+  /** The Idempotency-Key's fingerprint when it is not the request's bytes (a registered upload). */
+  fingerprint?: string;
 }
 
 export interface RegisterAnswer {
@@ -79,11 +84,8 @@ export function settleMsOf(network: Network): number {
   return Number.isInteger(value) && value >= 0 && value <= 10_000 ? value : config().pipeline.settleMs;
 }
 
-/**
- * The network and the client (registered in this network) must exist and be listening, and the upload must
- * be transcribable; refused before any audio work.
- */
-async function admit(db: Db, networkId: string, clientId: string, hasTranscript: boolean) {
+/** The network and the client (registered in this network) must exist and be listening. */
+export async function admitClient(db: Db, networkId: string, clientId: string): Promise<Network> {
   const network = await findNetwork(db, networkId);
   if (!network) throw networkNotFound();
   const client = await findClient(db, networkId, clientId);
@@ -99,6 +101,14 @@ async function admit(db: Db, networkId: string, clientId: string, hasTranscript:
       'CLIENT_DISABLED',
       `The service is disabled for client ${clientId}; enable it to register speech`,
     );
+  return network;
+}
+
+/**
+ * The client must be admitted (above) and the upload transcribable; refused before any audio work.
+ */
+async function admit(db: Db, networkId: string, clientId: string, hasTranscript: boolean) {
+  const network = await admitClient(db, networkId, clientId);
   // Fail fast, before any work: without a model and without the client's transcript nothing can be stored.
   if (!hasTranscript && !isGeminiConfigured())
     throw new TranscriptionUnavailableError(
@@ -152,7 +162,7 @@ async function accept(
   request: RegisterRequest,
 ): Promise<{ utterance: Pick<Utterance, 'id' | 'status'>; replayed: boolean }> {
   const key = request.idempotencyKey;
-  const fingerprint = key ? fingerprintOf(request) : null;
+  const fingerprint = key ? (request.fingerprint ?? fingerprintOf(request)) : null;
   if (key) {
     if (!isValidIdempotencyKey(key)) throw invalidIdempotencyKey();
     const earlier = await findUtteranceByKey(db, request.networkId, key);
@@ -163,8 +173,8 @@ async function accept(
   const { score } = await measure(db, request);
 
   const id = randomUUID();
-  const audioKey = `${request.networkId}/${id}`;
-  await audioStorage().put(audioKey, request.audio);
+  const audioKey = request.storedAudioKey ?? `${request.networkId}/${id}`;
+  if (!request.storedAudioKey) await audioStorage().put(audioKey, request.audio);
   let settleInMs: number;
   try {
     ({ settleInMs } = await insertUtterance(db, {
@@ -181,9 +191,11 @@ async function accept(
       fingerprint,
     }));
   } catch (error) {
-    await audioStorage()
-      .delete(audioKey)
-      .catch(() => undefined);
+    // An upload's object stays: registering it again must find it.
+    if (!request.storedAudioKey)
+      await audioStorage()
+        .delete(audioKey)
+        .catch(() => undefined);
     // The same key at the same moment: the other request's copy is the one.
     if (key && isUniqueViolation(error)) {
       const earlier = await findUtteranceByKey(db, request.networkId, key);
@@ -230,6 +242,67 @@ export async function registerUtterance(db: Db, request: RegisterRequest): Promi
     replayed,
     utteranceId: utterance.id,
   };
+}
+
+export interface UploadRegistration {
+  networkId: string;
+  uploadId: string;
+  /** The client named by the request (form, query or realtime session): it must be the upload's. */
+  clientId?: string;
+  capturedAt?: Date;
+  transcript?: string;
+}
+
+/** Uploads are registered once: the utterance's Idempotency-Key is the upload's id. */
+const uploadKeyOf = (uploadId: string) => `upload:${uploadId}`;
+
+/**
+ * `POST P/interactions/register {upload_id}`: an upload of `POST P/uploads` (functions/interactions/
+ * uploads.ts) whose bytes were PUT to storage goes through the same accept as an upload in the body
+ * (measure, settle, enqueue) and is answered 202 `{utterance_id, status}`. Registering it again answers the
+ * same utterance, whatever became of the upload's object since (the worker deletes it once processed).
+ */
+export async function registerUpload(db: Db, registration: UploadRegistration): Promise<RegisterAnswer> {
+  const { networkId, uploadId } = registration;
+  const upload = await findAudioUpload(db, networkId, uploadId);
+  if (!upload) throw httpError('UPLOAD_NOT_FOUND');
+  if (registration.clientId !== undefined && registration.clientId !== upload.client_id)
+    throw validationError(`Upload ${uploadId} was asked for client ${upload.client_id}`, [
+      { path: 'body.client_id', message: `must be ${upload.client_id}, the upload's client` },
+    ]);
+  const idempotencyKey = uploadKeyOf(uploadId);
+  const fingerprint = requestFingerprint('POST /interactions/register upload', uploadId);
+  const earlier = await findUtteranceByKey(db, networkId, idempotencyKey);
+  const answer = (utterance: Pick<Utterance, 'id' | 'status'>, replayed: boolean): RegisterAnswer => ({
+    statusCode: 202,
+    body: accepted(utterance),
+    replayed,
+    utteranceId: utterance.id,
+  });
+  if (earlier) return answer((await replay(db, earlier, fingerprint)).utterance, true);
+  const audio = await audioStorage().get(upload.audio_key);
+  if (!audio)
+    throw httpError(
+      'UPLOAD_INCOMPLETE',
+      upload.expires_at.getTime() < Date.now()
+        ? `Nothing was uploaded before the upload URL expired (${upload.expires_at.toISOString()}); ask POST P/uploads again`
+        : undefined,
+    );
+  const { utterance, replayed } = await accept(db, {
+    networkId,
+    clientId: upload.client_id,
+    audio,
+    // The bytes say what they are (WAV, MP3, FLAC; anything else is taken as raw PCM16).
+    rawPcm16: false,
+    capturedAt: registration.capturedAt ?? upload.captured_at ?? undefined,
+    transcript: registration.transcript,
+    idempotencyKey,
+    fingerprint,
+    maxBytes: config().pipeline.uploadMaxBytes,
+    maxSeconds: UPLOAD_MAX_SECONDS,
+    storedAudioKey: upload.audio_key,
+  });
+  return answer(utterance, replayed);
 }
 
 /** A failed copy's recorded error, as the HttpError the caller would have got from the old pipeline. */

@@ -12,6 +12,7 @@ import {
   invalidToken,
   httpError,
   validationError,
+  type ErrorCode,
 } from '../../shared/errors';
 import { created, defineRoute, noContent, ok, type RouteDefinition } from '../../shared/http/route';
 import {
@@ -30,14 +31,46 @@ import {
   utteranceAcceptedSchema,
   utteranceParams,
   utteranceStatusSchema,
+  uploadAnswerSchema,
+  uploadBody,
 } from './schemas';
-import { acceptBatch, batchFieldError, MAX_BATCH_PARTS, registerUtterance, type BatchPart } from './register';
+import {
+  acceptBatch,
+  batchFieldError,
+  MAX_BATCH_PARTS,
+  registerUpload,
+  registerUtterance,
+  type BatchPart,
+  type RegisterAnswer,
+} from './register';
+import { createUpload } from './uploads';
 import { toUtteranceStatus } from './utterances';
 import { findUtterance } from '../../shared/db/repositories/utterances';
 import { inferenceRoute } from './inference';
 import { recordInteraction } from './service';
 
 const tag = 'Interactions';
+
+const asHttpResult = (answer: RegisterAnswer) => ({
+  statusCode: answer.statusCode,
+  body: answer.body,
+  headers: answer.replayed ? { 'Idempotent-Replayed': 'true' } : undefined,
+});
+
+/** What accepting a recording can refuse, on every route that takes one (register, batch). */
+const acceptedAudioErrors: ErrorCode[] = [
+  'CLIENT_NOT_FOUND',
+  'SERVICE_DISABLED',
+  'CLIENT_DISABLED',
+  'EMPTY_AUDIO',
+  'AUDIO_TOO_LARGE',
+  'AUDIO_TOO_LONG',
+  'UNSUPPORTED_AUDIO_FORMAT',
+  'NO_SPEECH',
+  'CORRUPT_AUDIO',
+  'AUDIO_TOO_SHORT',
+  'TRANSCRIPTION_UNAVAILABLE',
+];
 
 /**
  * The next page's headers: the cursor alone, and the same request's URL with `before` set to it (the
@@ -91,7 +124,7 @@ export const interactionRoutes: RouteDefinition[] = [
       'conversation, wake word and command',
     query: registerQuery,
     body: registerBody,
-    accepts: ['multipart', 'binary'],
+    accepts: ['multipart', 'binary', 'json'],
     sessionToken: true,
     idempotency: 'handler',
     responses: {
@@ -107,7 +140,8 @@ export const interactionRoutes: RouteDefinition[] = [
         description:
           '`Prefer: respond-async`: accepted (the audio is stored and queued), `{utterance_id, status}`; ' +
           'the outcome follows on the realtime socket and on GET P/utterances/{utterance_id}. Also the ' +
-          'answer of a synchronous upload whose outcome did not come within the wait bound',
+          'answer of a synchronous upload whose outcome did not come within the wait bound, and of every ' +
+          'registered `upload_id` (POST P/uploads)',
         schema: utteranceAcceptedSchema,
       },
       204: {
@@ -117,21 +151,13 @@ export const interactionRoutes: RouteDefinition[] = [
       },
     },
     errors: [
-      'EMPTY_AUDIO',
-      'CLIENT_NOT_FOUND',
+      ...acceptedAudioErrors,
       'IDEMPOTENCY_IN_PROGRESS',
-      'SERVICE_DISABLED',
-      'CLIENT_DISABLED',
-      'AUDIO_TOO_LARGE',
-      'AUDIO_TOO_LONG',
-      'UNSUPPORTED_AUDIO_FORMAT',
-      'NO_SPEECH',
-      'CORRUPT_AUDIO',
-      'AUDIO_TOO_SHORT',
       'IDEMPOTENCY_KEY_REUSED',
       'INVALID_IDEMPOTENCY_KEY',
       'TRANSCRIPTION_FAILED',
-      'TRANSCRIPTION_UNAVAILABLE',
+      'UPLOAD_NOT_FOUND',
+      'UPLOAD_INCOMPLETE',
     ],
     handler: async ({ db, networkId, query, body, headers, scope, idempotency, session }) => {
       const raw = Buffer.isBuffer(body);
@@ -143,16 +169,28 @@ export const interactionRoutes: RouteDefinition[] = [
           `The session token is for client ${session.clientId}, not ${clientId}`,
           'INVALID_SESSION_TOKEN',
         );
+      const capturedAt = form?.captured_at ?? query.captured_at;
+      if (form?.upload_id) {
+        // A recording PUT to storage beforehand (POST P/uploads), which names its client: always answered
+        // once accepted.
+        const answer = await registerUpload(db, {
+          networkId,
+          uploadId: form.upload_id,
+          clientId,
+          capturedAt: capturedAt ? new Date(capturedAt) : undefined,
+          transcript: form.transcript,
+        });
+        return asHttpResult(answer);
+      }
       if (!clientId)
         throw validationError('client_id is required', [
           { path: raw ? 'query.client_id' : 'body.client_id', message: 'Required' },
         ]);
-      const capturedAt = form?.captured_at ?? query.captured_at;
       const respondAsync = /\brespond-async\b/i.test(headers.prefer ?? '');
       const answer = await registerUtterance(db, {
         networkId: networkId,
         clientId,
-        audio: raw ? body : form!.audio.content,
+        audio: raw ? body : form!.audio!.content,
         rawPcm16: raw,
         capturedAt: capturedAt ? new Date(capturedAt) : undefined,
         transcript: form?.transcript,
@@ -162,11 +200,7 @@ export const interactionRoutes: RouteDefinition[] = [
         async: scope === 'token' || respondAsync,
       });
       if (scope === 'token' && !respondAsync) return noContent();
-      return {
-        statusCode: answer.statusCode,
-        body: answer.body,
-        headers: answer.replayed ? { 'Idempotent-Replayed': 'true' } : undefined,
-      };
+      return asHttpResult(answer);
     },
   }),
   defineRoute({
@@ -245,19 +279,7 @@ export const interactionRoutes: RouteDefinition[] = [
     body: batchForm,
     accepts: ['multipart'],
     responses: { 202: { description: 'Accepted: one utterance id per part', schema: batchAcceptedSchema } },
-    errors: [
-      'CLIENT_NOT_FOUND',
-      'SERVICE_DISABLED',
-      'CLIENT_DISABLED',
-      'EMPTY_AUDIO',
-      'AUDIO_TOO_LARGE',
-      'AUDIO_TOO_LONG',
-      'UNSUPPORTED_AUDIO_FORMAT',
-      'NO_SPEECH',
-      'CORRUPT_AUDIO',
-      'AUDIO_TOO_SHORT',
-      'TRANSCRIPTION_UNAVAILABLE',
-    ],
+    errors: acceptedAudioErrors,
     handler: async ({ db, networkId, body }) => {
       const form = body as Record<string, unknown>;
       const parts: BatchPart[] = [];
@@ -292,6 +314,32 @@ export const interactionRoutes: RouteDefinition[] = [
       const utterance = await findUtterance(db, networkId, params.utterance_id);
       if (!utterance) throw httpError('UTTERANCE_NOT_FOUND');
       return ok(await toUtteranceStatus(db, utterance));
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    path: '/uploads',
+    scope: 'scoped',
+    tag,
+    summary:
+      'A URL to PUT a large recording to (over about 4.5 MB, which the API cannot take in its body); then ' +
+      'register it with POST P/interactions/register {upload_id}',
+    body: uploadBody,
+    idempotency: 'pipeline',
+    responses: { 201: { description: 'Where to PUT the recording, until when', schema: uploadAnswerSchema } },
+    errors: ['CLIENT_NOT_FOUND', 'SERVICE_DISABLED', 'CLIENT_DISABLED', 'AUDIO_TOO_LARGE'],
+    handler: async ({ db, networkId, body, event }) => {
+      const forwarded = event.headers['x-forwarded-proto']?.split(',')[0]?.trim();
+      return created(
+        await createUpload(db, {
+          networkId,
+          clientId: body.client_id,
+          contentType: body.content_type,
+          sizeBytes: body.size,
+          capturedAt: body.captured_at ? new Date(body.captured_at) : undefined,
+          localOrigin: `${forwarded === 'https' ? 'https' : 'http'}://${event.requestContext.domainName}`,
+        }),
+      );
     },
   }),
   inferenceRoute,

@@ -138,7 +138,15 @@ const blankToUndefined = (value: unknown) =>
 
 export const registerForm = z
   .object({
-    audio: uploadedFile,
+    audio: uploadedFile.optional().meta({ description: 'WAV, MP3 or FLAC; or `upload_id` instead' }),
+    upload_id: z
+      .uuid({ error: 'must be a UUID' })
+      .optional()
+      .meta({
+        description:
+          'An upload of `POST P/uploads` whose audio was PUT to its URL, instead of `audio` (large recordings); ' +
+          'answered 202 `{utterance_id, status}`. A JSON body `{upload_id, ...}` does the same',
+      }),
     client_id: clientIdSchema.optional().meta({ description: 'The registered client that heard it' }),
     captured_at: z.preprocess(blankToUndefined, isoTimestamp.optional()).meta({
       description: 'When the client captured the utterance; the arrival time when absent',
@@ -156,6 +164,14 @@ export const registerForm = z
     chunk_end_ms: z.preprocess(blankToUndefined, z.coerce.number().finite().optional()).meta({
       description: 'Where the utterance ends in the client’s capture, in ms (4.x app; informational)',
     }),
+  })
+  .superRefine((form, ctx) => {
+    if ((form.audio === undefined) === (form.upload_id === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: [form.audio ? 'upload_id' : 'audio'],
+        message: form.audio ? 'send either audio or upload_id, not both' : 'Required (or upload_id)',
+      });
   })
   .meta({ id: 'InteractionRegisterForm' });
 
@@ -285,4 +301,64 @@ export const batchAcceptedSchema = z
   .meta({
     id: 'InteractionBatchAccepted',
     description: 'One utterance per part, in capture order; follow each on GET P/utterances/{utterance_id}',
+  });
+
+// ---------------------------------------------------------------------------------------------------------
+// POST P/uploads
+
+/** What an upload may hold: the audio files register takes, or raw PCM16 16 kHz mono. */
+export const UPLOAD_CONTENT_TYPES = [
+  'audio/wav',
+  'audio/x-wav',
+  'audio/wave',
+  'audio/mpeg',
+  'audio/mp3',
+  'audio/flac',
+  'audio/x-flac',
+  'application/octet-stream',
+] as const;
+
+export const uploadBody = z
+  .object({
+    client_id: clientIdSchema.meta({ description: 'The registered client that recorded it' }),
+    content_type: z.enum(UPLOAD_CONTENT_TYPES).meta({
+      description:
+        'The PUT’s Content-Type: WAV, MP3, FLAC, or application/octet-stream for raw PCM16 16 kHz mono',
+    }),
+    size: z
+      .number()
+      .int()
+      .positive()
+      .meta({ description: 'The recording’s exact size in bytes: the PUT must send exactly this many' }),
+    captured_at: isoTimestamp.optional().meta({
+      description: 'When the client captured the utterance; the arrival of its registration when absent',
+    }),
+  })
+  .meta({
+    id: 'UploadCreate',
+    example: { client_id: 'kitchen', content_type: 'audio/wav', size: 9_600_044 },
+  });
+
+export const uploadAnswerSchema = z
+  .object({
+    upload_id: z.uuid(),
+    url: z.string(),
+    method: z.literal('PUT'),
+    headers: z.record(z.string(), z.string()),
+    expires_at: isoTimestamp,
+    max_bytes: z.number().int(),
+  })
+  .meta({
+    id: 'Upload',
+    description:
+      'PUT the recording to `url` with `headers` (its Content-Length is the exact `size`) before `expires_at`, ' +
+      'then register it: `POST P/interactions/register` with `upload_id`',
+    example: {
+      upload_id: '2f9d0c4e-6b1a-4d3e-8f7a-0b1c2d3e4f5a',
+      url: 'https://mira-audio.s3.eu-west-1.amazonaws.com/7d0c3a4e-2f0b-4c55-9a55-2f1f6f3f8a10/2f9d0c4e-6b1a-4d3e-8f7a-0b1c2d3e4f5a?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=300&X-Amz-SignedHeaders=content-length%3Bhost&X-Amz-Signature=...',
+      method: 'PUT',
+      headers: { 'Content-Type': 'audio/wav', 'Content-Length': '9600044' },
+      expires_at: '2026-01-01T09:05:00.000Z',
+      max_bytes: 26_214_400,
+    },
   });

@@ -31,8 +31,11 @@ import {
   markFailed,
   markStored,
   recordAnswer,
+  listBeaten,
   releaseLease,
   replaceInteractionCopy,
+  reviveRunnerUp,
+  saveEnrichment,
   type Rival,
 } from '../../shared/db/repositories/utterances';
 import { inTransaction } from '../../shared/db/transaction';
@@ -126,14 +129,37 @@ async function processCopy(db: Db, id: string, delivery: Delivery<unknown>): Pro
   }
 }
 
-/** A lost copy: its audio is no longer needed; a winner already stored learns that this device heard it too. */
+/**
+ * A lost copy: a winner already stored learns that this device heard it too. Its audio goes once the
+ * winner is stored (here, or by the winner's worker when it stores): until then it may be revived.
+ */
 async function dropped(db: Db, id: string, winner: Rival) {
   await appendHeardBy(db, id, winner.id).catch((error: unknown) => logger.warn('heard_by', { error }));
   const copy = await findUtteranceById(db, id);
-  if (copy?.audio_key)
-    await audioStorage()
-      .delete(copy.audio_key)
-      .catch(() => undefined);
+  const winnerNow = await findUtteranceById(db, winner.id);
+  if (copy?.audio_key && winnerNow?.status === 'stored') await deleteAudio(copy.audio_key);
+}
+
+const deleteAudio = (key: string) =>
+  audioStorage()
+    .delete(key)
+    .catch(() => undefined);
+
+/** Failures of a winner's own audio (gone from storage, undecodable): another copy of it may do. */
+const ownAudioFailures = new WeakSet<object>();
+
+/**
+ * The winner failed for good on its own audio: the next-best copy of the utterance is processed instead
+ * (the user spoke; one device's upload should not lose it). Not after a model failure: the next copy
+ * says the same words to the same model, and would only be one more call.
+ */
+async function processRunnerUp(db: Db, failed: Utterance, error: unknown): Promise<void> {
+  if (!(error instanceof Object) || !ownAudioFailures.has(error)) return;
+  const next = await reviveRunnerUp(db, failed.id, BETTER_STREAM_MESSAGE);
+  if (!next) return;
+  countMetric('UtterancesRevived');
+  logger.info('utterance revived', { failedId: failed.id, utteranceId: next.id, clientId: next.client_id });
+  await utteranceQueue().send({ kind: 'utterance', utteranceId: next.id });
 }
 
 /**
@@ -183,25 +209,35 @@ async function guarded(db: Db, utterance: Utterance, delivery: Delivery<unknown>
       detail: failure.message,
       body: failure.toBody(),
     });
-    if (utterance.audio_key)
-      await audioStorage()
-        .delete(utterance.audio_key)
-        .catch(() => undefined);
+    if (utterance.audio_key) await deleteAudio(utterance.audio_key);
+    await processRunnerUp(db, utterance, error);
   }
 }
+
+/** The longest recording an upload (`POST P/uploads`) may hold; an upload in the body: the audio package's 60 s. */
+export const UPLOAD_MAX_SECONDS = 300;
 
 async function analyseStored(utterance: Utterance): Promise<AudioAnalysis> {
   const bytes = utterance.audio_key ? await audioStorage().get(utterance.audio_key) : undefined;
   if (!bytes) throw new Error(`The audio of utterance ${utterance.id} is no longer stored`);
-  return analyzeAudio(bytes, { rawPcm16: utterance.raw_pcm16, pcm16Fallback: true });
+  // Accept checked the copy against its own bounds (a registered upload's are the larger ones).
+  return analyzeAudio(bytes, {
+    rawPcm16: utterance.raw_pcm16,
+    pcm16Fallback: true,
+    maxBytes: Math.max(bytes.length, 1),
+    maxSeconds: UPLOAD_MAX_SECONDS,
+  });
 }
 
 async function processWinner(db: Db, utterance: Utterance): Promise<void> {
   const network = await findNetwork(db, utterance.network_id);
   if (!network) return; // deleted meanwhile (its rows went with it)
-  const analysis = await analyseStored(utterance);
+  const analysis = await analyseStored(utterance).catch((error: unknown) => {
+    if (error instanceof Object) ownAudioFailures.add(error);
+    throw error;
+  });
   // Transcript: the client's own, or ONE Gemini call that transcribes and enriches.
-  const { enrichment, source } = await transcript(utterance.transcript, analysis);
+  const { enrichment, source } = await transcript(db, utterance, analysis);
   if (!enrichment.text.trim()) {
     countMetric('NoSpeech');
     throw noSpeech('No intelligible speech was found in the audio');
@@ -217,27 +253,32 @@ async function processWinner(db: Db, utterance: Utterance): Promise<void> {
     wakeSettings,
     settings,
   });
-  if (utterance.audio_key)
-    await audioStorage()
-      .delete(utterance.audio_key)
-      .catch(() => undefined);
+  // Stored: neither its audio nor that of the copies it beat (kept for a revival) is needed any more.
+  for (const key of [utterance.audio_key, ...(await listBeaten(db, utterance.id)).map((c) => c.audio_key)])
+    if (key) await deleteAudio(key);
   await announce(db, utterance, stored);
 }
 
 async function transcript(
-  clientTranscript: string | null,
+  db: Db,
+  utterance: Utterance,
   analysis: AudioAnalysis,
 ): Promise<{ enrichment: Enrichment | ClientTranscript; source: 'client' | 'gemini' }> {
+  const clientTranscript = utterance.transcript;
   if (clientTranscript) {
     return {
       enrichment: { text: clientTranscript, language: null, entities: [], topics: [], sentiment: null },
       source: 'client',
     };
   }
+  if (utterance.enrichment) return { enrichment: utterance.enrichment as Enrichment, source: 'gemini' };
   const start = performance.now();
   try {
     // Speech segments only: less to upload and nothing for the model to hallucinate on.
     const enrichment = await transcribeAndEnrich(speechOnly(analysis.samples, analysis.vad.segments));
+    // Kept before anything else can fail: a retry of this delivery (the storing transaction failed, the
+    // worker died) stores this answer instead of asking the model again.
+    await saveEnrichment(db, utterance.id, enrichment);
     return { enrichment, source: 'gemini' };
   } finally {
     metrics.addMetric('GeminiTranscriptionLatency', MetricUnit.Milliseconds, elapsed(start));

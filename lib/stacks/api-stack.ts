@@ -147,6 +147,15 @@ export class ApiStack extends Stack {
       removalPolicy,
       // Audio waits here only until the worker has processed it (then it is deleted); what a failure left
       // behind goes after a day. Nothing in it is the record: the interaction is.
+      // POST P/uploads hands out presigned PUT URLs: a browser app PUTs straight to the bucket.
+      cors: [
+        {
+          allowedMethods: [s3.HttpMethods.PUT],
+          allowedOrigins: config.api.corsOrigins,
+          allowedHeaders: ['content-type'],
+          maxAge: 3600,
+        },
+      ],
       lifecycleRules: [
         {
           id: 'ExpireAcceptedAudio',
@@ -159,12 +168,11 @@ export class ApiStack extends Stack {
       id: 'AwsSolutions-S1',
       reason: 'Short-lived upload staging written and read only by Mira roles; access is in CloudTrail',
     });
-    // Exactly the three object operations the pipeline uses: no listing, no bucket settings.
-    const audioObjects = () =>
-      new iam.PolicyStatement({
-        actions: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject'],
-        resources: [this.audioBucket.arnForObjects('*')],
-      });
+    // Only the object operations each side uses: no listing, no bucket settings. The interactions context
+    // puts accepted audio and signs the upload URLs of POST P/uploads (a presigned PUT acts with its
+    // signer's PutObject), and reads a registered upload; the worker reads and deletes.
+    const audioObjects = (...actions: string[]) =>
+      new iam.PolicyStatement({ actions, resources: [this.audioBucket.arnForObjects('*')] });
     const workerSizing = sizingFor(config, functionEntry(WORKER_FUNCTION).size);
     const maxAttempts = 3;
     this.utteranceDeadLetterQueue = new sqs.Queue(this, 'UtteranceDeadLetterQueue', {
@@ -197,7 +205,7 @@ export class ApiStack extends Stack {
     if (interactions) {
       for (const [name, value] of Object.entries(pipelineEnvironment))
         interactions.addEnvironment(name, value);
-      interactions.addToRolePolicy(audioObjects());
+      interactions.addToRolePolicy(audioObjects('s3:PutObject', 's3:GetObject', 's3:DeleteObject'));
       this.utteranceQueue.grantSendMessages(interactions);
     }
     this.workerFunction = servingFunction(
@@ -207,7 +215,7 @@ export class ApiStack extends Stack {
       'register worker (utterance queue: settle, transcribe, store, publish)',
       pipelineEnvironment,
     );
-    this.workerFunction.addToRolePolicy(audioObjects());
+    this.workerFunction.addToRolePolicy(audioObjects('s3:GetObject', 's3:DeleteObject'));
     // A message that must wait for a rival copy is sent again with a delay.
     this.utteranceQueue.grantSendMessages(this.workerFunction);
     this.workerFunction.addEventSource(
@@ -219,7 +227,8 @@ export class ApiStack extends Stack {
           id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(
             this.audioBucket.node.defaultChild as CfnElement,
           )}.Arn>/*]`,
-          reason: 'Put, get and delete of the audio objects: their keys (utterance ids) are made at run time',
+          reason:
+            'Object operations on the audio objects: their keys (utterance and upload ids) are made at run time',
         });
 
     const migrate = new ContextFunction(this, 'MigrateFunction', {

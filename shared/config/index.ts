@@ -93,6 +93,10 @@ export interface PipelineConfig {
   settleMs: number;
   /** `REGISTER_SYNC_WAIT_MS`: how long a synchronous register waits for its outcome before answering 202. */
   syncWaitMs: number;
+  /** `UPLOAD_MAX_BYTES`: the largest recording `POST P/uploads` hands out a URL for. */
+  uploadMaxBytes: number;
+  /** `UPLOAD_URL_SECONDS`: how long an upload URL is valid. */
+  uploadUrlSeconds: number;
 }
 
 /** Where the audio models are and how they run. */
@@ -231,6 +235,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       workerConcurrency: integer(env, 'WORKER_CONCURRENCY', 4, 1, 64),
       settleMs: integer(env, 'ARBITRATION_SETTLE_MS', 400, 0, 10_000),
       syncWaitMs: integer(env, 'REGISTER_SYNC_WAIT_MS', 25_000, 1),
+      uploadMaxBytes: integer(env, 'UPLOAD_MAX_BYTES', 25 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+      // Short: the URL is a credential. Presigned S3 URLs allow up to 7 days; an upload starts at once.
+      uploadUrlSeconds: integer(env, 'UPLOAD_URL_SECONDS', 300, 1, 3600),
     },
     audio: {
       vadModelPath: env.SILERO_VAD_MODEL_PATH || undefined,

@@ -198,19 +198,19 @@ export interface StreamQualityTable {
   last_update: CreatedAt;
 }
 
-export type UtteranceClaimStatus = 'processing' | 'stored' | 'superseded' | 'released';
-
-export interface UtteranceClaimTable {
-  id: Generated<string>;
+/** An upload URL handed out by `POST P/uploads` (migration 2026_12_02_0012). */
+export interface AudioUploadTable {
+  id: string;
   network_id: string;
   client_id: string;
-  captured_at: Timestamp;
-  score: number;
-  status: Generated<UtteranceClaimStatus>;
-  superseded_by: string | null;
-  interaction_id: string | null;
+  audio_key: string;
+  content_type: string;
+  size_bytes: number;
+  captured_at: NullableTimestamp;
+  token_hash: string | null;
+  expires_at: Timestamp;
+  received_at: NullableTimestamp;
   created_at: CreatedAt;
-  updated_at: CreatedAt;
 }
 
 export type UtteranceStatus = 'accepted' | 'processing' | 'stored' | 'dropped' | 'failed';
@@ -237,6 +237,8 @@ export interface UtteranceTable {
   idempotency_key: string | null;
   fingerprint: string | null;
   batch_id: string | null;
+  /** The model's answer, kept once it came (migration 2026_12_02_0013): a retry does not call again. */
+  enrichment: Json<JsonObject> | null;
   created_at: CreatedAt;
   updated_at: CreatedAt;
 }
@@ -328,8 +330,8 @@ export interface Database {
   idempotency_records: IdempotencyRecordTable;
   actions: ActionTable;
   stream_quality: StreamQualityTable;
-  utterance_claims: UtteranceClaimTable;
   utterances: UtteranceTable;
+  audio_uploads: AudioUploadTable;
   queue_jobs: QueueJobTable;
   realtime_connections: RealtimeConnectionTable;
   episodic_memories: EpisodicMemoryTable;
@@ -389,3 +391,4 @@ export type Action = Selectable<ActionTable>;
 export type StreamQuality = Selectable<StreamQualityTable>;
 export type EpisodicMemory = Selectable<EpisodicMemoryTable>;
 export type Utterance = Selectable<UtteranceTable>;
+export type AudioUpload = Selectable<AudioUploadTable>;

@@ -11,6 +11,10 @@ export const ERROR_CATALOGUE = {
   MALFORMED_MULTIPART: { status: 400, detail: 'The multipart/form-data body is malformed' },
   MALFORMED_PATH: { status: 400, detail: 'The request path is not valid percent-encoding' },
   EMPTY_AUDIO: { status: 400, detail: 'The audio is empty' },
+  UPLOAD_SIZE_MISMATCH: {
+    status: 400,
+    detail: 'The uploaded body is not the size the upload was asked for; ask POST P/uploads again',
+  },
   INVALID_OAUTH_STATE: { status: 400, detail: 'The OAuth state is invalid or expired' },
   OAUTH_ORIGIN_NOT_ALLOWED: {
     status: 400,
@@ -47,6 +51,8 @@ export const ERROR_CATALOGUE = {
   OWNER_REQUIRED: { status: 403, detail: 'Only an owner of this network may do this' },
   ACCOUNT_DISABLED: { status: 403, detail: 'This account is disabled' },
   OAUTH_EMAIL_UNVERIFIED: { status: 403, detail: 'The provider has not verified this email address' },
+  UPLOAD_URL_INVALID: { status: 403, detail: 'This upload URL is not valid; ask POST P/uploads for one' },
+  UPLOAD_EXPIRED: { status: 403, detail: 'This upload URL has expired; ask POST P/uploads for a new one' },
 
   // 404: nothing there.
   NOT_FOUND: { status: 404, detail: 'Not found' },
@@ -57,6 +63,7 @@ export const ERROR_CATALOGUE = {
   CONVERSATION_NOT_FOUND: { status: 404, detail: 'Conversation not found in this network' },
   INTERACTION_NOT_FOUND: { status: 404, detail: 'Interaction not found in this network' },
   UTTERANCE_NOT_FOUND: { status: 404, detail: 'Utterance not found in this network' },
+  UPLOAD_NOT_FOUND: { status: 404, detail: 'Upload not found in this network' },
   ACTION_NOT_FOUND: { status: 404, detail: 'Action not found in this network' },
   MEMORY_NOT_FOUND: { status: 404, detail: 'Memory not found in this network' },
   API_KEY_NOT_FOUND: { status: 404, detail: 'No such API key in this network' },
@@ -74,6 +81,10 @@ export const ERROR_CATALOGUE = {
   LAST_OWNER: { status: 409, detail: 'The last owner cannot be removed; add another owner first' },
   SERVICE_DISABLED: { status: 409, detail: 'The service is disabled for this network' },
   CLIENT_DISABLED: { status: 409, detail: 'The service is disabled for this client' },
+  UPLOAD_INCOMPLETE: {
+    status: 409,
+    detail: 'Nothing was uploaded yet: PUT the audio to the upload URL first, then register the upload',
+  },
   IDEMPOTENCY_IN_PROGRESS: {
     status: 409,
     detail: 'A request with this Idempotency-Key is still being processed; retry shortly',

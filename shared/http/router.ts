@@ -22,6 +22,8 @@ export const ROUTE_GROUPS = new Set([
   'export',
   // Register v2: GET P/utterances/{utterance_id}.
   'utterances',
+  // POST P/uploads: a URL for a recording too large for the body.
+  'uploads',
 ]);
 
 export interface ScopedPath {

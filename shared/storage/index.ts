@@ -17,7 +17,16 @@ export interface AudioStorage {
 
 const SAFE_KEY = /^[A-Za-z0-9-]+(\/[A-Za-z0-9.-]+)*$/;
 
-function checkKey(key: string): void {
+/** Where and how a client puts an upload's bytes (`POST P/uploads`): the request it must send, until when. */
+export interface UploadUrl {
+  url: string;
+  method: 'PUT';
+  /** Headers the PUT must carry as given (`Content-Length` is the upload's exact size). */
+  headers: Record<string, string>;
+  expiresAt: Date;
+}
+
+export function checkKey(key: string): void {
   if (!SAFE_KEY.test(key) || key.includes('..')) throw new Error(`Unsafe storage key: ${key}`);
 }
 

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { localUtteranceWorker } from '../../functions/interactions/worker';
 import { handler as workerHandler } from '../../functions/worker/handler';
@@ -10,6 +11,7 @@ import { listDeadJobs } from '../../shared/db/repositories/queue-jobs';
 import { addMember } from '../../shared/db/repositories/members';
 import { addRealtimeConnection } from '../../shared/db/repositories/realtime';
 import { setLocalRealtimeTransport } from '../../shared/realtime/publisher';
+import { audioStorage } from '../../shared/storage';
 import { encodeWav, fixture, whiteNoise } from '../helpers/audio';
 import { useTestDatabase } from '../helpers/db';
 import { expectError } from '../helpers/expect-error';
@@ -184,6 +186,54 @@ describe('register v2: the settle window', () => {
   });
 });
 
+describe('register v2: a winner that fails', () => {
+  // Long enough for both accepts (and the test's change to the winner's audio) inside the window.
+  beforeEach(async () => {
+    process.env.QUEUE_MAX_ATTEMPTS = '1';
+    resetConfig();
+    await database.db
+      .updateTable('networks')
+      .set({ settings: JSON.stringify({ arbitration_settle_ms: 5_000 }) })
+      .where('id', '=', networkId)
+      .execute();
+  });
+  const async = { prefer: 'respond-async' };
+
+  it("processes the next-best copy when the winner's own audio is lost, with one model call", async () => {
+    fake.respondWith(() => reply.json(enrichment('Lights off please')));
+    const [better, worse] = await Promise.all([
+      send(clean, 'kitchen', at(0), async),
+      send(noisy, 'phone', at(0), async),
+    ]);
+    expect([better.status, worse.status]).toEqual([202, 202]);
+    // The winner's audio is gone from storage (an expired object, a failed disk) before it is processed.
+    await audioStorage().delete(`${networkId}/${better.body.utterance_id}`);
+
+    await until(async () => (await status(worse.body.utterance_id)).status === 'stored');
+
+    expect(await status(better.body.utterance_id)).toMatchObject({ status: 'failed' });
+    expect((await rows()).map((r) => [r.client_id, r.text])).toEqual([['phone', 'Lights off please']]);
+    expect(fake.requests).toHaveLength(1);
+    // Stored: the revived copy's audio is not kept (deleted right after the commit).
+    await until(async () => !(await audioStorage().get(`${networkId}/${worse.body.utterance_id}`)));
+  });
+
+  it('does not revive a copy when the model failed: the same words would fail the same way', async () => {
+    fake.respondWith(() => reply.error(500));
+    const [better, worse] = await Promise.all([
+      send(clean, 'kitchen', at(0), async),
+      send(noisy, 'phone', at(0), async),
+    ]);
+
+    await until(async () => (await status(better.body.utterance_id)).status === 'failed');
+
+    expect(await status(worse.body.utterance_id)).toMatchObject({ status: 'dropped' });
+    // One delivery, with the SDK's 3 attempts; no call for the dropped copy.
+    expect(fake.requests).toHaveLength(3);
+    expect(await rows()).toHaveLength(0);
+  });
+});
+
 describe('register v2: the queue and its worker', () => {
   it('processes an utterance after a crash of the worker between accept and store', async () => {
     // Long enough for one delivery's whole run on a busy machine (a shorter one would deliver it again).
@@ -210,6 +260,37 @@ describe('register v2: the queue and its worker', () => {
 
     expect((await rows()).map((r) => r.text)).toEqual(['Back after the crash']);
     expect(fake.requests).toHaveLength(2);
+  });
+
+  it('does not call the model again when a delivery fails after the model answered', async () => {
+    process.env.QUEUE_RETRY_BASE_MS = '50';
+    resetConfig();
+    fake.respondWith(() => reply.json(enrichment('Stored on the second try')));
+    // The storing transaction fails (as on a database fault) until the constraint goes.
+    await sql`ALTER TABLE interactions ADD CONSTRAINT fails_once CHECK (text <> 'Stored on the second try')`.execute(
+      database.db,
+    );
+    try {
+      const accepted = await send(clean, 'kitchen', at(0), { prefer: 'respond-async' });
+      const id = accepted.body.utterance_id;
+      const job = () =>
+        database.db
+          .selectFrom('queue_jobs')
+          .select('attempts')
+          .where('body', '@>', JSON.stringify({ utteranceId: id }));
+      await until(
+        async () => ((await job().executeTakeFirst())?.attempts ?? 0) >= 1 && fake.requests.length === 1,
+      );
+      await until(async () => (await job().executeTakeFirst()) !== undefined);
+    } finally {
+      await sql`ALTER TABLE interactions DROP CONSTRAINT fails_once`.execute(database.db);
+    }
+
+    await until(async () => (await rows()).length === 1);
+    const [copy] = await database.db.selectFrom('utterances').selectAll().execute();
+    expect(copy.attempts).toBeGreaterThanOrEqual(2);
+    expect((await rows()).map((r) => r.text)).toEqual(['Stored on the second try']);
+    expect(fake.requests).toHaveLength(1);
   });
 
   it('retries a failing transcription, then marks the utterance failed, tells the device and stores nothing', async () => {

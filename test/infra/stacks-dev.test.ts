@@ -430,6 +430,30 @@ describe('dev stage: register v2 (queue, bucket, worker)', () => {
     expect(policy.Properties.Bucket).toEqual({ Ref: bucketId });
   });
 
+  it('lets clients PUT presigned uploads from the allowed origins, and each function only its object operations', () => {
+    const [[, bucket]] = ofType('AWS::S3::Bucket');
+    expect(bucket.Properties.CorsConfiguration.CorsRules).toEqual([
+      expect.objectContaining({
+        AllowedMethods: ['PUT'],
+        AllowedOrigins: stages.dev.api.corsOrigins,
+        AllowedHeaders: ['content-type'],
+      }),
+    ]);
+    const ids = functionIds();
+    const s3Actions = (fn: string) => {
+      const role = resources()[ids.get(fn)!].Properties.Role['Fn::GetAtt'][0];
+      return ofType('AWS::IAM::Policy')
+        .filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === role))
+        .flatMap(([, p]) => p.Properties.PolicyDocument.Statement)
+        .flatMap((st: { Action: string | string[] }) => [st.Action].flat())
+        .filter((action: string) => action.startsWith('s3:'))
+        .sort();
+    };
+    // The presigned PUT of POST P/uploads acts with the interactions role's PutObject.
+    expect(s3Actions('interactions')).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:PutObject']);
+    expect(s3Actions(WORKER_FUNCTION)).toEqual(['s3:DeleteObject', 's3:GetObject']);
+  });
+
   it('queues utterances with a dead-letter queue after the configured attempts, both encrypted', () => {
     const queues = ofType('AWS::SQS::Queue');
     expect(queues).toHaveLength(2);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { createDb, isConnectionError } from '../../shared/db/client';
+import { Migrator } from 'kysely/migration';
+import { staticMigrationProvider } from '../../migrations';
 import { migrateToLatest } from '../../shared/db/migrate';
 import { createTestDatabase, useTestDatabase } from '../helpers/db';
 import { createTestApi } from '../helpers/http';
@@ -32,6 +34,27 @@ describe('data layer', () => {
         ]),
       );
       expect(await migrateToLatest(fresh.db)).toEqual([]);
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  it('has no utterance_claims table since register v2, and migrating down brings it back empty', async () => {
+    const fresh = await createTestDatabase();
+    const tableNames = async () =>
+      (
+        await sql<{ tablename: string }>`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`.execute(
+          fresh.db,
+        )
+      ).rows.map((r) => r.tablename);
+    try {
+      expect(await tableNames()).not.toContain('utterance_claims');
+      const migrator = new Migrator({ db: fresh.db, provider: staticMigrationProvider });
+      const { error } = await migrator.migrateTo('2026_12_01_0040_history_indexes');
+      expect(error).toBeUndefined();
+      expect(await tableNames()).toContain('utterance_claims');
+      expect(await migrateToLatest(fresh.db)).toContain('2026_12_02_0011_drop_utterance_claims');
+      expect(await tableNames()).not.toContain('utterance_claims');
     } finally {
       await fresh.drop();
     }

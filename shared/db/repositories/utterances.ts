@@ -334,6 +334,15 @@ export async function recordAnswer(
     .execute();
 }
 
+/** The model's answer for a winner, kept before storing: a retried delivery reuses it. */
+export async function saveEnrichment(db: Executor, id: string, enrichment: JsonObject): Promise<void> {
+  await db
+    .updateTable('utterances')
+    .set({ enrichment: JSON.stringify(enrichment), updated_at: sql`now()` })
+    .where('id', '=', id)
+    .execute();
+}
+
 /** A failed attempt: the lease goes at once, so the next delivery need not wait for it to run out. */
 export async function releaseLease(db: Executor, id: string): Promise<void> {
   await db
@@ -365,6 +374,65 @@ export async function markFailed(
     .where('id', '=', id)
     .where('status', 'in', ['accepted', 'processing'])
     .execute();
+}
+
+/**
+ * The winner `failedId` failed for good on its own audio: the best copy it had beaten (whose audio is still
+ * stored) goes back to `accepted`, its window closed, and the other beaten copies now count as beaten by
+ * it. The caller queues it; its decision then finds no rival and processes it. Undefined when no copy is
+ * left. Under the network's arbitration lock, like every decision.
+ */
+export async function reviveRunnerUp(
+  db: Db,
+  failedId: string,
+  droppedMessage: string,
+): Promise<Utterance | undefined> {
+  const failed = await findUtteranceById(db, failedId);
+  if (!failed) return undefined;
+  return inTransaction(db, async (trx) => {
+    await advisoryLock(trx, 'arbitration', failed.network_id);
+    const beaten = await trx
+      .selectFrom('utterances')
+      .selectAll()
+      .where('winner_id', '=', failedId)
+      .where('status', '=', 'dropped')
+      .where('audio_key', 'is not', null)
+      .orderBy('score', 'desc')
+      .orderBy('created_at')
+      .forUpdate()
+      .execute();
+    const [next, ...others] = beaten;
+    if (!next) return undefined;
+    const revived = await trx
+      .updateTable('utterances')
+      .set({
+        status: 'accepted',
+        winner_id: null,
+        answer_status: null,
+        answer_body: null,
+        settle_until: sql<Date>`now()`,
+        updated_at: sql`now()`,
+      })
+      .where('id', '=', next.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    for (const loser of others)
+      await trx
+        .updateTable('utterances')
+        .set({
+          winner_id: next.id,
+          answer_body: JSON.stringify(droppedAnswer(next, loser.client_id, droppedMessage)),
+          updated_at: sql`now()`,
+        })
+        .where('id', '=', loser.id)
+        .execute();
+    return revived;
+  });
+}
+
+/** The copies a winner beat (their audio was kept in case it failed). */
+export async function listBeaten(db: Executor, winnerId: string): Promise<Utterance[]> {
+  return db.selectFrom('utterances').selectAll().where('winner_id', '=', winnerId).execute();
 }
 
 /** The copies of one batch, in capture order. */
