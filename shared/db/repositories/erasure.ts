@@ -174,3 +174,99 @@ export async function invalidateSummaries(db: Executor, networkId: string, conve
     .where('id', 'in', conversationIds)
     .execute();
 }
+
+// ---- retention (the network setting `retention_days`) ----
+
+/** The networks that keep their history for a limited time, with how many days. */
+export async function networksWithRetention(db: Executor) {
+  const rows = await db
+    .selectFrom('networks')
+    .select(['id', sql<unknown>`settings->'retention_days'`.as('days')])
+    .where(sql<boolean>`settings ? 'retention_days'`)
+    .execute();
+  return rows.flatMap((r) => {
+    const days = Number(r.days);
+    return Number.isInteger(days) && days > 0 ? [{ networkId: r.id, days }] : [];
+  });
+}
+
+/** The network's oldest interactions from before `cutoff`, at most `limit`. */
+export const interactionsBefore = async (db: Executor, networkId: string, cutoff: Date, limit: number) =>
+  (
+    await db
+      .selectFrom('interactions')
+      .select('id')
+      .where('network_id', '=', networkId)
+      .where('timestamp', '<', cutoff)
+      .orderBy('timestamp')
+      .orderBy('id')
+      .limit(limit)
+      .execute()
+  ).map((r) => r.id);
+
+/**
+ * Register copies from before `cutoff` that no interaction holds any more (dropped or failed copies, or
+ * the copy of an interaction deleted by hand), with their audio keys. Copies still in the pipeline stay.
+ */
+export const strayCopiesBefore = (db: Executor, networkId: string, cutoff: Date, limit: number) =>
+  db
+    .selectFrom('utterances')
+    .select(['id', 'audio_key'])
+    .where('network_id', '=', networkId)
+    .where('captured_at', '<', cutoff)
+    .where('interaction_id', 'is', null)
+    .where('status', 'not in', ['accepted', 'processing'])
+    .orderBy('captured_at')
+    .limit(limit)
+    .execute();
+
+export const deleteCopies = async (db: Executor, networkId: string, ids: string[]) => {
+  if (ids.length === 0) return;
+  // A copy another one names as its winner is deleted with it: unlink first.
+  await db.updateTable('utterances').set({ winner_id: null }).where('winner_id', 'in', ids).execute();
+  await db.deleteFrom('utterances').where('network_id', '=', networkId).where('id', 'in', ids).execute();
+};
+
+/**
+ * Deletes the conversations that ended before `cutoff` and have no interaction left, with their summaries
+ * (and summary embeddings). What outlives them, unlinked: a confirmed memory and an action still to do.
+ */
+export async function deleteEmptyConversationsBefore(
+  db: Executor,
+  networkId: string,
+  cutoff: Date,
+  limit: number,
+): Promise<number> {
+  const empty = (
+    await db
+      .selectFrom('conversations as c')
+      .select('c.id')
+      .where('c.network_id', '=', networkId)
+      .where('c.is_active', '=', false)
+      .where('c.last_interaction_at', '<', cutoff)
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb.selectFrom('interactions as i').select('i.id').whereRef('i.conversation_id', '=', 'c.id'),
+          ),
+        ),
+      )
+      .limit(limit)
+      .execute()
+  ).map((r) => r.id);
+  if (empty.length === 0) return 0;
+  await db
+    .updateTable('episodic_memories')
+    .set({ source_conversation_id: null, updated_at: sql<Date>`now()` })
+    .where('source_conversation_id', 'in', empty)
+    .where('status', '=', 'confirmed')
+    .execute();
+  await db
+    .updateTable('actions')
+    .set({ conversation_id: null, updated_at: sql<Date>`now()` })
+    .where('conversation_id', 'in', empty)
+    .where('status', 'in', ['pending', 'confirmed'])
+    .execute();
+  await db.deleteFrom('conversations').where('id', 'in', empty).execute();
+  return empty.length;
+}

@@ -15,7 +15,8 @@ export interface MemoryView extends EpisodicMemory {
   action_id: string | null;
 }
 
-const withAction = (db: Executor) =>
+/** Memories with their action's id (`MemoryView`), for a query to filter and order. */
+export const withAction = (db: Executor) =>
   db
     .selectFrom('episodic_memories as m')
     .leftJoin('actions as a', 'a.memory_id', 'm.id')
