@@ -69,10 +69,7 @@ for (let i = 0; i < ids.length; i += 500) {
       ...(path === 'pgvector' ? { embedding_vector: vectorLiteral(v) } : {}),
     };
   });
-  await db
-    .insertInto('embeddings')
-    .values(rows as never)
-    .execute();
+  await db.insertInto('embeddings').values(rows).execute();
 }
 report(`embedded ${ids.length} interactions in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
