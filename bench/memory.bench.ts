@@ -93,6 +93,15 @@ await measure(
     `${path === 'exact' ? `, newest ${EXACT_WINDOW} compared` : ''}), hybrid`,
   () => search(db, history.networkId, queries[q++ % queries.length], 20),
 );
+// Its parts: the full-text candidates, and (exact path) the read of the newest embeddings.
+const { fullTextHits, embeddingsOfNetwork } = await import('../shared/db/repositories/embeddings');
+await measure('  full-text candidates alone', () =>
+  fullTextHits(db, history.networkId, queries[q++ % queries.length], 50),
+);
+if (path === 'exact')
+  await measure(`  the newest ${EXACT_WINDOW} embeddings read`, () =>
+    embeddingsOfNetwork(db, history.networkId, EXACT_WINDOW),
+  );
 const hybrid = await search(db, history.networkId, 'household history', 20);
 report(`  mode ${hybrid.mode}, ${hybrid.results.length} results`);
 

@@ -12,6 +12,7 @@ import * as embeddings from './2026_12_01_0021_embeddings';
 import * as utterancesQueue from './2026_12_01_0010_utterances_queue';
 import * as speakerEmbeddings from './2026_12_01_0030_speaker_embeddings';
 import * as historyIndexes from './2026_12_01_0040_history_indexes';
+import * as embeddingsChanges from './2026_12_02_0022_embeddings_changes';
 
 /**
  * Every migration, by its sortable name. A static map because an esbuild bundle has no migrations folder
@@ -31,6 +32,7 @@ export const migrations: Record<string, Migration> = {
   '2026_12_01_0021_embeddings': embeddings,
   '2026_12_01_0030_speaker_embeddings': speakerEmbeddings,
   '2026_12_01_0040_history_indexes': historyIndexes,
+  '2026_12_02_0022_embeddings_changes': embeddingsChanges,
 };
 
 export const staticMigrationProvider: MigrationProvider = {

@@ -15,6 +15,7 @@ import { publishToNetwork } from '../../shared/realtime/publisher';
 import { audioStorage } from '../../shared/storage';
 import { toConversation } from '../conversations/schemas';
 import { toMemory } from './schemas';
+import { forgetSearchVectors } from './search';
 
 /**
  * Deletes interactions with Mira's replies to them and everything derived only from them (see
