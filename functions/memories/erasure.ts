@@ -30,11 +30,13 @@ export async function eraseWithDerived(
 ): Promise<Erased> {
   const ids = await withReplies(db, networkId, interactionIds);
   for (const key of await audioKeysOf(db, networkId, ids)) await audioStorage().delete(key);
-  return inTransaction(db, async (trx) => {
+  const erased = await inTransaction(db, async (trx) => {
     const erased = await eraseInteractions(trx, networkId, ids, options);
     if (options.rewriteSummaries) await invalidateSummaries(trx, networkId, conversationsOf(erased));
     return erased;
   });
+  forgetSearchVectors(networkId);
+  return erased;
 }
 
 const conversationsOf = (erased: Erased) => [
