@@ -27,7 +27,8 @@ process.env.GEMINI_MODEL = 'gemini-3.8-flash';
 const { search, EXACT_WINDOW } = await import('../functions/memories/search');
 const { startVoiceCommand } = await import('../functions/voice/service');
 const { vectorPath } = await import('../shared/db/vector');
-const { vectorLiteral, vectorToBytes, EMBEDDING_DIMENSIONS, embeddingModel } = await import('../shared/ai');
+const { vectorLiteral, vectorToBytes, EMBEDDING_DIMENSIONS, embeddingModel, embedTexts } =
+  await import('../shared/ai');
 const { upsertClient } = await import('../shared/db/repositories/networks');
 
 const bench = await openBenchDb();
@@ -97,6 +98,9 @@ await measure(
 const { fullTextHits, embeddingsOfNetwork } = await import('../shared/db/repositories/embeddings');
 await measure('  full-text candidates alone', () =>
   fullTextHits(db, history.networkId, queries[q++ % queries.length], 50),
+);
+await measure('  the query embedding alone (fake Gemini on loopback)', () =>
+  embedTexts([queries[q++ % queries.length]], 'RETRIEVAL_QUERY'),
 );
 if (path === 'exact')
   await measure(`  the newest ${EXACT_WINDOW} embeddings read`, () =>
