@@ -2,12 +2,12 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMemorySweep } from '../../../functions/memories/sweep';
 import { insertAction } from '../../../shared/db/repositories/actions';
-import { upsertMemory } from '../../../shared/db/repositories/memories';
 import { audioStorage } from '../../../shared/storage';
 import { createApiKey, registerAccount, strictAuth, type Account } from '../../helpers/auth';
 import { useTestDatabase } from '../../helpers/db';
 import { expectError } from '../../helpers/expect-error';
 import { createTestApi } from '../../helpers/http';
+import { memoryFrom as drawnFrom } from '../../helpers/memory';
 
 /** GET P/export and the network setting retention_days, as a member of a household uses them. */
 const database = useTestDatabase();
@@ -42,37 +42,8 @@ const say = async (
   return res.body;
 };
 
-const memoryFrom = async (
-  networkId: string,
-  interaction: any,
-  text: string,
-  status: 'proposed' | 'confirmed' = 'proposed',
-) => {
-  const { memory } = await upsertMemory(database.db, {
-    networkId,
-    conversationId: interaction.conversation_id,
-    memoryType: 'fact',
-    canonicalText: text,
-    actionKind: null,
-    participantPersonIds: [interaction.person_id],
-    proposedStartAt: null,
-    proposedEndAt: null,
-    expiresAt: null,
-    confidence: 1,
-    provenance: { source: 'conversation', interaction_ids: [interaction.id] },
-    transition: {
-      from: null,
-      to: 'proposed',
-      reason: 'test',
-      at: new Date().toISOString(),
-      source: 'extraction',
-    },
-    dedupeKey: null,
-  });
-  if (status === 'confirmed')
-    await database.db.updateTable('episodic_memories').set({ status }).where('id', '=', memory.id).execute();
-  return memory;
-};
+const memoryFrom = (interaction: any, text: string, status: 'proposed' | 'confirmed' = 'proposed') =>
+  drawnFrom(database.db, interaction, text, { personIds: [interaction.person_id], status });
 
 const actionOf = (networkId: string, interaction: any, details: string) =>
   insertAction(database.db, {
@@ -108,7 +79,7 @@ describe('GET P/export', () => {
     const h = await household();
     const said = [];
     for (let i = 0; i < 7; i++) said.push(await say(h, `Utterance number ${i}`, daysAgo(7 - i)));
-    const memory = await memoryFrom(h.networkId, said[2], 'Ana likes tea');
+    const memory = await memoryFrom(said[2], 'Ana likes tea');
     const action = await actionOf(h.networkId, said[3], 'Buy tea');
     await api.patch(`${h.P}/retention`, { retention_days: 365 }, { token: h.accessToken });
 
@@ -183,8 +154,8 @@ describe('retention_days', () => {
     const old = await say(h, 'The gate code is 9876', daysAgo(40));
     const oldToo = await say(h, 'We agreed on a blue sofa', daysAgo(40));
     const recent = await say(h, 'Lunch is ready', daysAgo(1));
-    const dropped = await memoryFrom(h.networkId, old, 'The gate code is 9876');
-    const agreed = await memoryFrom(h.networkId, oldToo, 'The sofa will be blue', 'confirmed');
+    const dropped = await memoryFrom(old, 'The gate code is 9876');
+    const agreed = await memoryFrom(oldToo, 'The sofa will be blue', 'confirmed');
     const stillToDo = await actionOf(h.networkId, old, 'Renew the passport');
     const done = await actionOf(h.networkId, oldToo, 'Order the sofa');
     await database.db.updateTable('actions').set({ status: 'done' }).where('id', '=', done.id).execute();
@@ -258,7 +229,7 @@ describe('retention_days', () => {
     await api.patch(`${h.P}/retention`, { retention_days: 7 }, token);
     const first = await say(h, 'First old words', daysAgo(10));
     const boom = await say(h, 'Words the database refuses to delete', daysAgo(10));
-    await memoryFrom(h.networkId, first, 'Drawn from the first words');
+    await memoryFrom(first, 'Drawn from the first words');
     await actionOf(h.networkId, first, 'Something done long ago').then((a) =>
       database.db.updateTable('actions').set({ status: 'done' }).where('id', '=', a.id).execute(),
     );

@@ -1,13 +1,10 @@
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { insertApiKey } from '../../../shared/db/repositories/credentials';
-import { upsertMemory } from '../../../shared/db/repositories/memories';
-import { addRealtimeConnection } from '../../../shared/db/repositories/realtime';
-import { setLocalRealtimeTransport } from '../../../shared/realtime/publisher';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { fixture } from '../../helpers/audio';
 import { useTestDatabase } from '../../helpers/db';
 import { expectError } from '../../helpers/expect-error';
 import { reply } from '../../helpers/fake-gemini';
 import { createTestApi, multipart } from '../../helpers/http';
+import { memoryFrom, openDeviceSocket, useSentEvents } from '../../helpers/memory';
 import { useFakeGemini } from '../../helpers/use-fake-gemini';
 
 /** POST P/actions/voice as the 4.x app's streamCommand() calls it and reads it (lib/api/command.ts). */
@@ -16,19 +13,9 @@ const gemini = useFakeGemini();
 const { fake } = gemini;
 const api = createTestApi();
 
-let sent: any[] = [];
+const sent = useSentEvents();
 beforeAll(() => gemini.configure());
-beforeEach(() => {
-  fake.reset();
-  sent = [];
-  setLocalRealtimeTransport({
-    send: (_connectionId, message) => {
-      sent.push(JSON.parse(message));
-      return Promise.resolve('sent');
-    },
-  });
-});
-afterEach(() => setLocalRealtimeTransport(undefined));
+beforeEach(() => fake.reset());
 
 const heard = (text: string) =>
   reply.json({ text, language: 'en-US', entities: [], topics: [], sentiment: 0 });
@@ -44,20 +31,7 @@ async function home() {
   const networkId = (await api.post('/api/v1/networks', { name: 'Home' })).body.id;
   const P = `/api/v1/${networkId}`;
   await api.post(`${P}/service/clients`, { client_id: 'kitchen' });
-  // A device's open socket (an API key's), so the network's events are sent and can be read here.
-  const key = await insertApiKey(database.db, {
-    networkId,
-    name: 'desk',
-    prefix: 'mk_test',
-    hash: `hash-${networkId}`,
-    createdBy: null,
-  });
-  await addRealtimeConnection(database.db, {
-    connectionId: `c-${networkId}`,
-    networkId,
-    clientId: 'desk',
-    apiKeyId: key.id,
-  });
+  await openDeviceSocket(database.db, networkId);
   return { networkId, P };
 }
 
@@ -136,30 +110,6 @@ describe('POST P/actions/voice', () => {
     expect(reminder.interaction_id).toBe(stored[1].id);
   });
 
-  /** A fact drawn from `interactionId`, as the conversation summary would store it. */
-  const memoryFrom = (networkId: string, interaction: any, personIds: string[], text: string) =>
-    upsertMemory(database.db, {
-      networkId,
-      conversationId: interaction.conversation_id,
-      memoryType: 'fact',
-      canonicalText: text,
-      actionKind: null,
-      participantPersonIds: personIds,
-      proposedStartAt: null,
-      proposedEndAt: null,
-      expiresAt: null,
-      confidence: 1,
-      provenance: { source: 'conversation', interaction_ids: [interaction.id] },
-      transition: {
-        from: null,
-        to: 'proposed',
-        reason: 'test',
-        at: new Date().toISOString(),
-        source: 'extraction',
-      },
-      dedupeKey: null,
-    });
-
   /** Ana, enrolled as the app does it: two clean samples of her voice. */
   async function enrolAna(P: string): Promise<string> {
     const ana = (await api.post(`${P}/persons`, { name: 'Ana' })).body.id;
@@ -177,7 +127,7 @@ describe('POST P/actions/voice', () => {
 
   it('forget removes the speaker’s last utterance, Mira’s reply and the memory drawn from it, keeps the command and others’ words, and announces each deletion', async () => {
     // Prepare: Ana is enrolled; she asks the time (her voice is recognised), then says a secret.
-    const { networkId, P } = await home();
+    const { P } = await home();
     const ana = await enrolAna(P);
     const ben = (await api.post(`${P}/persons`, { name: 'Ben' })).body.id;
     fake.enqueue(
@@ -205,9 +155,9 @@ describe('POST P/actions/voice', () => {
         person_id: ben,
       })
     ).body;
-    const { memory } = await memoryFrom(networkId, secret, [ana], 'The bank PIN is 4321');
-    await memoryFrom(networkId, bens, [ben], 'Ben cooks tonight');
-    sent = [];
+    const memory = await memoryFrom(database.db, secret, 'The bank PIN is 4321', { personIds: [ana] });
+    await memoryFrom(database.db, bens, 'Ben cooks tonight', { personIds: [ben] });
+    sent.length = 0;
 
     // Act
     fake.enqueue(
@@ -244,7 +194,7 @@ describe('POST P/actions/voice', () => {
   });
 
   it('forget, when the speaker is not recognised, removes what was just said at the device that asked, and only there', async () => {
-    const { networkId, P } = await home();
+    const { P } = await home();
     await api.post(`${P}/service/clients`, { client_id: 'hall' });
     const bea = (await api.post(`${P}/persons`, { name: 'Bea' })).body.id;
     const said = async (content: string, extra: object) =>
@@ -252,7 +202,7 @@ describe('POST P/actions/voice', () => {
     const here = await said('The alarm code is 1234.', { client_id: 'kitchen' });
     await said('Dinner is at eight.', { client_id: 'hall' });
     await said('I am Bea and I spoke here.', { client_id: 'kitchen', person_id: bea });
-    await memoryFrom(networkId, here, [], 'The alarm code is 1234');
+    await memoryFrom(database.db, here, 'The alarm code is 1234');
 
     fake.enqueue(
       heard('Mira, forget what I just said'),
