@@ -58,7 +58,7 @@ export function utteranceMetadata(facts: UtteranceFacts): JsonObject {
  * names the provisional cluster an unknown clean voice joined (its utterances are attributed to the
  * person it becomes).
  */
-function speakerMetadata(speaker: ResolvedSpeaker): JsonObject {
+export function speakerMetadata(speaker: ResolvedSpeaker): JsonObject {
   const optional = {
     similarity: speaker.similarity,
     score: speaker.score,

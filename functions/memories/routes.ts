@@ -1,5 +1,5 @@
 import { deleteMemory, findMemory, listMemories } from '../../shared/db/repositories/memories';
-import { memoryNotFound } from '../../shared/errors';
+import { forbidden, memoryNotFound, unauthorized } from '../../shared/errors';
 import { defineRoute, noContent, ok, type RouteDefinition } from '../../shared/http/route';
 import { publishToNetwork } from '../../shared/realtime/publisher';
 import * as z from 'zod';
@@ -11,6 +11,8 @@ import {
   memorySchema,
   toMemory,
 } from './schemas';
+import { exportPage, exportPageSchema, exportQuery } from './export';
+import { retentionSchema, retentionSettings, updateRetention } from './retention';
 import { search } from './search';
 import { editMemory } from './service';
 
@@ -40,6 +42,44 @@ const searchAnswerSchema = z
   .meta({ id: 'SearchResults' });
 
 export const memoryRoutes: RouteDefinition[] = [
+  defineRoute({
+    method: 'GET',
+    path: '/export',
+    scope: 'scoped',
+    tag: 'Privacy',
+    summary:
+      'Everything the network holds (network and settings, persons without voice data, conversations with their summaries, interactions, memories, actions), in pages: follow `next_cursor` until null',
+    query: exportQuery,
+    responses: { 200: { description: 'One page of the export', schema: exportPageSchema } },
+    errors: ['USER_TOKEN_REQUIRED', 'UNAUTHORIZED'],
+    handler: async ({ db, networkId, query, principal }) => {
+      // A person's data goes to a person: a member's or owner's sign-in, never a device's key.
+      if (principal.kind === 'api_key')
+        throw forbidden('Exporting needs a member’s user token, not an API key', 'USER_TOKEN_REQUIRED');
+      if (principal.kind !== 'user') throw unauthorized('Sign in as a member of this network to export it');
+      return ok(await exportPage(db, networkId, { cursor: query.cursor, limit: query.limit }));
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    path: '/retention',
+    scope: 'scoped',
+    tag: 'Privacy',
+    summary: 'How long interactions are kept (`retention_days`, null: forever)',
+    responses: { 200: { description: 'The retention setting', schema: retentionSchema } },
+    handler: async ({ db, networkId }) => ok(await retentionSettings(db, networkId)),
+  }),
+  defineRoute({
+    method: 'PATCH',
+    path: '/retention',
+    scope: 'scoped',
+    tag: 'Privacy',
+    summary:
+      'Set `retention_days` (1 to 36500; null keeps everything): older interactions and what derives only from them are deleted by the sweep',
+    body: retentionSchema,
+    responses: { 200: { description: 'The retention setting', schema: retentionSchema } },
+    handler: async ({ db, networkId, body }) => ok(await updateRetention(db, networkId, body.retention_days)),
+  }),
   defineRoute({
     method: 'GET',
     path: '/search',

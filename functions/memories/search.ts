@@ -8,8 +8,10 @@ import {
 } from '../../shared/ai';
 import type { Db } from '../../shared/db/client';
 import {
+  embeddingsChangedSince,
   embeddingsOfNetwork,
   fullTextHits,
+  latestEmbeddingStamp,
   nearestByVector,
   pendingTexts,
   saveEmbedding,
@@ -54,6 +56,65 @@ export interface SearchAnswer {
 
 const snippetOf = (text: string): string => (text.length > 200 ? `${text.slice(0, 197)}...` : text);
 
+// ---- the exact path's vectors, kept per network in this process ----
+
+interface CachedVector {
+  kind: EmbeddedKind;
+  id: string;
+  vector: Float32Array;
+}
+
+interface NetworkVectors {
+  /** By embedding row id: a replaced text's new vector takes its old one's place. */
+  rows: Map<number, CachedVector>;
+  /** The microsecond stamp of the latest change read. */
+  stamp: string | undefined;
+  loadedAt: number;
+}
+
+/**
+ * Reading a network's newest EXACT_WINDOW embeddings is 15 MB of float32 per search (about 200 ms on
+ * PostgreSQL 15 at 5000): they are kept here and only what changed since is read (the index of migration
+ * 0022). Deleted texts may linger until the next reload, which is harmless: a hit whose text is gone is
+ * dropped by the search, and this process forgets a network it deleted from (forgetSearchVectors).
+ * 3 MB per 1000 vectors: a few networks only, the least recently searched leaving first.
+ */
+const MAX_CACHED_NETWORKS = 8;
+const RELOAD_AFTER_MS = 5 * 60_000;
+const CHANGES_BATCH = 1000;
+const vectorCache = new Map<string, NetworkVectors>();
+
+/** Drops a network's cached vectors (after deletions in this process). */
+export const forgetSearchVectors = (networkId: string) => vectorCache.delete(networkId);
+
+async function newestVectors(db: Db, networkId: string): Promise<Iterable<CachedVector>> {
+  let entry = vectorCache.get(networkId);
+  vectorCache.delete(networkId);
+  if (!entry || Date.now() - entry.loadedAt > RELOAD_AFTER_MS) {
+    // The stamp first: a text stored while the window loads is read again next time, never missed.
+    const stamp = await latestEmbeddingStamp(db, networkId);
+    const rows = new Map<number, CachedVector>();
+    for (const row of await embeddingsOfNetwork(db, networkId, EXACT_WINDOW))
+      rows.set(row.rowId, { kind: row.kind, id: row.id, vector: bytesToVector(row.embedding) });
+    entry = { rows, stamp, loadedAt: Date.now() };
+  }
+  vectorCache.set(networkId, entry);
+  while (vectorCache.size > MAX_CACHED_NETWORKS) vectorCache.delete(vectorCache.keys().next().value!);
+  for (;;) {
+    const changed = await embeddingsChangedSince(db, networkId, entry.stamp, CHANGES_BATCH);
+    for (const row of changed) {
+      entry.rows.set(row.rowId, { kind: row.kind, id: row.id, vector: bytesToVector(row.embedding) });
+      entry.stamp = row.stamp;
+    }
+    if (changed.length < CHANGES_BATCH) break;
+  }
+  if (entry.rows.size > EXACT_WINDOW) {
+    const newest = [...entry.rows.keys()].sort((a, b) => b - a);
+    for (const rowId of newest.slice(EXACT_WINDOW)) entry.rows.delete(rowId);
+  }
+  return entry.rows.values();
+}
+
 async function semanticHits(db: Db, networkId: string, query: string) {
   if (!isGeminiConfigured()) return undefined;
   let vector: Float32Array;
@@ -69,9 +130,8 @@ async function semanticHits(db: Db, networkId: string, query: string) {
     return (await nearestByVector(db, networkId, vectorLiteral(vector), CANDIDATES)).filter(
       (h) => h.score >= MIN_SIMILARITY,
     );
-  const rows = await embeddingsOfNetwork(db, networkId, EXACT_WINDOW);
-  const scored = rows.map((row) => {
-    const stored = bytesToVector(row.embedding);
+  const scored = [...(await newestVectors(db, networkId))].map((row) => {
+    const stored = row.vector;
     let dot = 0;
     for (let i = 0; i < stored.length; i++) dot += stored[i] * vector[i];
     return { kind: row.kind, id: row.id, score: dot };

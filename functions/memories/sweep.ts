@@ -8,6 +8,7 @@ import type { EpisodicMemory } from '../../shared/db/types';
 import { logger } from '../../shared/observability';
 import { publishToNetwork } from '../../shared/realtime/publisher';
 import { toConversation } from '../conversations/schemas';
+import { runRetention } from './retention';
 import { embedPending } from './search';
 import { announceMemories, summarizeQuietly } from './service';
 
@@ -19,12 +20,15 @@ export interface SweepReport {
   summarized: number;
   expired: number;
   embedded: number;
+  /** Interactions deleted by the networks' `retention_days`. */
+  retained_out: number;
 }
 
 /**
  * The periodic housekeeping of memory (a timer locally, a schedule in AWS): ends the conversations that
  * went quiet, summarises the ones whose summary is behind (ended, or open with enough new utterances for
- * the rolling summary), and expires the memories whose time has passed. Safe to run concurrently: every
+ * the rolling summary), expires the memories whose time has passed, and applies each network's
+ * `retention_days`. Safe to run concurrently: every
  * step is a conditional update or runs under the conversation's summary lock.
  */
 export async function runMemorySweep(db: Db, now = new Date()): Promise<SweepReport> {
@@ -58,8 +62,15 @@ export async function runMemorySweep(db: Db, now = new Date()): Promise<SweepRep
     // The next sweep tries again; search falls back to full-text for what is not embedded yet.
     logger.warn('embedding stored texts failed', { error: String(error) });
   }
-  const report = { ended: ended.length, summarized, expired: expired.length, embedded };
-  if (report.ended || report.summarized || report.expired || report.embedded)
+  const retainedOut = await runRetention(db, now);
+  const report = {
+    ended: ended.length,
+    summarized,
+    expired: expired.length,
+    embedded,
+    retained_out: retainedOut,
+  };
+  if (report.ended || report.summarized || report.expired || report.embedded || report.retained_out)
     logger.info('memory sweep', { ...report });
   return report;
 }

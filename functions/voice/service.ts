@@ -18,8 +18,9 @@ import { countMetric, logger, metrics, MetricUnit } from '../../shared/observabi
 import { publishToNetwork } from '../../shared/realtime/publisher';
 import { toAction } from '../actions/schemas';
 import { conversationContext, recordInteraction } from '../interactions/service';
+import { speakerMetadata } from '../interactions/metadata';
 import { toInteraction } from '../interactions/schemas';
-import { matchThreshold, resolveSpeaker } from '../persons/service';
+import { resolveSpeaker, speakerEvidence, speakerPolicy } from '../persons/service';
 import { voiceTools } from './tools';
 
 /** One event of the answer's text/event-stream, as the 4.x app's command client reads it. */
@@ -84,7 +85,14 @@ async function* answer(
 
     const capturedAt = new Date();
     const { interaction, speaker } = await inTransaction(db, async (trx) => {
-      const speaker = await resolveSpeaker(trx, networkId, analysis.embedding, matchThreshold(settings));
+      // The register pipeline's decision, quality gate included: the command's speaker is who a
+      // registered utterance of the same audio would be attributed to.
+      const speaker = await resolveSpeaker(
+        trx,
+        networkId,
+        speakerEvidence(analysis),
+        speakerPolicy(settings),
+      );
       const interaction = await recordInteraction(trx, {
         networkId,
         personId: speaker.personId,
@@ -98,7 +106,7 @@ async function* answer(
         topics: heard.topics,
         isCommand: true,
         voiceEmbedding: analysis.embedding ? Array.from(analysis.embedding) : null,
-        metadata: { source: 'voice_command', client_id: clientId },
+        metadata: { source: 'voice_command', client_id: clientId, speaker: speakerMetadata(speaker) },
       });
       return { interaction, speaker };
     });
@@ -113,6 +121,7 @@ async function* answer(
         interactionId: interaction.id,
         conversationId: interaction.conversation_id,
       },
+      clientId,
       commandId: interaction.id,
       commandAt: capturedAt,
     });

@@ -13,25 +13,18 @@ import {
 import { config } from '../../shared/config';
 import type { Db } from '../../shared/db/client';
 import { insertAction } from '../../shared/db/repositories/actions';
-import {
-  deleteInteractionsAndDerived,
-  findMemory,
-  latestUtterancesOf,
-  upsertMemory,
-} from '../../shared/db/repositories/memories';
-import { inTransaction } from '../../shared/db/transaction';
+import { findMemory, upsertMemory } from '../../shared/db/repositories/memories';
 import { publishToNetwork } from '../../shared/realtime/publisher';
+import { forgetLatest } from '../memories/erasure';
 import { toMemory } from '../memories/schemas';
 import { search } from '../memories/search';
-
-/** "Forget what I just said" reaches this far back, and at most this many of the speaker's utterances. */
-const FORGET_WITHIN_MS = 10 * 60_000;
-const FORGET_AT_MOST = 3;
 
 export interface VoiceContext {
   db: Db;
   networkId: string;
   origin: CommandOrigin;
+  /** The device that heard the command: "I" for `forget` when the speaker is not recognised. */
+  clientId: string;
   /** The command's own interaction (never forgotten by `forget`). */
   commandId: string;
   commandAt: Date;
@@ -204,26 +197,15 @@ export function voiceTools(ctx: VoiceContext): VoiceTool[] {
     {
       name: 'forget',
       description:
-        "Forget what the speaker just said: deletes the speaker's last utterances and what was derived from them.",
+        "Forget what the speaker just said: deletes the speaker's last utterances (the device's, when the speaker is not recognised) and what was derived from them.",
       parameters: { type: 'object', properties: {} },
-      execute: async () => {
-        if (!origin.personId)
-          throw new ToolInputError('the speaker is not known, so nothing can be forgotten');
-        const personId = origin.personId;
-        return inTransaction(db, async (trx) => {
-          const latest = await latestUtterancesOf(trx, networkId, personId, ctx.commandAt, {
-            withinMs: FORGET_WITHIN_MS,
-            limit: FORGET_AT_MOST,
-            excludeId: ctx.commandId,
-          });
-          const memories = await deleteInteractionsAndDerived(
-            trx,
-            networkId,
-            latest.map((u) => u.id),
-          );
-          return { forgotten_utterances: latest.length, forgotten_memories: memories.length };
-        });
-      },
+      execute: () =>
+        forgetLatest(
+          db,
+          networkId,
+          origin.personId ? { personId: origin.personId } : { clientId: ctx.clientId },
+          { id: ctx.commandId, at: ctx.commandAt },
+        ),
       summarize: (r) => {
         const done = r as { forgotten_utterances: number; forgotten_memories: number };
         return `Forgot ${done.forgotten_utterances} utterances and ${done.forgotten_memories} memories`;

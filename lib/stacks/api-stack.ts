@@ -221,6 +221,25 @@ export class ApiStack extends Stack {
     this.workerFunction.addEventSource(
       new SqsEventSource(this.utteranceQueue, { batchSize: 5, reportBatchItemFailures: true }),
     );
+    // `forget` (the voice function) and retention (the memories function's sweep) delete the audio of the
+    // utterances they delete, and nothing else: DeleteObject only.
+    const erasers = ['voice', 'memories'].flatMap((name) => this.functions.get(name) ?? []);
+    for (const fn of erasers) {
+      fn.addEnvironment('AUDIO_BUCKET', this.audioBucket.bucketName);
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:DeleteObject'],
+          resources: [this.audioBucket.arnForObjects('*')],
+        }),
+      );
+      Validations.of(fn).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(
+          this.audioBucket.node.defaultChild as CfnElement,
+        )}.Arn>/*]`,
+        reason:
+          'Delete of the audio objects of forgotten or expired utterances: their keys are made at run time',
+      });
+    }
     for (const fn of [interactions, this.workerFunction])
       if (fn)
         Validations.of(fn).acknowledge({

@@ -1,13 +1,8 @@
-import {
-  type Content,
-  type GenerateContentConfig,
-  type GenerateContentResponse,
-  type Part,
-} from '@google/genai';
+import { type Content, type GenerateContentResponse, type Part } from '@google/genai';
 import { CommandFailedError, CommandUnavailableError } from './errors';
 import {
   clientFor,
-  DEFAULT_COMMAND_PROMPT,
+  commandConfiguration,
   describeFailure,
   geminiSettings,
   isRateLimited,
@@ -15,9 +10,9 @@ import {
   type CommandRequest,
   type Tool,
   type ToolCallRecord,
-  toolSettings,
 } from './gemini';
 import { recordModelFailure, recordModelSuccess } from './health';
+import { generationSettings } from './thinking';
 
 /**
  * The streamed voice command: the same function-calling loop as `runCommand`, with every model turn
@@ -70,11 +65,7 @@ export async function* streamCommand(
   const toolsByName = new Map<string, VoiceTool>(request.tools.map((tool) => [tool.name, tool]));
   const deadline = AbortSignal.timeout(request.deadlineMs ?? 60_000);
   const contents: Content[] = [{ role: 'user', parts: [{ text: promptOf(request) }] }];
-  const configuration: GenerateContentConfig = {
-    systemInstruction: request.systemPrompt ?? DEFAULT_COMMAND_PROMPT,
-    abortSignal: deadline,
-    ...toolSettings(request.tools),
-  };
+  const configuration = commandConfiguration(settings.model, request, deadline);
   const toolCalls: ToolCallRecord[] = [];
   let reply = '';
 
@@ -167,6 +158,7 @@ export async function groundedSearch(query: string, settings = geminiSettings())
       contents: [{ role: 'user', parts: [{ text: query }] }],
       config: {
         tools: [{ googleSearch: {} }],
+        ...generationSettings(settings.model, 'command'),
         systemInstruction: 'Answer briefly from the search results, in one or two sentences.',
         abortSignal: AbortSignal.timeout(settings.timeoutMs * 2),
       },

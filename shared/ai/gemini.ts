@@ -260,6 +260,21 @@ function parseStructured<T extends z.ZodType>(
 
 /** A tool the model may call. `parameters` is a JSON schema of an object. */
 /**
+ * The configuration of every turn of a command, typed (`runCommand`) or streamed (`streamCommand`): its
+ * system prompt, the command's thinking level (low: slot filling, a person waiting) and its tools.
+ */
+export const commandConfiguration = (
+  model: string,
+  request: { systemPrompt?: string; tools: readonly Tool[] },
+  abortSignal: AbortSignal,
+): GenerateContentConfig => ({
+  systemInstruction: request.systemPrompt ?? DEFAULT_COMMAND_PROMPT,
+  ...generationSettings(model, 'command'),
+  abortSignal,
+  ...toolSettings(request.tools),
+});
+
+/**
  * The request settings that offer `tools` to the model: declared by their JSON schemas, called when the
  * model decides, and run by us turn by turn (the SDK's automatic calling is off). None without tools.
  */
@@ -359,12 +374,7 @@ export async function runCommand(request: CommandRequest): Promise<CommandResult
   const toolsByName = new Map(request.tools.map((tool) => [tool.name, tool]));
   const deadline = AbortSignal.timeout(request.deadlineMs ?? 25_000);
   const contents: Content[] = [{ role: 'user', parts: [{ text: commandPrompt(request) }] }];
-  const configuration: GenerateContentConfig = {
-    systemInstruction: request.systemPrompt ?? DEFAULT_COMMAND_PROMPT,
-    ...generationSettings(settings.model, 'command'),
-    abortSignal: deadline,
-    ...toolSettings(request.tools),
-  };
+  const configuration = commandConfiguration(settings.model, request, deadline);
   const toolCalls: ToolCallRecord[] = [];
 
   for (let iteration = 1; iteration <= maxIterations; iteration++) {

@@ -20,6 +20,7 @@ export const ROUTE_GROUPS = new Set([
   'memories',
   'search',
   'export',
+  'retention',
   // Register v2: GET P/utterances/{utterance_id}.
   'utterances',
   // POST P/uploads: a URL for a recording too large for the body.

@@ -21,6 +21,9 @@ export type RealtimeEvent =
   | { event: 'interaction'; data: unknown }
   | { event: 'action'; data: unknown }
   | { event: 'episodic_memory'; data: unknown }
+  /** An interaction (and, by `action_deleted`, an action) that no longer exists: `forget` removed it. */
+  | { event: 'interaction_deleted'; data: { id: string; conversation_id: string | null } }
+  | { event: 'action_deleted'; data: { id: string } }
   | {
       event: 'command_response';
       /** `target_client_id`: the device whose copy won (the nearest to the speaker), which says the reply. */

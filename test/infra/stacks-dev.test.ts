@@ -484,6 +484,21 @@ describe('dev stage: register v2 (queue, bucket, worker)', () => {
     }
   });
 
+  it('lets forget (voice) and retention (memories) delete audio objects, and nothing more', () => {
+    const ids = functionIds();
+    const policies = Object.values(ofType('AWS::IAM::Policy')).map(([, p]) => p.Properties);
+    for (const name of ['voice', 'memories']) {
+      const fn = resources()[ids.get(name)!];
+      expect(Object.keys(fn.Properties.Environment.Variables)).toContain('AUDIO_BUCKET');
+      const role = fn.Properties.Role['Fn::GetAtt'][0];
+      const statements = policies
+        .filter((p) => p.Roles.some((r: { Ref: string }) => r.Ref === role))
+        .flatMap((p) => p.PolicyDocument.Statement)
+        .filter((st) => JSON.stringify(st.Action).includes('s3:'));
+      expect(statements.map((st) => st.Action)).toEqual(['s3:DeleteObject']);
+    }
+  });
+
   it('alarms on the age of the oldest utterance and on any dead letter', () => {
     const alarms = Object.values(
       mira.observability.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>,

@@ -1,5 +1,11 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { extractAction, generationSettings, runCommand, transcribeAndEnrich } from '../../shared/ai';
+import {
+  extractAction,
+  generationSettings,
+  runCommand,
+  streamCommand,
+  transcribeAndEnrich,
+} from '../../shared/ai';
 import { reply } from '../helpers/fake-gemini';
 import { useFakeGemini } from '../helpers/use-fake-gemini';
 
@@ -31,6 +37,14 @@ describe('thinking level per call (Gemini 3 models)', () => {
     gemini.configure({ model: 'gemini-3.8-flash' });
     fake.enqueue(reply.text('It is nine.'));
     await runCommand({ utterance: 'What time is it?', tools: [] });
+    expect(sentConfig().thinkingConfig).toEqual({ thinkingLevel: 'LOW' });
+  });
+
+  it('streams a voice command with low thinking, as the typed command', async () => {
+    gemini.configure({ model: 'gemini-3.8-flash' });
+    fake.enqueue(reply.text('It is nine.'));
+    for await (const _ of streamCommand({ utterance: 'What time is it?', tools: [] })) void _;
+    expect(fake.requests[0].action).toBe('streamGenerateContent');
     expect(sentConfig().thinkingConfig).toEqual({ thinkingLevel: 'LOW' });
   });
 

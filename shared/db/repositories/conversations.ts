@@ -8,7 +8,11 @@ export interface ConversationWithParticipants extends Conversation {
   participants: string[];
 }
 
-const participantsOf = async (db: Executor, conversationIds: string[]): Promise<Map<string, string[]>> => {
+/** The participants of each conversation, in the order they joined. */
+export const participantsOf = async (
+  db: Executor,
+  conversationIds: string[],
+): Promise<Map<string, string[]>> => {
   const byConversation = new Map<string, string[]>(conversationIds.map((id) => [id, []]));
   if (!conversationIds.length) return byConversation;
   const rows = await db

@@ -122,12 +122,26 @@ export async function nearestByVector(db: Executor, networkId: string, literal: 
 export const embeddingsOfNetwork = (db: Executor, networkId: string, window: number) =>
   db
     .selectFrom('embeddings')
-    .select(['interaction_id', 'conversation_id', 'memory_id', 'embedding'])
+    .select(['id', 'interaction_id', 'conversation_id', 'memory_id', 'embedding'])
     .where('network_id', '=', networkId)
     .orderBy('id', 'desc')
     .limit(window)
     .execute()
-    .then((rows) => rows.map((r) => ({ ...kindOf(r), embedding: r.embedding })));
+    .then((rows) => rows.map((r) => ({ ...kindOf(r), rowId: Number(r.id), embedding: r.embedding })));
+
+/** When the network's latest embedding was stored (microsecond text), undefined without any. */
+export const latestEmbeddingStamp = async (db: Executor, networkId: string) =>
+  (
+    await db
+      .selectFrom('embeddings')
+      .select(
+        sql<string | null>`to_char(max(created_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as(
+          'stamp',
+        ),
+      )
+      .where('network_id', '=', networkId)
+      .executeTakeFirst()
+  )?.stamp ?? undefined;
 
 export interface TextHit {
   kind: EmbeddedKind;
@@ -135,6 +149,9 @@ export interface TextHit {
   rank: number;
   snippet: string;
 }
+
+/** Full-text matches of interactions ranked per search, at most (the newest). */
+export const RANKED_MATCHES = 500;
 
 /** PostgreSQL full-text search over the three kinds (their GIN indexes), best first per kind. */
 export async function fullTextHits(
@@ -146,9 +163,14 @@ export async function fullTextHits(
   const q = sql`plainto_tsquery('simple', ${query})`;
   const headline = (text: unknown) =>
     sql<string>`ts_headline('simple', ${text}, ${q}, 'StartSel=**, StopSel=**, MaxWords=30, MinWords=10')`;
+  // Ranked among the newest RANKED_MATCHES matches only: a common word matches most of a long history, and
+  // ranking recomputes each match's tsvector (100k matches took a second); recent words are what is
+  // searched for, and the semantic side still reaches older ones.
   const interactions = await sql<{ id: string; rank: number; snippet: string }>`
     SELECT id, ts_rank(to_tsvector('simple', text), ${q}) AS rank, ${headline(sql.ref('text'))} AS snippet
-    FROM interactions WHERE network_id = ${networkId} AND to_tsvector('simple', text) @@ ${q}
+    FROM (SELECT id, text, timestamp FROM interactions
+          WHERE network_id = ${networkId} AND to_tsvector('simple', text) @@ ${q}
+          ORDER BY timestamp DESC LIMIT ${RANKED_MATCHES}) AS recent
     ORDER BY rank DESC, timestamp DESC LIMIT ${limit}`.execute(db);
   const summaryText = sql`coalesce(title, '') || ' ' || coalesce(topic_summary, '') || ' ' || coalesce(context_summary, '')`;
   const conversations = await sql<{ id: string; rank: number; snippet: string }>`
@@ -207,3 +229,37 @@ export async function textsOf(db: Executor, networkId: string, hits: { kind: Emb
       });
   return texts;
 }
+
+/**
+ * The exact path's cache refresh: the network's embeddings stored or replaced from `since` on (the
+ * microsecond text of the last one seen; from the start without it), oldest first, at most `limit`
+ * (the index of migration 0022 serves it).
+ */
+export const embeddingsChangedSince = (
+  db: Executor,
+  networkId: string,
+  since: string | undefined,
+  limit: number,
+) => {
+  let query = db
+    .selectFrom('embeddings')
+    .select([
+      'id',
+      'interaction_id',
+      'conversation_id',
+      'memory_id',
+      'embedding',
+      sql<string>`to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('stamp'),
+    ])
+    .where('network_id', '=', networkId);
+  // Inclusive: a row stored in the same microsecond as the last one seen is not missed (rows are keyed).
+  if (since) query = query.where('created_at', '>=', sql<Date>`${since}::timestamptz`);
+  return query
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(limit)
+    .execute()
+    .then((rows) =>
+      rows.map((r) => ({ ...kindOf(r), rowId: Number(r.id), embedding: r.embedding, stamp: r.stamp })),
+    );
+};

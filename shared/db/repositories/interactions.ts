@@ -3,7 +3,7 @@ import type { Executor } from '../transaction';
 import type { Entity, Interaction, InteractionType, JsonObject } from '../types';
 
 /** The columns answers show (embeddings and idempotency keys stay inside). */
-const visible = [
+export const interactionColumns = [
   'id',
   'network_id',
   'conversation_id',
@@ -22,7 +22,7 @@ const visible = [
   'created_at',
 ] as const;
 
-export type InteractionView = Pick<Interaction, (typeof visible)[number]>;
+export type InteractionView = Pick<Interaction, (typeof interactionColumns)[number]>;
 
 export interface NewInteraction {
   networkId: string;
@@ -68,7 +68,7 @@ export const insertInteraction = (db: Executor, interaction: NewInteraction): Pr
       audio_score: interaction.audioScore ?? null,
       idempotency_key: interaction.idempotencyKey ?? null,
     })
-    .returning(visible)
+    .returning(interactionColumns)
     .executeTakeFirstOrThrow();
 
 export interface InteractionFilter {
@@ -109,7 +109,7 @@ export const decodeInteractionCursor = (token: string): InteractionCursor | unde
 
 /** Newest first. */
 const interactionPage = (db: Executor, networkId: string, filter: InteractionFilter) => {
-  let query = db.selectFrom('interactions').select(visible).where('network_id', '=', networkId);
+  let query = db.selectFrom('interactions').select(interactionColumns).where('network_id', '=', networkId);
   if (filter.personId) query = query.where('person_id', '=', filter.personId);
   if (filter.conversationId) query = query.where('conversation_id', '=', filter.conversationId);
   if (filter.conversationIds?.length) query = query.where('conversation_id', 'in', filter.conversationIds);
@@ -156,7 +156,7 @@ export const findInteraction = (
 ): Promise<InteractionView | undefined> =>
   db
     .selectFrom('interactions')
-    .select(visible)
+    .select(interactionColumns)
     .where('network_id', '=', networkId)
     .where('id', '=', interactionId)
     .executeTakeFirst();

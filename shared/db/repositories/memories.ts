@@ -15,7 +15,8 @@ export interface MemoryView extends EpisodicMemory {
   action_id: string | null;
 }
 
-const withAction = (db: Executor) =>
+/** Memories with their action's id (`MemoryView`), for a query to filter and order. */
+export const withAction = (db: Executor) =>
   db
     .selectFrom('episodic_memories as m')
     .leftJoin('actions as a', 'a.memory_id', 'm.id')
@@ -257,57 +258,3 @@ export const setMemoryActionStatus = (db: Executor, memoryId: string, status: 'c
     .where('status', 'in', ['pending', 'confirmed'])
     .returningAll()
     .executeTakeFirst();
-
-/**
- * "Forget what I just said": the speaker's latest utterances before `before` (the command itself excluded)
- * within `withinMs`, at most `limit`, newest first.
- */
-export const latestUtterancesOf = (
-  db: Executor,
-  networkId: string,
-  personId: string,
-  before: Date,
-  options: { withinMs: number; limit: number; excludeId: string },
-) =>
-  db
-    .selectFrom('interactions')
-    .select(['id', 'text', 'timestamp'])
-    .where('network_id', '=', networkId)
-    .where('person_id', '=', personId)
-    .where('id', '<>', options.excludeId)
-    .where('interaction_type', '<>', 'system')
-    .where('timestamp', '<=', before)
-    .where('timestamp', '>=', new Date(before.getTime() - options.withinMs))
-    .orderBy('timestamp', 'desc')
-    .limit(options.limit)
-    .execute();
-
-/**
- * Deletes interactions and what was derived from them: memories drawn from them (by provenance), their
- * actions (the foreign key cascades) and embeddings. Returns the deleted memories.
- */
-export async function deleteInteractionsAndDerived(
-  db: Executor,
-  networkId: string,
-  interactionIds: string[],
-) {
-  if (interactionIds.length === 0) return [];
-  const derived = await db
-    .selectFrom('episodic_memories')
-    .select('id')
-    .where('network_id', '=', networkId)
-    .where(sql<boolean>`provenance->'interaction_ids' ?| ${sql.val(interactionIds)}::text[]`)
-    .execute();
-  const memoryIds = derived.map((m) => m.id);
-  // The memories' actions first: deleting a memory only unlinks its action.
-  if (memoryIds.length) await db.deleteFrom('actions').where('memory_id', 'in', memoryIds).execute();
-  const memories = memoryIds.length
-    ? await db.deleteFrom('episodic_memories').where('id', 'in', memoryIds).returningAll().execute()
-    : [];
-  await db
-    .deleteFrom('interactions')
-    .where('network_id', '=', networkId)
-    .where('id', 'in', interactionIds)
-    .execute();
-  return memories;
-}

@@ -1,13 +1,11 @@
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { insertApiKey } from '../../../shared/db/repositories/credentials';
-import { addRealtimeConnection } from '../../../shared/db/repositories/realtime';
-import { setLocalRealtimeTransport } from '../../../shared/realtime/publisher';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runMemorySweep } from '../../../functions/memories/sweep';
 import { announceConversations } from '../../../functions/interactions/conversation-events';
 import { useTestDatabase } from '../../helpers/db';
 import { expectError } from '../../helpers/expect-error';
 import { reply } from '../../helpers/fake-gemini';
 import { createTestApi } from '../../helpers/http';
+import { openDeviceSocket, useSentEvents } from '../../helpers/memory';
 import { useFakeGemini } from '../../helpers/use-fake-gemini';
 
 /**
@@ -19,19 +17,9 @@ const gemini = useFakeGemini();
 const { fake } = gemini;
 const api = createTestApi();
 
-let sent: any[] = [];
+const sent = useSentEvents();
 beforeAll(() => gemini.configure());
-beforeEach(() => {
-  fake.reset();
-  sent = [];
-  setLocalRealtimeTransport({
-    send: (_connectionId, message) => {
-      sent.push(JSON.parse(message));
-      return Promise.resolve('sent');
-    },
-  });
-});
-afterEach(() => setLocalRealtimeTransport(undefined));
+beforeEach(() => fake.reset());
 
 interface Home {
   networkId: string;
@@ -46,20 +34,7 @@ async function home(name = 'Home'): Promise<Home> {
   await api.patch(`/api/v1/${networkId}/service/network/enable`);
   const anna = (await api.post(`${P}/persons`, { name: 'Anna' })).body.id;
   const ben = (await api.post(`${P}/persons`, { name: 'Ben' })).body.id;
-  // A device's open socket (an API key's), so the network's events are sent and can be read here.
-  const key = await insertApiKey(database.db, {
-    networkId,
-    name: 'desk',
-    prefix: 'mk_test',
-    hash: `hash-${networkId}`,
-    createdBy: null,
-  });
-  await addRealtimeConnection(database.db, {
-    connectionId: `c-${networkId}`,
-    networkId,
-    clientId: 'desk',
-    apiKeyId: key.id,
-  });
+  await openDeviceSocket(database.db, networkId);
   return { networkId, P, anna, ben };
 }
 
@@ -171,7 +146,7 @@ describe('episodic memories from conversations', () => {
         ],
       }),
     );
-    sent = [];
+    sent.length = 0;
     await runMemorySweep(database.db, new Date('2026-12-02T18:10:00Z'));
 
     // Assess: cancelled with its reason and source, the action dismissed, both announced; no duplicates.
@@ -302,7 +277,7 @@ describe('episodic memories from conversations', () => {
     );
     await runMemorySweep(database.db, new Date('2026-12-01T09:10:00Z'));
     const [memory] = (await api.get(`${h.P}/memories`)).body;
-    sent = [];
+    sent.length = 0;
 
     const confirmed = await api.patch(`${h.P}/memories/${memory.id}`, { status: 'confirmed' });
     expect(confirmed.status).toBe(200);
@@ -332,7 +307,7 @@ describe('episodic memories from conversations', () => {
     );
 
     // Its time passes: the sweep expires it and dismisses its action.
-    sent = [];
+    sent.length = 0;
     const report = await runMemorySweep(database.db, new Date('2026-12-04T16:30:00Z'));
     expect(report.expired).toBe(1);
     expect((await api.get(`${h.P}/memories?status=expired`)).body.map((m: any) => m.id)).toEqual([memory.id]);

@@ -1,10 +1,10 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { upsertMemory } from '../../../shared/db/repositories/memories';
 import { fixture } from '../../helpers/audio';
 import { useTestDatabase } from '../../helpers/db';
 import { expectError } from '../../helpers/expect-error';
 import { reply } from '../../helpers/fake-gemini';
 import { createTestApi, multipart } from '../../helpers/http';
+import { memoryFrom, openDeviceSocket, useSentEvents } from '../../helpers/memory';
 import { useFakeGemini } from '../../helpers/use-fake-gemini';
 
 /** POST P/actions/voice as the 4.x app's streamCommand() calls it and reads it (lib/api/command.ts). */
@@ -13,6 +13,7 @@ const gemini = useFakeGemini();
 const { fake } = gemini;
 const api = createTestApi();
 
+const sent = useSentEvents();
 beforeAll(() => gemini.configure());
 beforeEach(() => fake.reset());
 
@@ -30,6 +31,7 @@ async function home() {
   const networkId = (await api.post('/api/v1/networks', { name: 'Home' })).body.id;
   const P = `/api/v1/${networkId}`;
   await api.post(`${P}/service/clients`, { client_id: 'kitchen' });
+  await openDeviceSocket(database.db, networkId);
   return { networkId, P };
 }
 
@@ -108,65 +110,126 @@ describe('POST P/actions/voice', () => {
     expect(reminder.interaction_id).toBe(stored[1].id);
   });
 
-  // Skipped since the merge of speaker-decisions: the fixture voice is no longer attributed to a person
-  // after enrolment in this flow, and forget needs a known speaker. To be fixed with that branch's rules.
-  it.skip('forget removes the speaker’s last utterance and the memory drawn from it, and keeps the command', async () => {
-    const { networkId, P } = await home();
+  /** Ana, enrolled as the app does it: two clean samples of her voice. */
+  async function enrolAna(P: string): Promise<string> {
+    const ana = (await api.post(`${P}/persons`, { name: 'Ana' })).body.id;
+    for (const file of ['voice-a-1.mp3', 'voice-a-2.mp3'])
+      expect(
+        (
+          await api.post(
+            `${P}/persons/${ana}/voice`,
+            multipart({ audio_file: { filename: file, content: fixture(file), mimetype: 'audio/mpeg' } }),
+          )
+        ).status,
+      ).toBe(200);
+    return ana;
+  }
+
+  it('forget removes the speaker’s last utterance, Mira’s reply and the memory drawn from it, keeps the command and others’ words, and announces each deletion', async () => {
+    // Prepare: Ana is enrolled; she asks the time (her voice is recognised), then says a secret.
+    const { P } = await home();
+    const ana = await enrolAna(P);
+    const ben = (await api.post(`${P}/persons`, { name: 'Ben' })).body.id;
     fake.enqueue(
       heard('Mira, what time is it?'),
       reply.functionCalls({ name: 'get_current_time' }),
       reply.text('It is noon.'),
     );
-    await speak(P);
-    const speaker = (await api.get(`${P}/interactions`)).body.find(
-      (i: any) => i.interaction_type === 'audio',
-    ).person_id;
-    expect(speaker).toEqual(expect.any(String));
+    await speak(P, fixture('voice-a-3.mp3'));
+    const before = (await api.get(`${P}/interactions`)).body;
+    const asked = before.find((i: any) => i.interaction_type === 'audio');
+    const noon = before.find((i: any) => i.text === 'It is noon.');
+    expect(asked.person_id).toBe(ana);
+    expect(asked.metadata.speaker).toMatchObject({ outcome: 'matched' });
     const secret = (
       await api.post(`${P}/interactions`, {
         content: 'My bank PIN is 4321.',
         interaction_type: 'text',
-        person_id: speaker,
+        person_id: ana,
       })
     ).body;
-    await upsertMemory(database.db, {
-      networkId,
-      conversationId: secret.conversation_id,
-      memoryType: 'fact',
-      canonicalText: 'The bank PIN is 4321',
-      actionKind: null,
-      participantPersonIds: [speaker],
-      proposedStartAt: null,
-      proposedEndAt: null,
-      expiresAt: null,
-      confidence: 1,
-      provenance: { source: 'conversation', interaction_ids: [secret.id] },
-      transition: {
-        from: null,
-        to: 'proposed',
-        reason: 'test',
-        at: new Date().toISOString(),
-        source: 'extraction',
-      },
-      dedupeKey: null,
-    });
+    const bens = (
+      await api.post(`${P}/interactions`, {
+        content: 'I will cook tonight.',
+        interaction_type: 'text',
+        person_id: ben,
+      })
+    ).body;
+    const memory = await memoryFrom(database.db, secret, 'The bank PIN is 4321', { personIds: [ana] });
+    await memoryFrom(database.db, bens, 'Ben cooks tonight', { personIds: [ben] });
+    sent.length = 0;
 
+    // Act
     fake.enqueue(
       heard('Mira, forget what I just said'),
       reply.functionCalls({ name: 'forget' }),
       reply.text('Done, forgotten.'),
     );
-    const stream = events((await speak(P)).text);
+    const stream = events((await speak(P, fixture('voice-a-3.mp3'))).text);
 
+    // Assess
     expect(stream.find((e) => e.type === 'tool_result')).toMatchObject({
       tool: 'forget',
       ok: true,
       summary: 'Forgot 2 utterances and 1 memories',
     });
     const left = (await api.get(`${P}/interactions`)).body.map((i: any) => i.text);
-    expect(left).not.toContain('My bank PIN is 4321.');
-    expect(left).toContain('Mira, forget what I just said');
-    expect(left).toContain('Done, forgotten.');
+    expect(left).toEqual(['Done, forgotten.', 'Mira, forget what I just said', 'I will cook tonight.']);
+    expect((await api.get(`${P}/memories`)).body.map((m: any) => m.canonical_text)).toEqual([
+      'Ben cooks tonight',
+    ]);
+    const deleted = sent.filter((e) => e.event === 'interaction_deleted').map((e) => e.data.id);
+    expect(deleted.sort()).toEqual([secret.id, asked.id, noon.id].sort());
+    expect(sent).toContainEqual({
+      event: 'episodic_memory',
+      data: expect.objectContaining({ id: memory.id, status: 'cancelled' }),
+    });
+    // The conversation's summary was written from the forgotten words: cleared, to be written again.
+    const conversation = sent.find((e) => e.event === 'conversation')?.data;
+    expect(conversation).toMatchObject({
+      id: secret.conversation_id,
+      topic_summary: null,
+      context_summary: null,
+    });
+  });
+
+  it('forget, when the speaker is not recognised, removes what was just said at the device that asked, and only there', async () => {
+    const { P } = await home();
+    await api.post(`${P}/service/clients`, { client_id: 'hall' });
+    const bea = (await api.post(`${P}/persons`, { name: 'Bea' })).body.id;
+    const said = async (content: string, extra: object) =>
+      (await api.post(`${P}/interactions`, { content, interaction_type: 'text', ...extra })).body;
+    const here = await said('The alarm code is 1234.', { client_id: 'kitchen' });
+    await said('Dinner is at eight.', { client_id: 'hall' });
+    await said('I am Bea and I spoke here.', { client_id: 'kitchen', person_id: bea });
+    await memoryFrom(database.db, here, 'The alarm code is 1234');
+
+    fake.enqueue(
+      heard('Mira, forget what I just said'),
+      reply.functionCalls({ name: 'forget' }),
+      reply.text('Forgotten.'),
+    );
+    // A voice nobody enrolled: Mira cannot tell who it is.
+    const stream = events((await speak(P, fixture('voice-c-1.mp3'))).text);
+
+    expect(stream.find((e) => e.type === 'tool_result')).toMatchObject({
+      tool: 'forget',
+      ok: true,
+      summary: 'Forgot 1 utterances and 1 memories',
+    });
+    const command = (await api.get(`${P}/interactions`)).body.find(
+      (i: any) => i.interaction_type === 'audio',
+    );
+    expect(command.person_id).toBeNull();
+    const left = (await api.get(`${P}/interactions`)).body.map((i: any) => i.text);
+    expect(left).not.toContain('The alarm code is 1234.');
+    expect(left).toEqual(
+      expect.arrayContaining([
+        'Dinner is at eight.',
+        'I am Bea and I spoke here.',
+        'Mira, forget what I just said',
+      ]),
+    );
     expect((await api.get(`${P}/memories`)).body).toEqual([]);
   });
 
