@@ -88,7 +88,9 @@ const REDOC_ASSETS: Record<string, Asset> = {
 };
 
 const SWAGGER_INIT = `window.addEventListener('load', function () {
-  window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true, docExpansion: 'list', validatorUrl: null });
+  // Groups start collapsed: with every group open at once (280 operations), Swagger UI stopped rendering
+  // after the first two groups.
+  window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true, docExpansion: 'none', validatorUrl: null });
 });
 `;
 
