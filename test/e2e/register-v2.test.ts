@@ -276,12 +276,11 @@ describe('register v2: the queue and its worker', () => {
       const job = () =>
         database.db
           .selectFrom('queue_jobs')
-          .select('attempts')
+          .select(['attempts', 'last_error'])
           .where('body', '@>', JSON.stringify({ utteranceId: id }));
-      await until(
-        async () => ((await job().executeTakeFirst())?.attempts ?? 0) >= 1 && fake.requests.length === 1,
-      );
-      await until(async () => (await job().executeTakeFirst()) !== undefined);
+      // Until the first delivery has failed to store (not merely been taken: dropping the constraint while
+      // it is still on its way would let it succeed, and there would be no retry to watch).
+      await until(async () => !!(await job().executeTakeFirst())?.last_error && fake.requests.length === 1);
     } finally {
       await sql`ALTER TABLE interactions DROP CONSTRAINT fails_once`.execute(database.db);
     }
