@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { decodeInteractionCursor, type InteractionView } from '../../shared/db/repositories/interactions';
 import type { UploadedFile } from '../../shared/http/route';
-import { clientIdSchema, iso, isoTimestamp, uuidParam } from '../../shared/http/validation';
+import { clientIdSchema, cursorToken, iso, isoTimestamp, uuidParam } from '../../shared/http/validation';
 
 const interactionExample = {
   id: '5c4b3a29-1807-4f6e-9d5c-4b3a29180706',
@@ -80,14 +80,7 @@ export const interactionListQuery = z.object({
     .transform((value) => value === 'true')
     .optional()
     .meta({ description: 'Only interactions that belong to no conversation' }),
-  before: z
-    .string()
-    .max(200)
-    .transform((token, ctx) => {
-      const cursor = decodeInteractionCursor(token);
-      if (!cursor) ctx.addIssue({ code: 'custom', message: 'Not a cursor this server handed out' });
-      return cursor ?? z.NEVER;
-    })
+  before: cursorToken(200, decodeInteractionCursor)
     .optional()
     .meta({
       description:

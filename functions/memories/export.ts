@@ -9,6 +9,7 @@ import {
 import { findNetwork, listClients } from '../../shared/db/repositories/networks';
 import { listPersons } from '../../shared/db/repositories/persons';
 import { networkNotFound } from '../../shared/errors';
+import { cursorToken } from '../../shared/http/validation';
 import { actionSchema, toAction } from '../actions/schemas';
 import { conversationSchema, toConversation } from '../conversations/schemas';
 import { interactionSchema, toInteraction } from '../interactions/schemas';
@@ -57,14 +58,7 @@ function decodeCursor(token: string): ExportCursor | undefined {
 }
 
 export const exportQuery = z.object({
-  cursor: z
-    .string()
-    .max(400)
-    .transform((token, ctx) => {
-      const cursor = decodeCursor(token);
-      if (!cursor) ctx.addIssue({ code: 'custom', message: 'Not a cursor this server handed out' });
-      return cursor ?? z.NEVER;
-    })
+  cursor: cursorToken(400, decodeCursor)
     .optional()
     .meta({ description: 'The `next_cursor` of the previous page; without it, the first page' }),
   limit: z.coerce

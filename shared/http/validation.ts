@@ -10,6 +10,20 @@ export const zodIssuesToFieldErrors = (error: z.ZodError, where: string): FieldE
 
 /** Reusable schema pieces. */
 export const uuidParam = z.uuid({ error: 'must be a UUID' });
+
+/**
+ * An opaque page cursor this server handed out, decoded into what it stands for; anything else is a 422
+ * ("Not a cursor this server handed out") rather than a page from the wrong place.
+ */
+export const cursorToken = <T>(maxLength: number, decode: (token: string) => T | undefined) =>
+  z
+    .string()
+    .max(maxLength)
+    .transform((token, ctx) => {
+      const cursor = decode(token);
+      if (!cursor) ctx.addIssue({ code: 'custom', message: 'Not a cursor this server handed out' });
+      return cursor ?? z.NEVER;
+    });
 /**
  * An ISO 8601 date-time with an offset, in years 1 to 9999: PostgreSQL (and PGlite) cannot store others,
  * and an out-of-range one would otherwise fail as a 500 at the insert.
