@@ -137,6 +137,11 @@ const speakerSettingsFields = {
     .min(0)
     .max(1)
     .describe('Share of clipped samples a clean utterance stays under'),
+  speaker_min_high_band_ratio: z
+    .number()
+    .min(0)
+    .max(1)
+    .describe('Share of speech power above 4 kHz a clean utterance has (below: narrowband, e.g. telephone)'),
   speaker_enrol_min_voiced_seconds: z
     .number()
     .min(0.5)

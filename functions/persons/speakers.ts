@@ -55,6 +55,7 @@ export const SPEAKER_SETTINGS = {
   speaker_min_voiced_seconds: 'minVoicedSeconds',
   speaker_min_snr_db: 'minSnrDb',
   speaker_max_clipping_ratio: 'maxClippingRatio',
+  speaker_min_high_band_ratio: 'minHighBandRatio',
   speaker_enrol_min_voiced_seconds: 'enrolMinVoicedSeconds',
   speaker_new_person_seconds: 'newPersonSeconds',
   speaker_new_person_utterances: 'newPersonUtterances',
@@ -83,6 +84,7 @@ export function speakerEvidence(analysis: AudioAnalysis): UtteranceEvidence {
     voicedSeconds: Math.min(voicedSeconds, analysis.samples.length / SAMPLE_RATE),
     snrDb: analysis.quality.snrDb,
     clippingRatio: analysis.quality.clippingRatio,
+    highBandRatio: analysis.quality.highBandRatio,
   };
 }
 

@@ -41,6 +41,8 @@ const UNCALIBRATED: SpeakerCalibration = {
   minVoicedSeconds: 1.0,
   minSnrDb: 12,
   maxClippingRatio: 0.01,
+  // Telephone-band audio keeps < 0.00005 above 4 kHz, wideband speech 0.0004 and more (the evaluation sets).
+  minHighBandRatio: 0.0001,
   enrolMinVoicedSeconds: 1.0,
   newPersonSeconds: 3.0,
   newPersonUtterances: 2,
@@ -111,6 +113,7 @@ export function readModelCard(modelPath: string): SpeakerModelCard {
     minVoicedSeconds: pick('min_voiced_seconds', UNCALIBRATED.minVoicedSeconds),
     minSnrDb: pick('min_snr_db', UNCALIBRATED.minSnrDb),
     maxClippingRatio: pick('max_clipping_ratio', UNCALIBRATED.maxClippingRatio),
+    minHighBandRatio: pick('min_high_band_ratio', UNCALIBRATED.minHighBandRatio),
     enrolMinVoicedSeconds: pick('enrol_min_voiced_seconds', UNCALIBRATED.enrolMinVoicedSeconds),
     newPersonSeconds: pick('new_person_seconds', UNCALIBRATED.newPersonSeconds),
     newPersonUtterances: Math.max(2, pick('new_person_utterances', UNCALIBRATED.newPersonUtterances)),

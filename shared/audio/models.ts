@@ -19,7 +19,7 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { config } from '../config';
 
 export const VAD_MODEL_FILE = 'silero_vad_v5.onnx';
-export const DEFAULT_SPEAKER_MODEL_FILE = 'speaker-stats-v1.onnx';
+export const DEFAULT_SPEAKER_MODEL_FILE = 'mira-speaker-tdnn-v1.onnx';
 
 /** This module's folder (in a bundle: the bundle's); undefined where import.meta.url is not a file URL. */
 function here(): string | undefined {

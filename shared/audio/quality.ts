@@ -15,6 +15,12 @@ export interface QualityMetrics {
   speechBandRatio: number;
   /** Spectral flatness of the speech band, 0 (tonal, voiced) .. 1 (white noise). */
   spectralFlatness: number;
+  /**
+   * Share of power above 4 kHz (of 50-8000 Hz) in the speech parts. Wideband speech keeps a few percent
+   * there (fricatives, breath); telephone-band, heavily low-passed or far, muffled audio keeps almost none,
+   * and speaker embeddings of such audio resemble each other more than they resemble the voice.
+   */
+  highBandRatio: number;
   /** RMS of the speech parts (of everything when there is no speech), linear full scale 0..1. */
   volumeRms: number;
   /** The same in dBFS. */
@@ -65,21 +71,27 @@ function welch(samples: Float32Array, useFrame: (start: number) => boolean): Flo
 }
 
 function spectralShape(psd: Float64Array | undefined) {
-  if (!psd) return { speechBandRatio: 0, spectralFlatness: 1 };
+  if (!psd) return { speechBandRatio: 0, spectralFlatness: 1, highBandRatio: 0 };
   const bin = (hz: number) => Math.round((hz * NFFT) / SAMPLE_RATE);
   let band = 0;
+  let high = 0;
   let total = 0;
   let logSum = 0;
   let n = 0;
   for (let k = bin(50); k <= NFFT / 2; k++) total += psd[k];
+  for (let k = bin(4000); k <= NFFT / 2; k++) high += psd[k];
   for (let k = bin(300); k <= bin(3400); k++) {
     band += psd[k];
     logSum += Math.log(psd[k] + 1e-20);
     n++;
   }
-  if (total <= POWER_FLOOR) return { speechBandRatio: 0, spectralFlatness: 1 };
+  if (total <= POWER_FLOOR) return { speechBandRatio: 0, spectralFlatness: 1, highBandRatio: 0 };
   const flatness = Math.exp(logSum / n) / (band / n);
-  return { speechBandRatio: band / total, spectralFlatness: Math.min(1, flatness) };
+  return {
+    speechBandRatio: band / total,
+    spectralFlatness: Math.min(1, flatness),
+    highBandRatio: high / total,
+  };
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -128,6 +140,7 @@ export function qualityMetrics(
     speechClarity: round(shape.speechBandRatio * (1 - shape.spectralFlatness), 4),
     speechBandRatio: round(shape.speechBandRatio, 4),
     spectralFlatness: round(shape.spectralFlatness, 4),
+    highBandRatio: round(shape.highBandRatio, 5),
     volumeRms: round(volumeRms, 5),
     volumeDbfs: round(20 * Math.log10(Math.max(volumeRms, 1e-5)), 2),
     noiseLevel: round(Math.sqrt(noise), 6),

@@ -101,6 +101,8 @@ export interface SpeakerPolicy {
   minSnrDb: number;
   /** Share of clipped samples above which an utterance is degraded. */
   maxClippingRatio: number;
+  /** Share of speech power above 4 kHz below which an utterance is narrowband (telephone, muffled): degraded. */
+  minHighBandRatio: number;
   /** Voiced speech an enrolment sample needs. */
   enrolMinVoicedSeconds: number;
   /** Confident voiced speech a provisional cluster needs before it becomes a person... */
@@ -117,9 +119,11 @@ export interface UtteranceEvidence {
   voicedSeconds: number;
   snrDb: number;
   clippingRatio: number;
+  /** Share of speech power above 4 kHz (QualityMetrics.highBandRatio); not checked when absent. */
+  highBandRatio?: number;
 }
 
-export type QualityReason = 'too_short' | 'too_noisy' | 'clipped' | 'no_embedding';
+export type QualityReason = 'too_short' | 'too_noisy' | 'clipped' | 'narrowband' | 'no_embedding';
 
 /** Why an utterance is degraded (empty when it is clean enough to create and update voiceprints). */
 export function qualityReasons(evidence: UtteranceEvidence, policy: SpeakerPolicy): QualityReason[] {
@@ -128,6 +132,8 @@ export function qualityReasons(evidence: UtteranceEvidence, policy: SpeakerPolic
   if (evidence.voicedSeconds < policy.minVoicedSeconds) reasons.push('too_short');
   if (evidence.snrDb < policy.minSnrDb) reasons.push('too_noisy');
   if (evidence.clippingRatio > policy.maxClippingRatio) reasons.push('clipped');
+  if (evidence.highBandRatio !== undefined && evidence.highBandRatio < policy.minHighBandRatio)
+    reasons.push('narrowband');
   return reasons;
 }
 

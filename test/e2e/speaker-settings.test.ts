@@ -19,7 +19,7 @@ describe('speaker decision settings, re-clustering and merge proposals', () => {
     const initial = await api.get(`${P}/persons/speaker-settings`);
     expect(initial.status).toBe(200);
     expect(initial.body).toMatchObject({
-      model: 'speaker-stats-v1.onnx',
+      model: 'mira-speaker-tdnn-v1.onnx',
       score: 'as-norm',
       calibrated: true,
       overrides: {},
@@ -58,8 +58,8 @@ describe('speaker decision settings, re-clustering and merge proposals', () => {
 
   it('proposes two persons enrolled with one voice for merging, and keeps both', async () => {
     for (const [name, file] of [
-      ['Ana', 'voice-a-1.mp3'],
-      ['Anna', 'voice-a-2.mp3'],
+      ['Cal', 'voice-c-1.mp3'],
+      ['Carl', 'voice-c-2.mp3'],
     ]) {
       const person = (await api.post(`${P}/persons`, { name })).body;
       await api.post(
@@ -81,6 +81,6 @@ describe('speaker decision settings, re-clustering and merge proposals', () => {
     expect(proposals.body).toEqual([
       { person_ids: expect.any(Array), score: expect.any(Number), created_at: expect.any(String) },
     ]);
-    expect((await api.get(`${P}/persons`)).body.map((p: any) => p.name)).toEqual(['Ana', 'Anna']);
+    expect((await api.get(`${P}/persons`)).body.map((p: any) => p.name)).toEqual(['Cal', 'Carl']);
   });
 });

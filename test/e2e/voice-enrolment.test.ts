@@ -213,8 +213,8 @@ describe('voice enrolment', () => {
       .select(['person_id', 'source', 'embedding'])
       .execute();
     expect(stored.map((e) => [e.person_id, e.source, e.embedding.length])).toEqual([
-      [alice.id, 'enrolment', 192 * 4],
-      [alice.id, 'enrolment', 192 * 4],
+      [alice.id, 'enrolment', 128 * 4],
+      [alice.id, 'enrolment', 128 * 4],
     ]);
   });
 

@@ -400,8 +400,8 @@ describe('function images', () => {
           [
             DEFAULT_SPEAKER_MODEL_FILE,
             VAD_MODEL_FILE,
-            'speaker-stats-v1.card.json',
-            'speaker-stats-v1.cohort.f32',
+            'mira-speaker-tdnn-v1.card.json',
+            'mira-speaker-tdnn-v1.cohort.json',
           ].sort(),
         );
         expect(Object.keys(bundle.dependencies)).toContain('onnxruntime-node');

@@ -173,7 +173,7 @@ describe('dev stage: images', () => {
       );
       const staged = stageImage(join(work, 'asset'), join(work, 'task'));
 
-      for (const file of ['index.mjs', 'models/silero_vad_v5.onnx', 'models/speaker-stats-v1.onnx']) {
+      for (const file of ['index.mjs', 'models/silero_vad_v5.onnx', 'models/mira-speaker-tdnn-v1.onnx']) {
         expect({ file, present: existsSync(join(staged.dir, file)) }).toEqual({ file, present: true });
       }
       expect(existsSync(join(staged.dir, 'node_modules', 'onnxruntime-node', 'package.json'))).toBe(true);

@@ -23,6 +23,7 @@ const policy: SpeakerPolicy = {
   minVoicedSeconds: 1,
   minSnrDb: 12,
   maxClippingRatio: 0.01,
+  minHighBandRatio: 0.0001,
   enrolMinVoicedSeconds: 1,
   newPersonSeconds: 3,
   newPersonUtterances: 2,

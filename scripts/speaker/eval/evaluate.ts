@@ -18,9 +18,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeAudio, detectSpeech } from '../../../shared/audio';
+import { decodeAudio, detectSpeech, qualityMetrics } from '../../../shared/audio';
 import { SAMPLE_RATE } from '../../../shared/audio/decode';
 import { speakerEmbedding, speechOnly } from '../../../shared/audio/speaker';
+import type { UtteranceEvidence } from '../../../shared/domain/speaker-match';
 import { asNorm, cohortStats, type Cohort } from '../../../shared/domain/speaker-score';
 import { CONDITIONS, degrade, type Condition } from './conditions';
 
@@ -63,24 +64,32 @@ export interface EvalRow {
   noEmbedding: number;
 }
 
-type Embedding = Float32Array | null;
+/** What one (degraded) test utterance gives the speaker decision: as `speakerEvidence` computes it in `register`. */
+export type Evidence = UtteranceEvidence;
 
 const SHORT_SECONDS = 0.8;
 
-async function embed(samples: Float32Array, condition: Condition, seed: number): Promise<Embedding> {
+async function analyse(samples: Float32Array, condition: Condition, seed: number): Promise<Evidence> {
   const degraded = degrade(samples, condition, seed);
   const vad = await detectSpeech(degraded);
-  if (!vad.segments.length) return null;
+  const quality = qualityMetrics(degraded, vad);
   let speech = speechOnly(degraded, vad.segments);
   if (condition === 'short 0.8 s') {
     const n = Math.round(SHORT_SECONDS * SAMPLE_RATE);
     const start = Math.max(0, Math.floor((speech.length - n) / 2));
     speech = speech.slice(start, start + n);
   }
+  const evidence = {
+    voicedSeconds: speech.length / SAMPLE_RATE,
+    snrDb: quality.snrDb,
+    clippingRatio: quality.clippingRatio,
+    highBandRatio: quality.highBandRatio,
+  };
+  if (!vad.segments.length) return { embedding: null, ...evidence };
   try {
-    return await speakerEmbedding(speech);
+    return { embedding: await speakerEmbedding(speech), ...evidence };
   } catch {
-    return null; // too little speech
+    return { embedding: null, ...evidence }; // too little speech
   }
 }
 
@@ -112,7 +121,27 @@ export function equalErrorRate(targets: number[], impostors: number[]): number {
   return best;
 }
 
-export async function evaluateSpeakerModel(options: EvalOptions): Promise<EvalRow[]> {
+/** One test utterance of a condition: whose voice, and what the audio gave. */
+export interface TestItem {
+  /** Index into `enrolled` then `unenrolled` (enrolled voices first). */
+  speaker: number;
+  enrolled: boolean;
+  evidence: Evidence;
+}
+
+/** The evaluation set analysed once: enrolment evidence (clean) and each condition's test utterances. */
+export interface AnalysedSet {
+  enrolled: Manifest['speakers'];
+  unenrolled: Manifest['speakers'];
+  /** Per enrolled voice, its clean enrolment utterances. */
+  enrolment: Evidence[][];
+  conditions: { condition: Condition; items: TestItem[] }[];
+}
+
+/** Decodes the set and runs the production audio path on every utterance in every condition. */
+export async function analyseEvalSet(
+  options: Omit<EvalOptions, 'threshold' | 'cohort'>,
+): Promise<AnalysedSet> {
   const dir = options.dir ?? EVAL_SET_DIR;
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
   const enrolledCount = Math.min(options.enrolled ?? manifest.enrolled, manifest.enrolled);
@@ -130,16 +159,35 @@ export async function evaluateSpeakerModel(options: EvalOptions): Promise<EvalRo
     }
     return samples;
   };
-  const voiceprints: Float32Array[] = [];
+  const enrolment: Evidence[][] = [];
   for (const speaker of enrolled) {
-    const embs: Float32Array[] = [];
-    for (const file of speaker.files.slice(0, k)) {
-      const e = await embed(await load(file), 'clean', 0);
-      if (e) embs.push(e);
-    }
-    if (!embs.length) throw new Error(`No enrolment embedding for ${speaker.id}`);
-    voiceprints.push(meanEmbedding(embs));
+    const evidence: Evidence[] = [];
+    for (const file of speaker.files.slice(0, k)) evidence.push(await analyse(await load(file), 'clean', 0));
+    if (!evidence.some((e) => e.embedding)) throw new Error(`No enrolment embedding for ${speaker.id}`);
+    enrolment.push(evidence);
   }
+  const conditions: AnalysedSet['conditions'] = [];
+  for (const condition of options.conditions ?? CONDITIONS) {
+    const items: TestItem[] = [];
+    let seed = 1;
+    for (const [index, speaker] of [...enrolled, ...unenrolled].entries())
+      for (const file of tests(speaker.files))
+        items.push({
+          speaker: index,
+          enrolled: index < enrolled.length,
+          evidence: await analyse(await load(file), condition, seed++),
+        });
+    conditions.push({ condition, items });
+  }
+  return { enrolled, unenrolled, enrolment, conditions };
+}
+
+/** The model's own numbers on an analysed set (see the header). */
+export function scoreModel(set: AnalysedSet, options: Pick<EvalOptions, 'threshold' | 'cohort'>): EvalRow[] {
+  const { enrolled } = set;
+  const voiceprints = set.enrolment.map((evidence) =>
+    meanEmbedding(evidence.flatMap((e) => (e.embedding ? [e.embedding] : []))),
+  );
   const printStats = voiceprints.map((v) => cohortStats(v, options.cohort));
   const score = (e: Float32Array) => {
     const test = cohortStats(e, options.cohort);
@@ -147,7 +195,7 @@ export async function evaluateSpeakerModel(options: EvalOptions): Promise<EvalRo
   };
   const groupSizes = [4, 8, 16].filter((n) => n <= enrolled.length);
   const rows: EvalRow[] = [];
-  for (const condition of options.conditions ?? CONDITIONS) {
+  for (const { condition, items } of set.conditions) {
     const targets: number[] = [];
     const impostors: number[] = [];
     const correct: Record<number, number> = Object.fromEntries(groupSizes.map((n) => [n, 0]));
@@ -157,32 +205,28 @@ export async function evaluateSpeakerModel(options: EvalOptions): Promise<EvalRo
     let falseAccepts = 0;
     let unenrolledTests = 0;
     let noEmbedding = 0;
-    let seed = 1;
-    for (const [index, speaker] of [...enrolled, ...unenrolled].entries()) {
-      const isEnrolled = index < enrolled.length;
-      for (const file of tests(speaker.files)) {
-        const e = await embed(await load(file), condition, seed++);
-        if (isEnrolled) enrolledTests++;
-        else unenrolledTests++;
-        if (!e) {
-          noEmbedding++;
-          continue; // no embedding: nobody is named and nobody is created
+    for (const { speaker: index, enrolled: isEnrolled, evidence } of items) {
+      const e = evidence.embedding;
+      if (isEnrolled) enrolledTests++;
+      else unenrolledTests++;
+      if (!e) {
+        noEmbedding++;
+        continue; // no embedding: nobody is named and nobody is created
+      }
+      const scores = score(e);
+      const best = scores.reduce((b, s, i) => (s > scores[b] ? i : b), 0);
+      if (isEnrolled) {
+        scores.forEach((s, i) => (i === index ? targets : impostors).push(s));
+        for (const n of groupSizes) {
+          const group = Math.floor(index / n);
+          const members = scores.slice(group * n, group * n + n);
+          if (members.indexOf(Math.max(...members)) === index - group * n) correct[n]++;
         }
-        const scores = score(e);
-        const best = scores.reduce((b, s, i) => (s > scores[b] ? i : b), 0);
-        if (isEnrolled) {
-          scores.forEach((s, i) => (i === index ? targets : impostors).push(s));
-          for (const n of groupSizes) {
-            const group = Math.floor(index / n);
-            const members = scores.slice(group * n, group * n + n);
-            if (members.indexOf(Math.max(...members)) === index - group * n) correct[n]++;
-          }
-          if (scores[best] < options.threshold) wronglyCreated++;
-          else if (best !== index) wrongName++;
-        } else {
-          impostors.push(...scores);
-          if (scores[best] >= options.threshold) falseAccepts++;
-        }
+        if (scores[best] < options.threshold) wronglyCreated++;
+        else if (best !== index) wrongName++;
+      } else {
+        impostors.push(...scores);
+        if (scores[best] >= options.threshold) falseAccepts++;
       }
     }
     rows.push({
@@ -196,6 +240,10 @@ export async function evaluateSpeakerModel(options: EvalOptions): Promise<EvalRo
     });
   }
   return rows;
+}
+
+export async function evaluateSpeakerModel(options: EvalOptions): Promise<EvalRow[]> {
+  return scoreModel(await analyseEvalSet(options), options);
 }
 
 const pct = (x: number) => (Number.isNaN(x) ? '   -' : `${(100 * x).toFixed(1)}%`.padStart(6));

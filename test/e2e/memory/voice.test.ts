@@ -113,7 +113,7 @@ describe('POST P/actions/voice', () => {
   /** Ana, enrolled as the app does it: two clean samples of her voice. */
   async function enrolAna(P: string): Promise<string> {
     const ana = (await api.post(`${P}/persons`, { name: 'Ana' })).body.id;
-    for (const file of ['voice-a-1.mp3', 'voice-a-2.mp3'])
+    for (const file of ['voice-c-1.mp3', 'voice-c-2.mp3'])
       expect(
         (
           await api.post(
@@ -135,7 +135,7 @@ describe('POST P/actions/voice', () => {
       reply.functionCalls({ name: 'get_current_time' }),
       reply.text('It is noon.'),
     );
-    await speak(P, fixture('voice-a-3.mp3'));
+    await speak(P, fixture('voice-c-3.mp3'));
     const before = (await api.get(`${P}/interactions`)).body;
     const asked = before.find((i: any) => i.interaction_type === 'audio');
     const noon = before.find((i: any) => i.text === 'It is noon.');
@@ -165,7 +165,7 @@ describe('POST P/actions/voice', () => {
       reply.functionCalls({ name: 'forget' }),
       reply.text('Done, forgotten.'),
     );
-    const stream = events((await speak(P, fixture('voice-a-3.mp3'))).text);
+    const stream = events((await speak(P, fixture('voice-c-3.mp3'))).text);
 
     // Assess
     expect(stream.find((e) => e.type === 'tool_result')).toMatchObject({
@@ -210,7 +210,7 @@ describe('POST P/actions/voice', () => {
       reply.text('Forgotten.'),
     );
     // A voice nobody enrolled: Mira cannot tell who it is.
-    const stream = events((await speak(P, fixture('voice-c-1.mp3'))).text);
+    const stream = events((await speak(P, fixture('voice-a-1.mp3'))).text);
 
     expect(stream.find((e) => e.type === 'tool_result')).toMatchObject({
       tool: 'forget',

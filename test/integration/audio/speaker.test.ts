@@ -16,6 +16,7 @@ import {
 } from '../../../shared/audio/index';
 import { encodeWav, fixture, tone } from '../../helpers/audio';
 import { resetConfig } from '../../../shared/config';
+import { speakerModelCard } from '../../../shared/audio/model-card';
 
 const VOICES = ['a', 'b', 'c'];
 const SENTENCES = [1, 2, 3];
@@ -27,10 +28,11 @@ async function embed(name: string) {
 }
 
 describe('speakerEmbedding with the default model', () => {
-  it('gives a 192-dimensional unit vector', async () => {
+  it('gives a unit vector of the size its model card states (128 for the trained TDNN)', async () => {
     const e = await embed('voice-a-1.mp3');
 
-    expect(e).toHaveLength(192);
+    expect(speakerModelCard().embeddingDim).toBe(128);
+    expect(e).toHaveLength(128);
     expect(Math.hypot(...e)).toBeCloseTo(1, 5);
   });
 
@@ -86,7 +88,7 @@ describe('model files', () => {
     const files = modelFiles();
 
     expect(files.vad).toMatch(/silero_vad_v5\.onnx$/);
-    expect(files.speaker).toMatch(/speaker-stats-v1\.onnx$/);
+    expect(files.speaker).toMatch(/mira-speaker-tdnn-v1\.onnx$/);
   });
 
   it('uses SPEAKER_MODEL_PATH when set and says so when the file is missing', async () => {
@@ -130,7 +132,7 @@ describe('analyzeAudio', () => {
     expect(result.vad.segments.length).toBeGreaterThan(0);
     expect(result.quality.snrDb).toBeGreaterThan(20);
     expect(result.score).toBeGreaterThan(0.5);
-    expect(result.embedding).toHaveLength(192);
+    expect(result.embedding).toHaveLength(128);
   });
 
   it('skips the embedding when there is no speech', async () => {
@@ -156,7 +158,7 @@ describe('npm run audio', () => {
 
     expect(run.status).toBe(0);
     const report = JSON.parse(run.stdout);
-    expect(report).toMatchObject({ format: 'wav', sample_rate_in: 8000, embedding_dim: 192 });
+    expect(report).toMatchObject({ format: 'wav', sample_rate_in: 8000, embedding_dim: 128 });
     for (const key of ['duration_s', 'speech_ratio', 'segments', 'snr_db', 'speech_clarity', 'volume_rms'])
       expect(report).toHaveProperty(key);
     expect(report).toHaveProperty('clipping_ratio');
