@@ -16,6 +16,7 @@ import * as dropUtteranceClaims from './2026_12_02_0011_drop_utterance_claims';
 import * as audioUploads from './2026_12_02_0012_audio_uploads';
 import * as utteranceEnrichment from './2026_12_02_0013_utterance_enrichment';
 import * as embeddingsChanges from './2026_12_02_0022_embeddings_changes';
+import * as speakerPitch from './2026_12_02_0031_speaker_pitch';
 
 /**
  * Every migration, by its sortable name. A static map because an esbuild bundle has no migrations folder
@@ -39,6 +40,7 @@ export const migrations: Record<string, Migration> = {
   '2026_12_02_0012_audio_uploads': audioUploads,
   '2026_12_02_0013_utterance_enrichment': utteranceEnrichment,
   '2026_12_02_0022_embeddings_changes': embeddingsChanges,
+  '2026_12_02_0031_speaker_pitch': speakerPitch,
 };
 
 export const staticMigrationProvider: MigrationProvider = {

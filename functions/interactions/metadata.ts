@@ -54,7 +54,8 @@ export function utteranceMetadata(facts: UtteranceFacts): JsonObject {
 /**
  * How the speaker was decided: `outcome` (matched, new, unknown), the raw `similarity` and calibrated
  * `score` of the best candidate, the `margin` over the second-best, and for an unknown speaker the
- * `reason` (provisional, ambiguous, near_enrolled, low_quality) with the `quality` problems; `cluster_id`
+ * `reason` (provisional, ambiguous, near_enrolled, pitch_mismatch, low_quality) with the `quality` problems;
+ * `pitch_gap` the semitones between the utterance's pitch and the best candidate's; `cluster_id`
  * names the provisional cluster an unknown clean voice joined (its utterances are attributed to the
  * person it becomes).
  */
@@ -63,6 +64,7 @@ export function speakerMetadata(speaker: ResolvedSpeaker): JsonObject {
     similarity: speaker.similarity,
     score: speaker.score,
     margin: speaker.margin,
+    pitch_gap: speaker.pitchGap,
     reason: speaker.reason,
     quality: speaker.quality,
     cluster_id: speaker.clusterId,

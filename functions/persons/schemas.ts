@@ -142,6 +142,13 @@ const speakerSettingsFields = {
     .min(0)
     .max(1)
     .describe('Share of speech power above 4 kHz a clean utterance has (below: narrowband, e.g. telephone)'),
+  speaker_max_pitch_semitones: z
+    .number()
+    .min(0)
+    .max(48)
+    .describe(
+      "Semitones between an utterance's median pitch and a person's above which the person is not named (48: off)",
+    ),
   speaker_enrol_min_voiced_seconds: z
     .number()
     .min(0.5)

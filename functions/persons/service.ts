@@ -112,7 +112,15 @@ export async function enrolVoiceSample(
   const person = await inTransaction(db, async (trx) => {
     if (sample.name && !(await renamePerson(trx, networkId, personId, sample.name))) return undefined;
     if (!(await findPerson(trx, networkId, personId))) return undefined;
-    await enrolEmbedding(trx, networkId, personId, embedding, evidence.voicedSeconds, policy);
+    await enrolEmbedding(
+      trx,
+      networkId,
+      personId,
+      embedding,
+      evidence.voicedSeconds,
+      policy,
+      evidence.pitchHz,
+    );
     return findPerson(trx, networkId, personId);
   });
   // Deleted between the check and the write.

@@ -33,8 +33,10 @@ import { advisoryLock, type Executor } from '../../shared/db/transaction';
 import type { Database, JsonObject } from '../../shared/db/types';
 import {
   decideSpeaker,
+  medianPitch,
   qualityReasons,
   scoreCandidates,
+  semitones,
   type CandidateScore,
   type QualityReason,
   type SpeakerCandidate,
@@ -56,6 +58,7 @@ export const SPEAKER_SETTINGS = {
   speaker_min_snr_db: 'minSnrDb',
   speaker_max_clipping_ratio: 'maxClippingRatio',
   speaker_min_high_band_ratio: 'minHighBandRatio',
+  speaker_max_pitch_semitones: 'maxPitchSemitones',
   speaker_enrol_min_voiced_seconds: 'enrolMinVoicedSeconds',
   speaker_new_person_seconds: 'newPersonSeconds',
   speaker_new_person_utterances: 'newPersonUtterances',
@@ -85,6 +88,7 @@ export function speakerEvidence(analysis: AudioAnalysis): UtteranceEvidence {
     snrDb: analysis.quality.snrDb,
     clippingRatio: analysis.quality.clippingRatio,
     highBandRatio: analysis.quality.highBandRatio,
+    pitchHz: analysis.pitchHz,
   };
 }
 
@@ -121,7 +125,14 @@ function candidate(id: string, rows: StoredEmbedding[], dim: number): Candidate 
     stats[2 * k] = r.cohortMean;
     stats[2 * k + 1] = r.cohortStd || 1;
   });
-  return { id, rows, vectors, stats, count: usable.length };
+  return {
+    id,
+    rows,
+    vectors,
+    stats,
+    count: usable.length,
+    pitchHz: medianPitch(usable.map((r) => r.pitchHz)),
+  };
 }
 
 async function loadNetwork(trx: Executor, networkId: string, version: number): Promise<NetworkSpeakers> {
@@ -209,7 +220,7 @@ async function addEmbedding(
   existing: StoredEmbedding[],
   embedding: Float32Array,
   source: StoredEmbedding['source'],
-  voicedSeconds: number,
+  speech: { voicedSeconds: number; pitchHz?: number | null },
   maxRows: number,
 ): Promise<StoredEmbedding[]> {
   const stats = cohortStats(embedding, speakerModelCard().cohort);
@@ -220,7 +231,8 @@ async function addEmbedding(
     embedding,
     cohortMean: stats.mean,
     cohortStd: stats.std,
-    voicedSeconds,
+    voicedSeconds: speech.voicedSeconds,
+    pitchHz: speech.pitchHz ?? null,
   });
   // At most `maxRows`: enrolment samples stay first, the oldest others make room (the cache holds the rows).
   const all = [...existing, row];
@@ -279,7 +291,9 @@ export interface ResolvedSpeaker {
   margin?: number;
   /** Why the speaker is unknown: `provisional` (a new voice, in a cluster), `ambiguous`, `near_enrolled`,
    * `low_quality` (see `quality`). */
-  reason?: 'provisional' | 'ambiguous' | 'near_enrolled' | 'low_quality' | 'no_speech';
+  reason?: 'provisional' | 'ambiguous' | 'near_enrolled' | 'pitch_mismatch' | 'low_quality' | 'no_speech';
+  /** Semitones between the utterance's median pitch and the best candidate's, when both were measured. */
+  pitchGap?: number;
   /** What made the utterance degraded: `too_short`, `too_noisy`, `clipped`, `no_embedding`. */
   quality?: QualityReason[];
   /** The provisional cluster an unknown clean voice joined. */
@@ -331,12 +345,21 @@ export async function decideAndRecord(
   const card = speakerModelCard();
   const test = cohortStats(embedding, card.cohort);
   const mode = policy.score;
-  const persons = scoreCandidates(embedding, test, state.persons.values(), mode);
-  const clusters = degraded.length ? [] : scoreCandidates(embedding, test, state.clusters.values(), mode);
+  const pitch = evidence.pitchHz;
+  const persons = scoreCandidates(embedding, test, state.persons.values(), mode, pitch);
+  const clusters = degraded.length
+    ? []
+    : scoreCandidates(embedding, test, state.clusters.values(), mode, pitch);
   const decision = decideSpeaker(persons, clusters, degraded, policy);
   const dim = embedding.length;
   const scored = (best: CandidateScore | undefined) =>
-    best ? { similarity: round(best.cosine), score: round(best.score, 2) } : {};
+    best
+      ? {
+          similarity: round(best.cosine),
+          score: round(best.score, 2),
+          ...(best.pitchGap !== undefined ? { pitchGap: round(best.pitchGap, 1) } : {}),
+        }
+      : {};
 
   if (decision.kind === 'matched') {
     const person = await findPerson(trx, networkId, decision.personId);
@@ -356,7 +379,7 @@ export async function decideAndRecord(
         current.rows,
         embedding,
         'match',
-        evidence.voicedSeconds,
+        evidence,
         policy.maxEmbeddingsPerPerson,
       );
       const next = applyRows(current, person.id, changes, dim);
@@ -399,7 +422,7 @@ export async function decideAndRecord(
     state.clusters.get(clusterId)?.rows ?? [],
     embedding,
     'cluster',
-    evidence.voicedSeconds,
+    evidence,
     policy.maxEmbeddingsPerPerson,
   );
   const before = state.clusters.get(clusterId);
@@ -459,13 +482,13 @@ function maxCosine(embedding: Float32Array, c: SpeakerCandidate): number {
   return best;
 }
 
-/** The calibrated score between two candidates: the best over their pairs of embeddings. */
-function pairScore(
-  a: SpeakerCandidate,
-  b: SpeakerCandidate,
-  mode: 'as-norm' | 'cosine',
-  dim: number,
-): number {
+/**
+ * The calibrated score between two candidates: the best over their pairs of embeddings; -Infinity when
+ * their pitches are too far apart to be one voice (never merged, never proposed).
+ */
+function pairScore(a: SpeakerCandidate, b: SpeakerCandidate, policy: SpeakerPolicy, dim: number): number {
+  if (a.pitchHz && b.pitchHz && semitones(a.pitchHz, b.pitchHz) > policy.maxPitchSemitones) return -Infinity;
+  const mode = policy.score;
   let best = -Infinity;
   for (let i = 0; i < a.count; i++) {
     const v = a.vectors.subarray(i * dim, (i + 1) * dim);
@@ -488,7 +511,7 @@ async function proposeMergesFor(
   let proposed = 0;
   for (const other of state.persons.values()) {
     if (other.id === person.id || !other.count) continue;
-    const score = pairScore(person, other, policy.score, dim);
+    const score = pairScore(person, other, policy, dim);
     if (score >= policy.mergeScore) {
       await proposeMerge(trx, networkId, person.id, other.id, round(score, 2));
       proposed++;
@@ -527,7 +550,7 @@ async function mergeClusters(
     const dim = clusters[i].vectors.length / clusters[i].count;
     for (let j = i + 1; j < clusters.length; j++) {
       if (gone.has(clusters[j].id)) continue;
-      if (pairScore(clusters[i], clusters[j], policy.score, dim) >= policy.mergeScore) {
+      if (pairScore(clusters[i], clusters[j], policy, dim) >= policy.mergeScore) {
         await mergeCluster(trx, clusters[j].id, clusters[i].id);
         gone.add(clusters[j].id);
         merged++;
@@ -592,7 +615,7 @@ export async function reclusterSpeakers(
     for (let j = i + 1; j < persons.length; j++) {
       // Screening by the means' cosine keeps a 1000-person network to one dot product per pair.
       if (dot(centroids[i], centroids[j]) < policy.cosineFloor) continue;
-      const score = pairScore(persons[i], persons[j], policy.score, dim);
+      const score = pairScore(persons[i], persons[j], policy, dim);
       if (score >= policy.mergeScore) {
         await proposeMerge(trx, networkId, persons[i].id, persons[j].id, round(score, 2));
         proposals++;
@@ -620,6 +643,7 @@ export async function enrolEmbedding(
   embedding: Float32Array,
   voicedSeconds: number,
   policy: SpeakerPolicy,
+  pitchHz: number | null = null,
 ): Promise<void> {
   await advisoryLock(trx, 'personIndex', networkId);
   const state = await networkSpeakers(trx, networkId);
@@ -630,7 +654,7 @@ export async function enrolEmbedding(
     state.persons.get(personId)?.rows ?? [],
     embedding,
     'enrolment',
-    voicedSeconds,
+    { voicedSeconds, pitchHz },
     policy.maxEmbeddingsPerPerson,
   );
   const next = applyRows(state.persons.get(personId), personId, changes, embedding.length);

@@ -43,6 +43,10 @@ const UNCALIBRATED: SpeakerCalibration = {
   maxClippingRatio: 0.01,
   // Telephone-band audio keeps < 0.00005 above 4 kHz, wideband speech 0.0004 and more (the evaluation sets).
   minHighBandRatio: 0.0001,
+  // A voice's median pitch moves 1-2 semitones between utterances (synthetic voices: at most 2 in the
+  // evaluation sets; people in conversation: a standard deviation of about 1.5); the same-timbre voices the
+  // embedding confuses are 5-7 apart. Model-independent, so a card need not set it.
+  maxPitchSemitones: 4,
   enrolMinVoicedSeconds: 1.0,
   newPersonSeconds: 3.0,
   newPersonUtterances: 2,
@@ -114,6 +118,7 @@ export function readModelCard(modelPath: string): SpeakerModelCard {
     minSnrDb: pick('min_snr_db', UNCALIBRATED.minSnrDb),
     maxClippingRatio: pick('max_clipping_ratio', UNCALIBRATED.maxClippingRatio),
     minHighBandRatio: pick('min_high_band_ratio', UNCALIBRATED.minHighBandRatio),
+    maxPitchSemitones: pick('max_pitch_semitones', UNCALIBRATED.maxPitchSemitones),
     enrolMinVoicedSeconds: pick('enrol_min_voiced_seconds', UNCALIBRATED.enrolMinVoicedSeconds),
     newPersonSeconds: pick('new_person_seconds', UNCALIBRATED.newPersonSeconds),
     newPersonUtterances: Math.max(2, pick('new_person_utterances', UNCALIBRATED.newPersonUtterances)),

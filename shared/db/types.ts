@@ -365,6 +365,8 @@ export interface SpeakerEmbeddingTable {
   cohort_mean: Generated<number>;
   cohort_std: Generated<number>;
   voiced_seconds: Generated<number>;
+  /** Median F0 of the speech (migration 0031); null where not measured. */
+  pitch_hz: number | null;
   created_at: CreatedAt;
 }
 

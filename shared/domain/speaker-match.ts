@@ -103,6 +103,9 @@ export interface SpeakerPolicy {
   maxClippingRatio: number;
   /** Share of speech power above 4 kHz below which an utterance is narrowband (telephone, muffled): degraded. */
   minHighBandRatio: number;
+  /** Semitones between the utterance's median pitch and a candidate's above which the candidate is not
+   * named (the pitch vetoes; it never names anyone). */
+  maxPitchSemitones: number;
   /** Voiced speech an enrolment sample needs. */
   enrolMinVoicedSeconds: number;
   /** Confident voiced speech a provisional cluster needs before it becomes a person... */
@@ -121,6 +124,8 @@ export interface UtteranceEvidence {
   clippingRatio: number;
   /** Share of speech power above 4 kHz (QualityMetrics.highBandRatio); not checked when absent. */
   highBandRatio?: number;
+  /** Median F0 (Hz) of the speech (shared/audio/pitch.ts); null or absent when not measured. */
+  pitchHz?: number | null;
 }
 
 export type QualityReason = 'too_short' | 'too_noisy' | 'clipped' | 'narrowband' | 'no_embedding';
@@ -144,6 +149,8 @@ export interface SpeakerCandidate {
   /** mean, std per vector. */
   stats: Float32Array;
   count: number;
+  /** The median pitch (Hz) of the speech its vectors came from; null when none was measured. */
+  pitchHz?: number | null;
 }
 
 export interface CandidateScore {
@@ -152,6 +159,19 @@ export interface CandidateScore {
   score: number;
   /** The raw cosine of that best vector. */
   cosine: number;
+  /** Semitones between the utterance's pitch and the candidate's, when both were measured. */
+  pitchGap?: number;
+}
+
+/** The distance of two pitches in semitones. */
+export const semitones = (aHz: number, bHz: number): number => Math.abs(12 * Math.log2(aHz / bHz));
+
+/** The median of the measured pitches, or null when there is none. */
+export function medianPitch(pitches: Iterable<number | null | undefined>): number | null {
+  const xs = [...pitches].filter((p): p is number => typeof p === 'number' && p > 0).sort((a, b) => a - b);
+  if (!xs.length) return null;
+  const mid = xs.length >> 1;
+  return xs.length % 2 ? xs[mid] : Math.sqrt(xs[mid - 1] * xs[mid]);
 }
 
 /**
@@ -163,6 +183,7 @@ export function scoreCandidates(
   test: { mean: number; std: number },
   candidates: Iterable<SpeakerCandidate>,
   mode: 'as-norm' | 'cosine',
+  pitchHz?: number | null,
 ): CandidateScore[] {
   const dim = embedding.length;
   const out: CandidateScore[] = [];
@@ -179,6 +200,7 @@ export function scoreCandidates(
           : cos;
       if (!best || score > best.score) best = { id: c.id, score, cosine: cos };
     }
+    if (best && pitchHz && c.pitchHz) best.pitchGap = semitones(pitchHz, c.pitchHz);
     if (best) out.push(best);
   }
   return out.sort((a, b) => b.score - a.score);
@@ -195,7 +217,7 @@ export type SpeakerDecision =
     }
   | {
       kind: 'unknown';
-      reason: 'low_quality' | 'ambiguous' | 'near_enrolled';
+      reason: 'low_quality' | 'ambiguous' | 'near_enrolled' | 'pitch_mismatch';
       degraded: QualityReason[];
       best?: CandidateScore;
     }
@@ -205,7 +227,9 @@ export type SpeakerDecision =
  * Who spoke, decided open-set: a person only on a clear match (above the accept score, or the stricter
  * degraded one for a short, noisy or clipped utterance, and by the margin over the second-best person);
  * a clean utterance of nobody enrolled goes to the nearest provisional cluster (or a new one); anything
- * else stays unknown, with the reason.
+ * else stays unknown, with the reason. A candidate whose pitch is further than `maxPitchSemitones` from
+ * the utterance's is never named, and still counts as the second-best for the margin: when the embedding
+ * says "most like Ana" and the pitch says "not Ana", the next person is not named instead.
  */
 export function decideSpeaker(
   persons: CandidateScore[],
@@ -213,7 +237,10 @@ export function decideSpeaker(
   degraded: QualityReason[],
   policy: SpeakerPolicy,
 ): SpeakerDecision {
-  const [best, second] = persons;
+  const vetoed = (c: CandidateScore) => c.pitchGap !== undefined && c.pitchGap > policy.maxPitchSemitones;
+  const best = persons.find((c) => !vetoed(c));
+  // The best other candidate, vetoed or not (negative margin when a vetoed one scores higher).
+  const second = persons.find((c) => c !== best);
   const bar = degraded.length ? policy.degradedAcceptScore : policy.acceptScore;
   const margin = best && second ? best.score - second.score : null;
   if (best && best.score >= policy.acceptScore && best.cosine >= policy.cosineFloor) {
@@ -230,10 +257,15 @@ export function decideSpeaker(
     };
   }
   if (degraded.length) return { kind: 'unknown', reason: 'low_quality', degraded, ...(best ? { best } : {}) };
+  // Sounds like someone but at another pitch: not them, and not a new person either (it may be them after
+  // all, at a pitch they seldom use), so no cluster.
+  const top = persons[0];
+  if (top && vetoed(top) && top.score >= policy.acceptScore - 1 && top.cosine >= policy.cosineFloor)
+    return { kind: 'unknown', reason: 'pitch_mismatch', degraded, best: top };
   // Close to someone enrolled but not clearly them: neither a match nor a new voice.
   if (best && best.score >= policy.acceptScore - 1 && best.cosine >= policy.cosineFloor)
     return { kind: 'unknown', reason: 'near_enrolled', degraded, best };
-  const cluster = clusters[0];
+  const cluster = clusters.find((c) => !vetoed(c));
   if (cluster && cluster.score >= policy.clusterScore && cluster.cosine >= policy.cosineFloor)
     return { kind: 'cluster', clusterId: cluster.id, score: cluster.score };
   return { kind: 'cluster', clusterId: null, score: null };

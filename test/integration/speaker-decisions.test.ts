@@ -117,6 +117,36 @@ describe('resolveSpeaker', () => {
     expect(await count('speaker_embeddings')).toBe(embeddings);
   });
 
+  it("keeps each voiceprint's pitch and names no one whose pitch is far from the utterance's", async () => {
+    const person = await createPerson(db, networkId, 'Cal');
+    await db.transaction().execute(async (trx) => {
+      const { enrolEmbedding } = await import('../../functions/persons/speakers');
+      for (const [name, pitchHz] of [
+        ['c-1', 110],
+        ['c-2', 115],
+      ] as const)
+        await enrolEmbedding(trx, networkId, person.id, voices[name], 3, speakerPolicy(), pitchHz);
+    });
+    const stored = await db.selectFrom('speaker_embeddings').select('pitch_hz').orderBy('pitch_hz').execute();
+    expect(stored.map((r) => r.pitch_hz)).toEqual([110, 115]);
+
+    // Voice c's timbre six semitones above Cal's pitch: not Cal, and no provisional person either.
+    const higher = await resolve({ ...clean('c-3'), pitchHz: 160 });
+    expect(higher).toMatchObject({ outcome: 'unknown', reason: 'pitch_mismatch', personId: null });
+    expect(higher.pitchGap).toBeGreaterThan(6);
+    expect(await count('speaker_clusters')).toBe(0);
+    // At Cal's pitch (or unmeasured) it is Cal.
+    expect(await resolve({ ...clean('c-3'), pitchHz: 105 })).toMatchObject({
+      outcome: 'matched',
+      name: 'Cal',
+    });
+    expect(await resolve(clean('c-3'))).toMatchObject({ outcome: 'matched', name: 'Cal' });
+    // The setting turns the veto off.
+    expect(
+      await resolve({ ...clean('c-3'), pitchHz: 160 }, { speaker_max_pitch_semitones: 48 }),
+    ).toMatchObject({ outcome: 'matched', name: 'Cal' });
+  });
+
   it('stays unknown when two persons are about as close (the margin)', async () => {
     for (const name of ['Twin 1', 'Twin 2']) {
       const person = await createPerson(db, networkId, name);

@@ -24,6 +24,7 @@ const policy: SpeakerPolicy = {
   minSnrDb: 12,
   maxClippingRatio: 0.01,
   minHighBandRatio: 0.0001,
+  maxPitchSemitones: 4,
   enrolMinVoicedSeconds: 1,
   newPersonSeconds: 3,
   newPersonUtterances: 2,
@@ -77,6 +78,29 @@ describe('decideSpeaker', () => {
     expect(decideSpeaker([score('ana', 1.5)], [], [], policy)).toMatchObject({
       kind: 'unknown',
       reason: 'near_enrolled',
+    });
+  });
+
+  it('never names a person whose habitual pitch is far from the utterance, nor the runner-up instead', () => {
+    const gap = (id: string, s: number, pitchGap: number) => ({ ...score(id, s), pitchGap });
+    // The same timbre six semitones higher: not Ana, and not a new person either.
+    expect(decideSpeaker([gap('ana', 6, 6.5), score('bea', 0)], [], [], policy)).toMatchObject({
+      kind: 'unknown',
+      reason: 'pitch_mismatch',
+    });
+    // Bea clears the bar, but the voice sounds more like (vetoed) Ana than like her: no margin, no name.
+    expect(decideSpeaker([gap('ana', 6, 6.5), gap('bea', 5, 1)], [], [], policy)).toMatchObject({
+      kind: 'unknown',
+    });
+    // Within the tolerance the pitch changes nothing.
+    expect(decideSpeaker([gap('ana', 6, 3.5), score('bea', 0)], [], [], policy)).toMatchObject({
+      kind: 'matched',
+      personId: 'ana',
+    });
+    // A cluster at another pitch is not joined: a new one starts.
+    expect(decideSpeaker([], [gap('c1', 5, 7)], [], policy)).toMatchObject({
+      kind: 'cluster',
+      clusterId: null,
     });
   });
 

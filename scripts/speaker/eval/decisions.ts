@@ -84,7 +84,15 @@ export async function evaluateDecisions(
             await db
               .transaction()
               .execute((trx) =>
-                enrolEmbedding(trx, networkId, person.id, sample.embedding!, sample.voicedSeconds, policy),
+                enrolEmbedding(
+                  trx,
+                  networkId,
+                  person.id,
+                  sample.embedding!,
+                  sample.voicedSeconds,
+                  policy,
+                  sample.pitchHz,
+                ),
               );
       }
       const madeFor = new Set<number>();

@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { decodeAudio, detectSpeech, qualityMetrics } from '../../../shared/audio';
 import { SAMPLE_RATE } from '../../../shared/audio/decode';
 import { speakerEmbedding, speechOnly } from '../../../shared/audio/speaker';
+import { medianPitchHz } from '../../../shared/audio/pitch';
 import type { UtteranceEvidence } from '../../../shared/domain/speaker-match';
 import { asNorm, cohortStats, type Cohort } from '../../../shared/domain/speaker-score';
 import { CONDITIONS, degrade, type Condition } from './conditions';
@@ -84,6 +85,7 @@ async function analyse(samples: Float32Array, condition: Condition, seed: number
     snrDb: quality.snrDb,
     clippingRatio: quality.clippingRatio,
     highBandRatio: quality.highBandRatio,
+    pitchHz: medianPitchHz(speech),
   };
   if (!vad.segments.length) return { embedding: null, ...evidence };
   try {

@@ -20,6 +20,8 @@ export interface StoredEmbedding {
   cohortMean: number;
   cohortStd: number;
   voicedSeconds: number;
+  /** Median F0 (Hz) of the speech it came from; null when not measured. */
+  pitchHz: number | null;
   createdAt: Date;
 }
 
@@ -67,6 +69,7 @@ export async function loadSpeakerEmbeddings(
         'cohort_mean',
         'cohort_std',
         'voiced_seconds',
+        'pitch_hz',
         'created_at',
       ])
       .where('network_id', '=', networkId)
@@ -90,6 +93,7 @@ export async function loadSpeakerEmbeddings(
       cohortMean: Number(r.cohort_mean),
       cohortStd: Number(r.cohort_std),
       voicedSeconds: Number(r.voiced_seconds),
+      pitchHz: r.pitch_hz === null ? null : Number(r.pitch_hz),
       createdAt: new Date(r.created_at),
     })),
     clusters: clusters.map((c) => ({
@@ -110,6 +114,7 @@ export interface NewEmbedding {
   cohortMean: number;
   cohortStd: number;
   voicedSeconds: number;
+  pitchHz?: number | null;
 }
 
 export async function insertSpeakerEmbedding(db: Executor, e: NewEmbedding): Promise<StoredEmbedding> {
@@ -124,6 +129,7 @@ export async function insertSpeakerEmbedding(db: Executor, e: NewEmbedding): Pro
       cohort_mean: e.cohortMean,
       cohort_std: e.cohortStd,
       voiced_seconds: e.voicedSeconds,
+      pitch_hz: e.pitchHz ?? null,
     })
     .returning(['id', 'created_at'])
     .executeTakeFirstOrThrow();
@@ -136,6 +142,7 @@ export async function insertSpeakerEmbedding(db: Executor, e: NewEmbedding): Pro
     cohortMean: e.cohortMean,
     cohortStd: e.cohortStd,
     voicedSeconds: e.voicedSeconds,
+    pitchHz: e.pitchHz ?? null,
     createdAt: new Date(row.created_at),
   };
 }
