@@ -6,12 +6,18 @@
  * contexts (model sessions included). Init runs the real secrets path (signed GetSecretValue calls,
  * shared/config/secrets-manager.ts) against a local fake Secrets Manager; HTTP bundles then answer GET / (health) or a request their
  * router rejects before the database; the realtime bundle a $connect without a token; the migrate bundle
- * an unknown action.
+ * an unknown action; the queue worker an empty SQS batch.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AUDIO_FUNCTIONS, contexts, MIGRATE_FUNCTION, REALTIME_FUNCTION } from '../functions/contexts';
+import {
+  AUDIO_FUNCTIONS,
+  contexts,
+  MIGRATE_FUNCTION,
+  REALTIME_FUNCTION,
+  WORKER_FUNCTION,
+} from '../functions/contexts';
 import { buildBundle, functionNames } from '../scripts/build-bundles';
 import {
   lambdaEnvironment,
@@ -65,7 +71,9 @@ try {
           ? webSocketEvent('$connect', 'bench', { queryStringParameters: { client_id: 'bench' } })
           : name === 'health'
             ? apiEvent('GET', '/')
-            : wrongMethodRequest(context!);
+            : name === WORKER_FUNCTION
+              ? { Records: [] } // the queue worker: an empty SQS batch, answered before the database
+              : wrongMethodRequest(context!);
     bundles.push({
       name,
       bundle,

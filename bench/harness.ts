@@ -2,14 +2,11 @@
  * What the in-process benches share: a quiet environment, an in-memory PGlite with the schema, every
  * context behind the local dispatcher (the Middy pipeline as the local server runs it), and one network.
  */
+// First: the environment must be set before any module below reads the configuration (static imports are
+// evaluated before this module's body, so assignments here came too late and the benches logged and got 401).
+import './quiet-env';
 import { createDb, setDb } from '../shared/db/client';
 import { migrateToLatest } from '../shared/db/migrate';
-
-process.env.LOG_LEVEL = 'SILENT';
-process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-// Network id alone, as old clients call: measures the pipeline, not token verification.
-process.env.LEGACY_NETWORK_AUTH = 'true';
 
 export async function startBenchApi() {
   // Imported here, after the environment above is set: the handlers read it when they load.

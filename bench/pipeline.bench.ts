@@ -12,9 +12,9 @@
  * The utterances are the nine 2-3 s fixture voices (MP3), taken in turn, so speakers match and persons,
  * conversations and interactions accumulate as they would in a household.
  */
+import './quiet-env';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startBenchApi } from './harness';
 
 const { reply, startFakeGemini } = await import('../test/helpers/fake-gemini');
 const { multipart } = await import('../test/helpers/http');
@@ -28,6 +28,10 @@ process.env.GEMINI_RETRY_DELAY_MS = '10';
 // Register v2: the synchronous register waits for the settle window; this bench measures the pipeline.
 process.env.ARBITRATION_SETTLE_MS = '0';
 
+// The configuration is read once and cached; the helpers imported above may have read it before the
+// fake's URL was known.
+(await import('../shared/config')).resetConfig();
+const { startBenchApi } = await import('./harness');
 const { analyzeAudio } = await import('../shared/audio/index');
 
 const { db, send, call, networkId, close } = await startBenchApi();
