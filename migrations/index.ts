@@ -17,6 +17,7 @@ import * as audioUploads from './2026_12_02_0012_audio_uploads';
 import * as utteranceEnrichment from './2026_12_02_0013_utterance_enrichment';
 import * as embeddingsChanges from './2026_12_02_0022_embeddings_changes';
 import * as speakerPitch from './2026_12_02_0031_speaker_pitch';
+import * as utteranceVad from './2026_12_02_0032_utterance_vad';
 
 /**
  * Every migration, by its sortable name. A static map because an esbuild bundle has no migrations folder
@@ -41,6 +42,7 @@ export const migrations: Record<string, Migration> = {
   '2026_12_02_0013_utterance_enrichment': utteranceEnrichment,
   '2026_12_02_0022_embeddings_changes': embeddingsChanges,
   '2026_12_02_0031_speaker_pitch': speakerPitch,
+  '2026_12_02_0032_utterance_vad': utteranceVad,
 };
 
 export const staticMigrationProvider: MigrationProvider = {

@@ -170,7 +170,7 @@ async function accept(
   }
   const network = await admit(db, request.networkId, request.clientId, Boolean(request.transcript));
   countMetric('UtterancesReceived');
-  const { score } = await measure(db, request);
+  const { analysis, score } = await measure(db, request);
 
   const id = randomUUID();
   const audioKey = request.storedAudioKey ?? `${request.networkId}/${id}`;
@@ -189,6 +189,7 @@ async function accept(
       transcript: request.transcript ?? null,
       idempotencyKey: key ?? null,
       fingerprint,
+      vad: analysis.vad,
     }));
   } catch (error) {
     // An upload's object stays: registering it again must find it.
@@ -357,11 +358,16 @@ export async function acceptBatch(
     clientId,
     parts.every((p) => Boolean(p.transcript)),
   );
-  const measured: Array<BatchPart & { score: number }> = [];
+  const measured: Array<BatchPart & { score: number; vad: AudioAnalysis['vad'] }> = [];
   for (const [index, part] of parts.entries()) {
     try {
-      const { score } = await measure(db, { networkId, clientId, audio: part.audio, rawPcm16: false });
-      measured.push({ ...part, score });
+      const { analysis, score } = await measure(db, {
+        networkId,
+        clientId,
+        audio: part.audio,
+        rawPcm16: false,
+      });
+      measured.push({ ...part, score, vad: analysis.vad });
     } catch (error) {
       if (error instanceof HttpError)
         throw httpError(error.code, `Part ${index} (audio_${index}): ${error.message}`);
@@ -389,6 +395,7 @@ export async function acceptBatch(
       idempotencyKey: null,
       fingerprint: null,
       batchId,
+      vad: part.vad,
     });
     accepted.push({ utterance_id: id, captured_at: part.capturedAt.toISOString(), status: 'accepted' });
   }

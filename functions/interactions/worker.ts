@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { transcribeAndEnrich, type Enrichment } from '../../shared/ai';
 import { analyzeAudio, type AudioAnalysis } from '../../shared/audio';
 import { speechOnly } from '../../shared/audio/speaker';
+import type { SpeechSegment } from '../../shared/audio/vad';
 import { config } from '../../shared/config';
 import { getDb, type Db } from '../../shared/db/client';
 import { listActions } from '../../shared/db/repositories/actions';
@@ -226,7 +227,23 @@ async function analyseStored(utterance: Utterance): Promise<AudioAnalysis> {
     pcm16Fallback: true,
     maxBytes: Math.max(bytes.length, 1),
     maxSeconds: UPLOAD_MAX_SECONDS,
+    vad: storedVad(utterance.vad),
   });
+}
+
+/** The accept's VAD result from the row, when it is there and well formed (else the VAD runs again). */
+function storedVad(value: unknown): AudioAnalysis['vad'] | undefined {
+  if (!value || typeof value !== 'object') return undefined;
+  const { segments, speechRatio } = value as { segments?: unknown; speechRatio?: unknown };
+  if (!Array.isArray(segments) || typeof speechRatio !== 'number') return undefined;
+  const valid = segments.every(
+    (s) =>
+      typeof s === 'object' &&
+      s !== null &&
+      Number.isFinite((s as SpeechSegment).startS) &&
+      Number.isFinite((s as SpeechSegment).endS),
+  );
+  return valid ? { segments: segments as SpeechSegment[], speechRatio } : undefined;
 }
 
 async function processWinner(db: Db, utterance: Utterance): Promise<void> {

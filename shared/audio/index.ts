@@ -32,6 +32,12 @@ export { modelFiles } from './models';
 export interface AnalyzeOptions extends DecodeOptions, VadOptions {
   /** Compute the speaker embedding (default true). It is skipped, as null, when there is too little speech. */
   embedding?: boolean;
+  /**
+   * The VAD result of an earlier analysis of the SAME bytes with the same options (the register accept's,
+   * reused by its worker): the VAD is not run again. Decoding is deterministic, so the segments are the
+   * ones the VAD would find.
+   */
+  vad?: Omit<VadResult, 'probabilities'>;
 }
 
 export interface AudioAnalysis {
@@ -54,13 +60,13 @@ export async function analyzeAudio(bytes: Uint8Array, options: AnalyzeOptions = 
   const { samples, ...audio } = await traced('audio.decode', () => decodeAudio(bytes, options), {
     bytes: bytes.length,
   });
-  const { probabilities: _probabilities, ...vad } = await traced(
-    'audio.vad',
-    () => detectSpeech(samples, options),
-    {
-      seconds: samples.length / SAMPLE_RATE,
-    },
-  );
+  const vad =
+    options.vad ??
+    (({ probabilities: _probabilities, ...rest }) => rest)(
+      await traced('audio.vad', () => detectSpeech(samples, options), {
+        seconds: samples.length / SAMPLE_RATE,
+      }),
+    );
   const quality = tracedSync('audio.quality', () => qualityMetrics(samples, vad));
   const enoughSpeech = speechOnly(samples, vad.segments).length >= MIN_EMBEDDING_SECONDS * SAMPLE_RATE;
   const embedding =

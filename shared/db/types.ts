@@ -239,6 +239,8 @@ export interface UtteranceTable {
   batch_id: string | null;
   /** The model's answer, kept once it came (migration 2026_12_02_0013): a retry does not call again. */
   enrichment: Json<JsonObject> | null;
+  /** The accept's speech segments, `{segments: [{startS, endS}], speechRatio}` (migration 0032). */
+  vad: Json<JsonObject> | null;
   created_at: CreatedAt;
   updated_at: CreatedAt;
 }

@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { localUtteranceWorker } from '../../functions/interactions/worker';
 import { handler as workerHandler } from '../../functions/worker/handler';
-import { decodeAudio } from '../../shared/audio';
+import { analyzeAudio, decodeAudio } from '../../shared/audio';
 import { resetConfig } from '../../shared/config';
 import { listDeadJobs } from '../../shared/db/repositories/queue-jobs';
 import { addMember } from '../../shared/db/repositories/members';
@@ -260,6 +260,42 @@ describe('register v2: the queue and its worker', () => {
 
     expect((await rows()).map((r) => r.text)).toEqual(['Back after the crash']);
     expect(fake.requests).toHaveLength(2);
+  });
+
+  it("reuses the accept's speech segments in the worker, and runs the VAD itself for a copy without them", async () => {
+    fake.respondWith(() => reply.json(enrichment('Segments once')));
+    // The worker stopped, so the rows can be looked at (and the second one aged) before it runs.
+    await localUtteranceWorker().crash();
+    const first = await send(clean, 'kitchen', at(0), { prefer: 'respond-async' });
+    const second = await send(clean, 'kitchen', at(60), { prefer: 'respond-async' });
+    const row = (id: string) =>
+      database.db.selectFrom('utterances').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+    const stored = (await row(first.body.utterance_id)).vad as {
+      segments: { startS: number; endS: number }[];
+      speechRatio: number;
+    };
+    const measured = (await analyzeAudio(clean, { embedding: false })).vad;
+    expect(stored).toEqual(measured);
+    expect(stored.segments.length).toBeGreaterThan(0);
+    // What the worker reads is what it uses: a marked ratio shows through; a copy from before migration
+    // 0032 (no segments) gets the VAD's own.
+    await database.db
+      .updateTable('utterances')
+      .set({ vad: JSON.stringify({ ...stored, speechRatio: 0.123 }) })
+      .where('id', '=', first.body.utterance_id)
+      .execute();
+    await database.db
+      .updateTable('utterances')
+      .set({ vad: null })
+      .where('id', '=', second.body.utterance_id)
+      .execute();
+
+    localUtteranceWorker().start();
+    await until(async () => (await rows()).length === 2);
+
+    const ratios = (await rows()).map((r) => (r.metadata as any).quality.speech_ratio);
+    // In either order: the worker may take them as it likes.
+    expect(ratios.sort()).toEqual([0.123, Math.round(measured.speechRatio * 1000) / 1000].sort());
   });
 
   it('does not call the model again when a delivery fails after the model answered', async () => {

@@ -38,6 +38,8 @@ export interface NewUtterance {
   idempotencyKey: string | null;
   fingerprint: string | null;
   batchId?: string | null;
+  /** The accept's VAD result, for the worker to reuse. */
+  vad?: { segments: { startS: number; endS: number }[]; speechRatio: number } | null;
   /** A batch hands in copies recorded long ago: they do not wait for a settle window. */
   settles?: boolean;
 }
@@ -80,6 +82,7 @@ export async function insertUtterance(db: Db, input: NewUtterance): Promise<{ se
         idempotency_key: input.idempotencyKey,
         fingerprint: input.fingerprint,
         batch_id: input.batchId ?? null,
+        vad: input.vad ? JSON.stringify(input.vad) : null,
       })
       .returning(['id', sql<number>`greatest(0, extract(epoch FROM settle_until - now()) * 1000)`.as('ms')])
       .executeTakeFirstOrThrow();
