@@ -23,6 +23,9 @@ export function capturingDb(url: string) {
   const statements: CapturedStatement[] = [];
   let label = 'setup';
   const pool = new pg.Pool({ connectionString: url, max: 1 });
+  // The bench database is dropped WITH (FORCE) at the end: an idle connection it kills must not crash the
+  // bench (the app's own pools ignore such errors the same way, shared/db/client.ts).
+  pool.on('error', () => undefined);
   const db = new Kysely<Database>({
     dialect: new PostgresDialect({ pool }),
     log: (event) => {

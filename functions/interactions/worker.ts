@@ -11,6 +11,7 @@
  * back). A transient failure releases the lease and is retried with backoff; the last attempt marks the
  * copy failed, sends the `error` event and keeps nothing (the transaction rolled back).
  */
+import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { transcribeAndEnrich, type Enrichment } from '../../shared/ai';
 import { analyzeAudio, type AudioAnalysis } from '../../shared/audio';
@@ -227,15 +228,26 @@ async function analyseStored(utterance: Utterance): Promise<AudioAnalysis> {
     pcm16Fallback: true,
     maxBytes: Math.max(bytes.length, 1),
     maxSeconds: UPLOAD_MAX_SECONDS,
-    vad: storedVad(utterance.vad),
+    vad: storedVad(utterance.vad, bytes),
   });
 }
 
-/** The accept's VAD result from the row, when it is there and well formed (else the VAD runs again). */
-function storedVad(value: unknown): AudioAnalysis['vad'] | undefined {
+/** The digest the accept stores beside its speech segments (functions/interactions/register.ts). */
+export const audioDigest = (audio: Uint8Array) => createHash('sha256').update(audio).digest('base64url');
+
+/**
+ * The accept's VAD result from the row, when it is there, well formed and measured on these very bytes
+ * (else the VAD runs again).
+ */
+function storedVad(value: unknown, bytes: Uint8Array): AudioAnalysis['vad'] | undefined {
   if (!value || typeof value !== 'object') return undefined;
-  const { segments, speechRatio } = value as { segments?: unknown; speechRatio?: unknown };
+  const { segments, speechRatio, sha256 } = value as {
+    segments?: unknown;
+    speechRatio?: unknown;
+    sha256?: unknown;
+  };
   if (!Array.isArray(segments) || typeof speechRatio !== 'number') return undefined;
+  if (sha256 !== audioDigest(bytes)) return undefined;
   const valid = segments.every(
     (s) =>
       typeof s === 'object' &&

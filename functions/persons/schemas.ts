@@ -186,6 +186,11 @@ export const speakerSettingsSchema = z
     effective: z.object(speakerSettingsFields).describe('The values decisions use now'),
     model_defaults: z.object(speakerSettingsFields).describe("The model card's values"),
     overrides: z.record(z.string(), z.number()).describe("This network's settings that differ from the card"),
+    persons_to_re_enrol: z
+      .array(z.uuid())
+      .describe(
+        'Persons whose voiceprint was made by another speaker model (before a model switch): they are not recognised, and no new person is made from unknown voices, until they enrol again (POST P/persons/{id}/voice)',
+      ),
   })
   .meta({ id: 'SpeakerSettings' });
 

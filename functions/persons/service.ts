@@ -21,7 +21,10 @@ import { HttpError, httpError, networkNotFound, noSpeech, personNotFound } from 
 import type { UploadedFile } from '../../shared/http/route';
 import { countMetric, logger } from '../../shared/observability';
 import { findNetwork, mergeNetworkSettings } from '../../shared/db/repositories/networks';
-import { listMergeProposals } from '../../shared/db/repositories/voiceprints';
+import {
+  listMergeProposals,
+  personsWithOtherModelEmbeddings,
+} from '../../shared/db/repositories/voiceprints';
 import {
   decideAndRecord,
   enrolEmbedding,
@@ -224,6 +227,9 @@ export async function speakerSettings(db: Executor, networkId: string) {
     overrides: Object.fromEntries(
       Object.entries(effective).filter(([k, v]) => defaults[k as SpeakerSettingKey] !== v),
     ),
+    persons_to_re_enrol: card.embeddingDim
+      ? await personsWithOtherModelEmbeddings(db, networkId, card.embeddingDim)
+      : [],
   };
 }
 

@@ -33,10 +33,11 @@ import { advisoryLock, type Executor } from '../../shared/db/transaction';
 import type { Database, JsonObject } from '../../shared/db/types';
 import {
   decideSpeaker,
-  medianPitch,
+  measuredPitches,
+  MIN_PITCHES_FOR_VETO,
   qualityReasons,
   scoreCandidates,
-  semitones,
+  pitchGap,
   type CandidateScore,
   type QualityReason,
   type SpeakerCandidate,
@@ -44,6 +45,7 @@ import {
   type UtteranceEvidence,
 } from '../../shared/domain/speaker-match';
 import { cohortStats, dot, unit } from '../../shared/domain/speaker-score';
+import { logger } from '../../shared/observability';
 
 /** The network settings that override the model card's calibration (README "Speaker decisions"). */
 export const SPEAKER_SETTINGS = {
@@ -131,7 +133,7 @@ function candidate(id: string, rows: StoredEmbedding[], dim: number): Candidate 
     vectors,
     stats,
     count: usable.length,
-    pitchHz: medianPitch(usable.map((r) => r.pitchHz)),
+    pitches: measuredPitches(usable.map((r) => r.pitchHz)),
   };
 }
 
@@ -193,10 +195,27 @@ async function networkSpeakers(trx: Executor, networkId: string): Promise<Networ
     return cached;
   }
   const state = await loadNetwork(trx, networkId, version);
+  const stale = stalePersons(state);
+  if (stale > 0)
+    logger.warn(
+      'persons with voiceprints of another speaker model: they are not recognised until they enrol again',
+      {
+        network_id: networkId,
+        stale_persons: stale,
+        model: state.model,
+      },
+    );
   cache.delete(networkId);
   cache.set(networkId, state);
   while (cache.size > MAX_CACHED_NETWORKS) cache.delete(cache.keys().next().value!);
   return state;
+}
+
+/** Persons with stored embeddings none of which is of the model in use (they need to enrol again). */
+function stalePersons(state: NetworkSpeakers): number {
+  let stale = 0;
+  for (const person of state.persons.values()) if (person.rows.length > 0 && person.count === 0) stale++;
+  return stale;
 }
 
 /** After this process's own writes (under the lock): the cached state is current at the new version. */
@@ -294,7 +313,7 @@ export interface ResolvedSpeaker {
   reason?: 'provisional' | 'ambiguous' | 'near_enrolled' | 'pitch_mismatch' | 'low_quality' | 'no_speech';
   /** Semitones between the utterance's median pitch and the best candidate's, when both were measured. */
   pitchGap?: number;
-  /** What made the utterance degraded: `too_short`, `too_noisy`, `clipped`, `no_embedding`. */
+  /** What made the utterance degraded: `too_short`, `too_noisy`, `clipped`, `narrowband`, `no_embedding`. */
   quality?: QualityReason[];
   /** The provisional cluster an unknown clean voice joined. */
   clusterId?: string;
@@ -433,7 +452,12 @@ export async function decideAndRecord(
   };
   state.clusters.set(clusterId, cluster);
 
+  // Persons whose every embedding is of another model (stored before a model switch, such as the upgrade
+  // that made the TDNN the default) can match nothing until they enrol again: a voice that sounds new may
+  // be theirs, so no "Person N" is made while there are any; the clusters wait (and are promoted after).
+  const stale = stalePersons(state);
   if (
+    stale > 0 ||
     cluster.utteranceCount < policy.newPersonUtterances ||
     cluster.voicedSeconds < policy.newPersonSeconds
   ) {
@@ -487,7 +511,11 @@ function maxCosine(embedding: Float32Array, c: SpeakerCandidate): number {
  * their pitches are too far apart to be one voice (never merged, never proposed).
  */
 function pairScore(a: SpeakerCandidate, b: SpeakerCandidate, policy: SpeakerPolicy, dim: number): number {
-  if (a.pitchHz && b.pitchHz && semitones(a.pitchHz, b.pitchHz) > policy.maxPitchSemitones) return -Infinity;
+  // The nearest pair of measured pitches, each side measured well enough to veto.
+  if ((a.pitches?.length ?? 0) >= MIN_PITCHES_FOR_VETO) {
+    const gaps = (a.pitches ?? []).map((p) => pitchGap(p, b.pitches) ?? 0);
+    if (gaps.length && Math.min(...gaps) > policy.maxPitchSemitones) return -Infinity;
+  }
   const mode = policy.score;
   let best = -Infinity;
   for (let i = 0; i < a.count; i++) {

@@ -149,8 +149,8 @@ export interface SpeakerCandidate {
   /** mean, std per vector. */
   stats: Float32Array;
   count: number;
-  /** The median pitch (Hz) of the speech its vectors came from; null when none was measured. */
-  pitchHz?: number | null;
+  /** The pitches (Hz) measured on the speech its vectors came from (unmeasured rows left out). */
+  pitches?: readonly number[];
 }
 
 export interface CandidateScore {
@@ -166,12 +166,23 @@ export interface CandidateScore {
 /** The distance of two pitches in semitones. */
 export const semitones = (aHz: number, bHz: number): number => Math.abs(12 * Math.log2(aHz / bHz));
 
-/** The median of the measured pitches, or null when there is none. */
-export function medianPitch(pitches: Iterable<number | null | undefined>): number | null {
-  const xs = [...pitches].filter((p): p is number => typeof p === 'number' && p > 0).sort((a, b) => a - b);
-  if (!xs.length) return null;
-  const mid = xs.length >> 1;
-  return xs.length % 2 ? xs[mid] : Math.sqrt(xs[mid - 1] * xs[mid]);
+/** The measured pitches among `values` (positive finite numbers only). */
+export const measuredPitches = (values: Iterable<number | null | undefined>): number[] =>
+  [...values].filter((p): p is number => typeof p === 'number' && Number.isFinite(p) && p > 0);
+
+/**
+ * Fewer measured vectors than this and the pitch vetoes nothing: one odd sample (a shout, an octave error
+ * of the tracker) must not lock a person out, since a vetoed utterance never adds the row that would mend it.
+ */
+export const MIN_PITCHES_FOR_VETO = 2;
+
+/**
+ * Semitones from `pitchHz` to the NEAREST of a candidate's measured pitches (so a person heard over a range
+ * keeps all of it), or undefined when either side was not measured well enough to veto.
+ */
+export function pitchGap(pitchHz: number | null | undefined, pitches: readonly number[] | undefined) {
+  if (!pitchHz || !(pitchHz > 0) || !pitches || pitches.length < MIN_PITCHES_FOR_VETO) return undefined;
+  return Math.min(...pitches.map((p) => semitones(pitchHz, p)));
 }
 
 /**
@@ -200,7 +211,8 @@ export function scoreCandidates(
           : cos;
       if (!best || score > best.score) best = { id: c.id, score, cosine: cos };
     }
-    if (best && pitchHz && c.pitchHz) best.pitchGap = semitones(pitchHz, c.pitchHz);
+    const gap = best && pitchGap(pitchHz, c.pitches);
+    if (best && gap !== undefined) best.pitchGap = gap;
     if (best) out.push(best);
   }
   return out.sort((a, b) => b.score - a.score);

@@ -275,10 +275,10 @@ describe('register v2: the queue and its worker', () => {
       speechRatio: number;
     };
     const measured = (await analyzeAudio(clean, { embedding: false })).vad;
-    expect(stored).toEqual(measured);
+    expect(stored).toEqual({ ...measured, sha256: expect.any(String) });
     expect(stored.segments.length).toBeGreaterThan(0);
     // What the worker reads is what it uses: a marked ratio shows through; a copy from before migration
-    // 0032 (no segments) gets the VAD's own.
+    // 0032 (no segments), or whose stored bytes are not the ones measured, gets the VAD's own.
     await database.db
       .updateTable('utterances')
       .set({ vad: JSON.stringify({ ...stored, speechRatio: 0.123 }) })
@@ -289,13 +289,20 @@ describe('register v2: the queue and its worker', () => {
       .set({ vad: null })
       .where('id', '=', second.body.utterance_id)
       .execute();
+    const third = await send(clean, 'kitchen', at(120), { prefer: 'respond-async' });
+    await database.db
+      .updateTable('utterances')
+      .set({ vad: JSON.stringify({ ...stored, speechRatio: 0.456, sha256: 'of other bytes' }) })
+      .where('id', '=', third.body.utterance_id)
+      .execute();
 
     localUtteranceWorker().start();
-    await until(async () => (await rows()).length === 2);
+    await until(async () => (await rows()).length === 3);
 
     const ratios = (await rows()).map((r) => (r.metadata as any).quality.speech_ratio);
-    // In either order: the worker may take them as it likes.
-    expect(ratios.sort()).toEqual([0.123, Math.round(measured.speechRatio * 1000) / 1000].sort());
+    const own = Math.round(measured.speechRatio * 1000) / 1000;
+    // In any order: the worker may take them as it likes.
+    expect(ratios.sort()).toEqual([0.123, own, own].sort());
   });
 
   it('does not call the model again when a delivery fails after the model answered', async () => {

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { readModelCard } from '../../shared/audio/model-card';
 import {
   decideSpeaker,
+  pitchGap,
   qualityReasons,
   scoreCandidates,
   type SpeakerPolicy,
@@ -102,6 +103,16 @@ describe('decideSpeaker', () => {
       kind: 'cluster',
       clusterId: null,
     });
+  });
+
+  it('measures the pitch gap to the nearest measured sample, and vetoes nothing on one sample', () => {
+    // One odd sample (a shout, a tracker's octave error) must not lock a person out.
+    expect(pitchGap(160, [110])).toBeUndefined();
+    expect(pitchGap(160, [])).toBeUndefined();
+    expect(pitchGap(null, [110, 115])).toBeUndefined();
+    // A person heard at 110 and 150 Hz keeps the whole range: 160 Hz is near the higher one.
+    expect(pitchGap(160, [110, 150])).toBeCloseTo(1.12, 2);
+    expect(pitchGap(220, [110, 115])).toBeCloseTo(11.23, 2);
   });
 
   it('never matches below the cosine floor, whatever the normalised score', () => {

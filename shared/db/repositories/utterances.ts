@@ -38,8 +38,8 @@ export interface NewUtterance {
   idempotencyKey: string | null;
   fingerprint: string | null;
   batchId?: string | null;
-  /** The accept's VAD result, for the worker to reuse. */
-  vad?: { segments: { startS: number; endS: number }[]; speechRatio: number } | null;
+  /** The accept's VAD result and the SHA-256 of the bytes it was measured on, for the worker to reuse. */
+  vad?: { segments: { startS: number; endS: number }[]; speechRatio: number; sha256: string } | null;
   /** A batch hands in copies recorded long ago: they do not wait for a settle window. */
   settles?: boolean;
 }

@@ -347,3 +347,20 @@ export async function saveVoiceprint(
     .where('id', '=', personId)
     .execute();
 }
+
+/**
+ * Persons of a network whose every stored embedding has another size than `dim` (made by another speaker
+ * model): they match nothing until they enrol again.
+ */
+export async function personsWithOtherModelEmbeddings(db: Executor, networkId: string, dim: number) {
+  const rows = await db
+    .selectFrom('speaker_embeddings')
+    .select('person_id')
+    .where('network_id', '=', networkId)
+    .where('person_id', 'is not', null)
+    .groupBy('person_id')
+    .having(sql<boolean>`bool_and(octet_length(embedding) <> ${dim * 4})`)
+    .orderBy('person_id')
+    .execute();
+  return rows.map((r) => r.person_id!);
+}
