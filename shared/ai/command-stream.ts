@@ -1,4 +1,4 @@
-import { type Content, type GenerateContentResponse, type Part } from '@google/genai';
+import type { Content, GenerateContentResponse, Part } from '@google/genai';
 import { CommandFailedError, CommandUnavailableError } from './errors';
 import {
   clientFor,
@@ -60,7 +60,7 @@ export async function* streamCommand(
 ): AsyncGenerator<CommandStreamEvent, StreamedCommandResult> {
   const settings = request.settings ?? geminiSettings();
   if (!settings.apiKey) throw new CommandUnavailableError();
-  const client = clientFor(settings);
+  const client = await clientFor(settings);
   const maxIterations = request.maxIterations ?? 5;
   const toolsByName = new Map<string, VoiceTool>(request.tools.map((tool) => [tool.name, tool]));
   const deadline = AbortSignal.timeout(request.deadlineMs ?? 60_000);
@@ -150,7 +150,7 @@ export interface GroundedAnswer {
  */
 export async function groundedSearch(query: string, settings = geminiSettings()): Promise<GroundedAnswer> {
   if (!settings.apiKey) throw new ToolUnavailableError('web search needs Gemini, which is not configured');
-  const client = clientFor(settings);
+  const client = await clientFor(settings);
   let response: GenerateContentResponse;
   try {
     response = await client.models.generateContent({

@@ -38,7 +38,7 @@ export async function embedTexts(
   settings: GeminiSettings = geminiSettings(),
 ): Promise<Float32Array[]> {
   if (!settings.apiKey) throw new EmbeddingFailedError('Gemini is not configured');
-  const client = clientFor(settings);
+  const client = await clientFor(settings);
   const vectors: Float32Array[] = [];
   for (let start = 0; start < texts.length; start += BATCH) {
     const batch = texts.slice(start, start + BATCH);

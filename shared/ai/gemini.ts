@@ -1,13 +1,13 @@
-import {
-  ApiError,
+import type {
+  Content,
+  FunctionCall,
   FunctionCallingConfigMode,
+  GenerateContentConfig,
+  GenerateContentResponse,
   GoogleGenAI,
-  type Content,
-  type FunctionCall,
-  type GenerateContentConfig,
-  type GenerateContentResponse,
-  type Part,
+  Part,
 } from '@google/genai';
+import { isApiError } from './api-error';
 import * as z from 'zod';
 import { config, type AppConfig } from '../config';
 import {
@@ -51,10 +51,17 @@ const RETRYABLE_STATUS = [408, 429, 500, 502, 503, 504];
 const MAX_RETRY_DELAY_MS = 4_000;
 
 let cachedClient: { key: string; client: GoogleGenAI } | undefined;
+/**
+ * The SDK, loaded on the first model call: evaluating it costs about 40 ms of every cold start, and many
+ * requests (reads, device registration, a client's own transcript) never call the model.
+ */
+let sdk: Promise<typeof import('@google/genai')> | undefined;
 
 /** The SDK client for these settings, cached per process. Internal to `shared/ai`. */
-export function clientFor(settings: GeminiSettings): GoogleGenAI {
+export async function clientFor(settings: GeminiSettings): Promise<GoogleGenAI> {
   const key = JSON.stringify(settings);
+  if (cachedClient?.key === key) return cachedClient.client;
+  const { GoogleGenAI } = await (sdk ??= import('@google/genai'));
   if (cachedClient?.key === key) return cachedClient.client;
   const client = new GoogleGenAI({
     apiKey: settings.apiKey,
@@ -85,10 +92,10 @@ export const resetGemini = (): void => {
 /** Seconds to wait before retrying, when the upstream is rate-limiting us (429 after all retries). */
 export const RATE_LIMITED_RETRY_AFTER = 10;
 
-export const isRateLimited = (error: unknown): boolean => error instanceof ApiError && error.status === 429;
+export const isRateLimited = (error: unknown): boolean => isApiError(error) && error.status === 429;
 
 export const describeFailure = (error: unknown): string => {
-  if (error instanceof ApiError) return `the model answered HTTP ${error.status}`;
+  if (isApiError(error)) return `the model answered HTTP ${error.status}`;
   // The per-attempt timeout and the caller's deadline abort fetch, which rejects with this DOMException.
   if (error instanceof DOMException && (error.name === 'AbortError' || error.name === 'TimeoutError'))
     return 'the model did not answer in time';
@@ -166,7 +173,7 @@ export async function transcribeAndEnrich(
   else if (isWav(audio)) wav = Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength);
   else throw new TypeError('transcribeAndEnrich takes 16 kHz mono float samples or WAV bytes');
 
-  const client = clientFor(settings);
+  const client = await clientFor(settings);
   const deadline = AbortSignal.timeout(options.deadlineMs ?? 25_000);
   const hint = options.languageHint ? ` The speaker probably speaks ${options.languageHint}.` : '';
   const request = {
@@ -290,7 +297,7 @@ export function toolSettings(tools: readonly Tool[]): GenerateContentConfig {
         })),
       },
     ],
-    toolConfig: { functionCallingConfig: { mode: FunctionCallingConfigMode.AUTO } },
+    toolConfig: { functionCallingConfig: { mode: 'AUTO' as FunctionCallingConfigMode } },
     automaticFunctionCalling: { disable: true },
   };
 }
@@ -369,7 +376,7 @@ const errorMessage = (error: unknown): string => (error instanceof Error ? error
 export async function runCommand(request: CommandRequest): Promise<CommandResult> {
   const settings = request.settings ?? geminiSettings();
   if (!settings.apiKey) throw new CommandUnavailableError();
-  const client = clientFor(settings);
+  const client = await clientFor(settings);
   const maxIterations = request.maxIterations ?? 5;
   const toolsByName = new Map(request.tools.map((tool) => [tool.name, tool]));
   const deadline = AbortSignal.timeout(request.deadlineMs ?? 25_000);

@@ -1,4 +1,4 @@
-import { ApiError } from '@google/genai';
+import { isApiError } from './api-error';
 import { logger } from '../observability';
 
 /**
@@ -24,7 +24,7 @@ export function recordModelSuccess(): void {
 
 /** Logs the cause of a failed model call (WARN) and remembers it for the health check. */
 export function recordModelFailure(what: string, error: unknown, maxAttempts: number): void {
-  const status = error instanceof ApiError ? error.status : undefined;
+  const status = isApiError(error) ? error.status : undefined;
   const errorClass = error instanceof Error ? error.name || error.constructor.name : typeof error;
   lastFailure = { at: Date.now(), what, status, errorClass };
   // Retryable failures (408/429/5xx, timeouts) were tried maxAttempts times by the SDK before this.

@@ -113,7 +113,7 @@ function extractionPrompt(request: ExtractActionRequest, now: Date): string {
 export async function extractAction(request: ExtractActionRequest): Promise<ExtractedAction | null> {
   const settings = request.settings ?? geminiSettings();
   if (!settings.apiKey) throw new InferenceUnavailableError();
-  const client = clientFor(settings);
+  const client = await clientFor(settings);
   const now = request.now ?? new Date();
   const call = {
     model: settings.model,

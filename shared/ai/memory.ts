@@ -149,7 +149,7 @@ function summaryPrompt(request: SummarizeRequest, now: Date): string {
 export async function summarizeConversation(request: SummarizeRequest): Promise<ConversationSummary> {
   const settings = request.settings ?? geminiSettings();
   if (!settings.apiKey) throw new SummaryFailedError('Gemini is not configured');
-  const client = clientFor(settings);
+  const client = await clientFor(settings);
   const call = {
     model: settings.model,
     contents: [{ role: 'user', parts: [{ text: summaryPrompt(request, request.now ?? new Date()) }] }],

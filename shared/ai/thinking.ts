@@ -1,4 +1,13 @@
-import { ThinkingLevel, type GenerateContentConfig } from '@google/genai';
+import type { GenerateContentConfig, ThinkingLevel } from '@google/genai';
+
+// The SDK's ThinkingLevel values, spelled here so this module does not load the SDK (it is loaded lazily,
+// on the first model call: shared/ai/gemini.ts).
+const LEVEL = {
+  MINIMAL: 'MINIMAL' as ThinkingLevel,
+  LOW: 'LOW' as ThinkingLevel,
+  MEDIUM: 'MEDIUM' as ThinkingLevel,
+  HIGH: 'HIGH' as ThinkingLevel,
+};
 
 /**
  * How hard the model thinks, per kind of call. A person waits for the model more than for anything else,
@@ -19,11 +28,11 @@ export type ModelCall =
   | 'summary';
 
 export const THINKING_LEVELS: Record<ModelCall, ThinkingLevel> = {
-  transcription: ThinkingLevel.MINIMAL,
-  command: ThinkingLevel.LOW,
-  action_extraction: ThinkingLevel.LOW,
-  memory_extraction: ThinkingLevel.HIGH,
-  summary: ThinkingLevel.HIGH,
+  transcription: LEVEL.MINIMAL,
+  command: LEVEL.LOW,
+  action_extraction: LEVEL.LOW,
+  memory_extraction: LEVEL.HIGH,
+  summary: LEVEL.HIGH,
 };
 
 /** The generation of a `gemini-N...` model name (3 for `gemini-3.8-flash`); undefined for other names. */
@@ -49,8 +58,8 @@ export function generationSettings(
   if (generation === undefined || generation < 3) return options.deterministic ? { temperature: 0 } : {};
   let level = THINKING_LEVELS[call];
   if (/-pro\b/i.test(model)) {
-    if (level === ThinkingLevel.MINIMAL) level = ThinkingLevel.LOW;
-    if (level === ThinkingLevel.MEDIUM) level = ThinkingLevel.HIGH;
+    if (level === LEVEL.MINIMAL) level = LEVEL.LOW;
+    if (level === LEVEL.MEDIUM) level = LEVEL.HIGH;
   }
   return { thinkingConfig: { thinkingLevel: level } };
 }
