@@ -20,7 +20,7 @@ import { resolveSpeaker, speakerPolicy } from '../../../functions/persons/servic
 import { enrolEmbedding, forgetSpeakerCache } from '../../../functions/persons/speakers';
 import type { SpeakerPolicy } from '../../../shared/domain/speaker-match';
 import { prng } from '../../../test/helpers/audio';
-import type { AnalysedSet, TestItem } from './evaluate';
+import { markdownTable, type AnalysedSet, type TestItem } from './evaluate';
 import type { Condition } from './conditions';
 
 export interface DecisionRow {
@@ -155,10 +155,13 @@ export function formatDecisionTable(rows: DecisionRow[]): string {
     'wrongly created',
     'strangers recognised',
   ];
-  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
-  for (const r of rows)
-    lines.push(
-      `| ${[r.condition, ...[r.rightName, r.wrongName, r.unknown, r.falseAccept, r.wronglyCreated, r.strangersRecognised].map(pct)].join(' | ')} |`,
-    );
-  return lines.join('\n');
+  return markdownTable(
+    head,
+    rows.map((r) => [
+      r.condition,
+      ...[r.rightName, r.wrongName, r.unknown, r.falseAccept, r.wronglyCreated, r.strangersRecognised].map(
+        pct,
+      ),
+    ]),
+  );
 }

@@ -250,6 +250,15 @@ export async function evaluateSpeakerModel(options: EvalOptions): Promise<EvalRo
 
 const pct = (x: number) => (Number.isNaN(x) ? '   -' : `${(100 * x).toFixed(1)}%`.padStart(6));
 
+/** A Markdown table of `head` and the rows' cells, for the terminal and for notes. */
+export function markdownTable(head: string[], rows: string[][]): string {
+  return [
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...rows.map((cells) => `| ${cells.join(' | ')} |`),
+  ].join('\n');
+}
+
 /** The rows as a Markdown table, for the terminal and for notes. */
 export function formatTable(rows: EvalRow[]): string {
   const sizes = Object.keys(rows[0]?.top1 ?? {});
@@ -261,10 +270,12 @@ export function formatTable(rows: EvalRow[]): string {
     'wrongly created',
     'wrong name',
   ];
-  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
-  for (const r of rows)
-    lines.push(
-      `| ${[r.condition, ...sizes.map((n) => pct(r.top1[Number(n)])), pct(r.eer), pct(r.falseAccept), pct(r.wronglyCreated), pct(r.wrongName)].join(' | ')} |`,
-    );
-  return lines.join('\n');
+  return markdownTable(
+    head,
+    rows.map((r) => [
+      r.condition,
+      ...sizes.map((n) => pct(r.top1[Number(n)])),
+      ...[r.eer, r.falseAccept, r.wronglyCreated, r.wrongName].map(pct),
+    ]),
+  );
 }
