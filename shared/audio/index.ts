@@ -68,12 +68,14 @@ export async function analyzeAudio(bytes: Uint8Array, options: AnalyzeOptions = 
       }),
     );
   const quality = tracedSync('audio.quality', () => qualityMetrics(samples, vad));
-  const enoughSpeech = speechOnly(samples, vad.segments).length >= MIN_EMBEDDING_SECONDS * SAMPLE_RATE;
+  // The speech parts, cut out once for the embedding and the pitch.
+  const speech = speechOnly(samples, vad.segments);
+  const enoughSpeech = speech.length >= MIN_EMBEDDING_SECONDS * SAMPLE_RATE;
   const embedding =
     options.embedding !== false && vad.segments.length > 0 && enoughSpeech
-      ? await traced('audio.embedding', () => speakerEmbedding(samples, vad.segments))
+      ? await traced('audio.embedding', () => speakerEmbedding(speech))
       : null;
   // Only with an embedding: the pitch serves the speaker decision alone (about 5 ms for 10 s of speech).
-  const pitchHz = embedding ? tracedSync('audio.pitch', () => medianPitchHz(samples, vad.segments)) : null;
+  const pitchHz = embedding ? tracedSync('audio.pitch', () => medianPitchHz(speech)) : null;
   return { audio, vad, quality, score: audioQualityScore(quality), embedding, pitchHz, samples };
 }
