@@ -34,10 +34,9 @@ import type { Database, JsonObject } from '../../shared/db/types';
 import {
   decideSpeaker,
   measuredPitches,
-  MIN_PITCHES_FOR_VETO,
+  pitchGapBetween,
   qualityReasons,
   scoreCandidates,
-  pitchGap,
   type CandidateScore,
   type QualityReason,
   type SpeakerCandidate,
@@ -511,11 +510,8 @@ function maxCosine(embedding: Float32Array, c: SpeakerCandidate): number {
  * their pitches are too far apart to be one voice (never merged, never proposed).
  */
 function pairScore(a: SpeakerCandidate, b: SpeakerCandidate, policy: SpeakerPolicy, dim: number): number {
-  // The nearest pair of measured pitches, each side measured well enough to veto.
-  if ((a.pitches?.length ?? 0) >= MIN_PITCHES_FOR_VETO) {
-    const gaps = (a.pitches ?? []).map((p) => pitchGap(p, b.pitches) ?? 0);
-    if (gaps.length && Math.min(...gaps) > policy.maxPitchSemitones) return -Infinity;
-  }
+  const gap = pitchGapBetween(a.pitches, b.pitches);
+  if (gap !== undefined && gap > policy.maxPitchSemitones) return -Infinity;
   const mode = policy.score;
   let best = -Infinity;
   for (let i = 0; i < a.count; i++) {

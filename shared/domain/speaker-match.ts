@@ -185,6 +185,13 @@ export function pitchGap(pitchHz: number | null | undefined, pitches: readonly n
   return Math.min(...pitches.map((p) => semitones(pitchHz, p)));
 }
 
+/** The same between two candidates: their nearest pair of measured pitches, each side measured well enough. */
+export function pitchGapBetween(a: readonly number[] | undefined, b: readonly number[] | undefined) {
+  if (!a || a.length < MIN_PITCHES_FOR_VETO) return undefined;
+  const gaps = a.map((p) => pitchGap(p, b)).filter((g): g is number => g !== undefined);
+  return gaps.length ? Math.min(...gaps) : undefined;
+}
+
 /**
  * Each candidate's score against the utterance: the best over its vectors, AS-normalised with the test
  * side's statistics `test` and each vector's own. Sorted best first. Cost: one dot product per stored vector.

@@ -6,6 +6,7 @@ import { readModelCard } from '../../shared/audio/model-card';
 import {
   decideSpeaker,
   pitchGap,
+  pitchGapBetween,
   qualityReasons,
   scoreCandidates,
   type SpeakerPolicy,
@@ -113,6 +114,10 @@ describe('decideSpeaker', () => {
     // A person heard at 110 and 150 Hz keeps the whole range: 160 Hz is near the higher one.
     expect(pitchGap(160, [110, 150])).toBeCloseTo(1.12, 2);
     expect(pitchGap(220, [110, 115])).toBeCloseTo(11.23, 2);
+    // Between two candidates (merges): the nearest pair, only with two measured samples on each side.
+    expect(pitchGapBetween([110, 150], [160, 220])).toBeCloseTo(1.12, 2);
+    expect(pitchGapBetween([110, 115], [220])).toBeUndefined();
+    expect(pitchGapBetween([110], [220, 230])).toBeUndefined();
   });
 
   it('never matches below the cosine floor, whatever the normalised score', () => {
