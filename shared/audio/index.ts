@@ -75,7 +75,7 @@ export async function analyzeAudio(bytes: Uint8Array, options: AnalyzeOptions = 
     options.embedding !== false && vad.segments.length > 0 && enoughSpeech
       ? await traced('audio.embedding', () => speakerEmbedding(speech))
       : null;
-  // Only with an embedding: the pitch serves the speaker decision alone (about 5 ms for 10 s of speech).
+  // Only with an embedding: the pitch serves the speaker decision alone (about 15 ms for 10 s of speech).
   const pitchHz = embedding ? tracedSync('audio.pitch', () => medianPitchHz(speech)) : null;
   return { audio, vad, quality, score: audioQualityScore(quality), embedding, pitchHz, samples };
 }
