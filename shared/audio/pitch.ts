@@ -12,8 +12,8 @@
  * Written here rather than taken from a package: the npm pitch detectors (pitchfinder, pitchy) estimate
  * one frame at a time in a loop we would write anyway, and none picks voiced frames or a robust median.
  * Cost: the speech is resampled to 8 kHz (38 multiply-adds per output sample) and at most MAX_FRAMES
- * frames are searched for a period (about 9 M multiply-adds): about 15 ms for 10 s of speech (18 ms measured at load 2); the
- * resampling grows with the length (about 90 M multiply-adds for 300 s).
+ * frames are searched for a period (about 11 M multiply-adds): about 15 ms for 10 s of speech (18 ms
+ * measured at load 2); the resampling grows with the length (about 90 M multiply-adds for 300 s).
  */
 import { SAMPLE_RATE } from './decode';
 import type { SpeechSegment } from './vad';
