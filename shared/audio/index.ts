@@ -60,13 +60,15 @@ export async function analyzeAudio(bytes: Uint8Array, options: AnalyzeOptions = 
   const { samples, ...audio } = await traced('audio.decode', () => decodeAudio(bytes, options), {
     bytes: bytes.length,
   });
-  const vad =
-    options.vad ??
-    (({ probabilities: _probabilities, ...rest }) => rest)(
-      await traced('audio.vad', () => detectSpeech(samples, options), {
-        seconds: samples.length / SAMPLE_RATE,
-      }),
+  let vad = options.vad;
+  if (!vad) {
+    const { probabilities: _probabilities, ...found } = await traced(
+      'audio.vad',
+      () => detectSpeech(samples, options),
+      { seconds: samples.length / SAMPLE_RATE },
     );
+    vad = found;
+  }
   const quality = tracedSync('audio.quality', () => qualityMetrics(samples, vad));
   // The speech parts, cut out once for the embedding and the pitch.
   const speech = speechOnly(samples, vad.segments);
