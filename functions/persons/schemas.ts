@@ -189,7 +189,7 @@ export const speakerSettingsSchema = z
     persons_to_re_enrol: z
       .array(z.uuid())
       .describe(
-        'Persons whose voiceprint was made by another speaker model (before a model switch): they are not recognised, and no new person is made from unknown voices, until they enrol again (POST P/persons/{id}/voice)',
+        'Persons whose voiceprint was made by another speaker model (before a model switch): they are not recognised, and no new person is made from unknown voices, until they enrol again (PATCH P/persons/{id} with audio, or POST P/persons/{id}/voice)',
       ),
   })
   .meta({ id: 'SpeakerSettings' });
